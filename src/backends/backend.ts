@@ -1,0 +1,203 @@
+/**
+ * Picks and initialises the TF.js backend transferkit trains on.
+ *
+ * `'auto'` follows the order users expect from Keras (use the fastest device present) but never
+ * hides a failure: a backend that is *named* and cannot start throws; only `'auto'` walks the
+ * chain, and `backendInfo().reason` records why each candidate was taken or passed over.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-layers registers every op gradient when loaded; with tfjs-core alone each backward pass
+// fails with 'gradient function not found' (tfjs-core's own ESM gradient module is not valid
+// Node ESM, so it cannot be imported directly).
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { TransferKitError } from '../errors.js';
+import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
+
+/** Backends transferkit knows how to start. */
+export type BackendName = 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
+
+/** Options of {@link useBackend}. */
+export interface UseBackendOptions {
+  /** Where the wasm binaries are served from (browser bundles). Default: next to the package (Node). */
+  wasmPaths?: string | Record<string, string>;
+}
+
+/** What {@link backendInfo} reports. */
+export interface BackendInfo {
+  /** The active TF.js backend name (`'wasm'`, `'cpu'`, `'tensorflow'`, `'webgpu'`, ...). */
+  name: string;
+  /** tfjs-core version. */
+  version: string;
+  /** Threads the backend computes with (1 for cpu; wasm's pool size; undefined when unknown). */
+  threads: number | undefined;
+  /** Whether WebAssembly SIMD is used (wasm only). */
+  simd: boolean | undefined;
+  /** True when every kernel that training the zoo's models needs is registered. */
+  canTrain: boolean;
+  /** The training kernels that are absent (empty when `canTrain`). */
+  missingKernels: string[];
+  /** Kernels transferkit registered for this backend. */
+  addedKernels: string[];
+  /** Why this backend was chosen. */
+  reason: string;
+}
+
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+let lastReason = 'default backend; useBackend() not called';
+let addedKernels: string[] = [];
+
+async function importOptional(spec: string): Promise<unknown> {
+  // A variable specifier keeps bundlers and tsc from resolving an optional peer at build time.
+  return import(/* @vite-ignore */ spec);
+}
+
+async function loadNative(gpu: boolean): Promise<void> {
+  const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  try {
+    await importOptional(pkg);
+  } catch (err) {
+    throw new TransferKitError(
+      'E_BACKEND_UNAVAILABLE',
+      `Backend '${gpu ? 'tensorflow-gpu' : 'tensorflow'}' needs the optional peer ${pkg}, which could not be loaded. ` +
+        `Install it with \`npm install ${pkg}@4.22.0\` (its install script downloads libtensorflow, so it needs internet), ` +
+        `or use useBackend('wasm').`,
+      { cause: err },
+    );
+  }
+}
+
+async function loadWebgpu(): Promise<void> {
+  if (isNode && (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === undefined) {
+    try {
+      // Dawn for Node: navigator.gpu must exist before the backend module is evaluated.
+      const dawn = (await importOptional('webgpu')) as { create: (o: string[]) => unknown; globals: object };
+      Object.assign(globalThis, dawn.globals);
+      const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown };
+      nav.gpu = dawn.create([]);
+    } catch (err) {
+      throw new TransferKitError(
+        'E_BACKEND_UNAVAILABLE',
+        "Backend 'webgpu' in Node needs the optional peer `webgpu` (Dawn for Node). Install it with `npm install webgpu`, or use useBackend('wasm').",
+        { cause: err },
+      );
+    }
+  }
+  try {
+    await importOptional('@tensorflow/tfjs-backend-webgpu');
+  } catch (err) {
+    throw new TransferKitError(
+      'E_BACKEND_UNAVAILABLE',
+      "Backend 'webgpu' needs the optional peer @tensorflow/tfjs-backend-webgpu. Install it with `npm install @tensorflow/tfjs-backend-webgpu@4.22.0`.",
+      { cause: err },
+    );
+  }
+}
+
+async function activate(name: BackendName, options: UseBackendOptions): Promise<void> {
+  const tfName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  if (name === 'tensorflow' || name === 'tensorflow-gpu') await loadNative(name === 'tensorflow-gpu');
+  if (name === 'webgpu') await loadWebgpu();
+  if (name === 'webgl') {
+    try {
+      await importOptional('@tensorflow/tfjs-backend-webgl');
+    } catch (err) {
+      throw new TransferKitError('E_BACKEND_UNAVAILABLE', "Backend 'webgl' needs @tensorflow/tfjs-backend-webgl (browsers only). Install it, or use 'wasm'.", { cause: err });
+    }
+  }
+  if (name === 'wasm' && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
+  if (tf.findBackendFactory(tfName) === null) {
+    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' is not registered with TF.js after loading its package. Check that every @tensorflow/* package is at version 4.22.0.`);
+  }
+  let ok = false;
+  try {
+    ok = await tf.setBackend(tfName);
+  } catch (err) {
+    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise: ${(err as Error).message}`, { cause: err });
+  }
+  if (!ok) {
+    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false). Pick another with useBackend('wasm') or useBackend('cpu').`);
+  }
+  await tf.ready();
+  if (name === 'wasm') addedKernels = registerWasmTrainingKernels();
+  else if (name === 'cpu') addedKernels = registerCpuTrainingKernels();
+  else addedKernels = [];
+}
+
+const KNOWN: readonly BackendName[] = ['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu', 'webgpu', 'webgl'];
+
+/**
+ * Selects the backend every later call runs on, and prepares it for training (registers the
+ * gradient kernels wasm lacks).
+ *
+ * `'auto'` in Node: tfjs-node-gpu (if installed and a GPU is usable), then tfjs-node (if
+ * installed), then wasm, then cpu. In a browser: webgpu, webgl, wasm, cpu.
+ *
+ * @param name - a backend name or `'auto'` (default).
+ * @returns what was chosen and whether it can train.
+ * @example
+ * ```ts
+ * const info = await useBackend('wasm');
+ * console.log(info.canTrain); // true: transferkit registered the missing gradient kernels
+ * ```
+ */
+export async function useBackend(name: BackendName | 'auto' = 'auto', options: UseBackendOptions = {}): Promise<BackendInfo> {
+  if (name !== 'auto') {
+    if (!KNOWN.includes(name)) {
+      throw new TransferKitError('E_BACKEND_UNKNOWN', `Unknown backend. Received: name=${String(name)}. Choose one of: auto, ${KNOWN.join(', ')}.`);
+    }
+    await activate(name, options);
+    lastReason = `requested explicitly: useBackend('${name}')`;
+    return backendInfo();
+  }
+  const chain: BackendName[] = isNode ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  const passed: string[] = [];
+  for (const candidate of chain) {
+    try {
+      await activate(candidate, options);
+      if (candidate === 'tensorflow-gpu' && !(await nativeGpuUsable())) {
+        passed.push('tensorflow-gpu: installed but no usable GPU');
+        continue;
+      }
+      lastReason = `auto: first usable of [${chain.join(', ')}]` + (passed.length ? `; passed over ${passed.join('; ')}` : '');
+      return backendInfo();
+    } catch (err) {
+      passed.push(`${candidate}: ${((err as Error).message ?? String(err)).replace('[transferkit] ', '').split('. ')[0]}`);
+    }
+  }
+  throw new TransferKitError('E_BACKEND_UNAVAILABLE', `No backend could start. Tried: ${passed.join('; ')}.`);
+}
+
+async function nativeGpuUsable(): Promise<boolean> {
+  // tfjs-node-gpu silently runs on the CPU when CUDA is absent; a GPU device in its list proves use.
+  const backend = tf.backend() as unknown as { binding?: { isUsingGpuDevice?: () => boolean } };
+  return backend.binding?.isUsingGpuDevice?.() ?? false;
+}
+
+/** Describes the active backend: name, version, threads, SIMD, and whether it can train. */
+export function backendInfo(): BackendInfo {
+  const name = tf.getBackend();
+  const missing = missingTrainingKernels(name);
+  let threads: number | undefined;
+  let simd: boolean | undefined;
+  if (name === 'wasm') {
+    threads = getThreadsCount();
+    try {
+      simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    } catch {
+      simd = undefined; // flag not evaluated yet (backend still starting)
+    }
+  } else if (name === 'cpu') threads = 1;
+  return {
+    name,
+    version: tf.version_core,
+    threads,
+    simd,
+    canTrain: missing.length === 0,
+    missingKernels: missing,
+    addedKernels: [...addedKernels],
+    reason: lastReason,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * `Conv2DBackpropFilter` for the wasm backend (tfjs 4.22 ships none, so `fit` of any conv net throws).
+ *
+ * dW[i, j] = sum over (n, oh, ow) of X_ij[n, oh, ow, :]^T dy[n, oh, ow, :], where X_ij is the input
+ * window filter tap (i, j) sees. All taps are gathered side by side (im2col) so the whole
+ * gradient is ONE matmul `cols^T @ dy` on wasm's native BatchMatMul; the batch is processed in
+ * chunks so the im2col buffer stays bounded (VGG's first block would otherwise need GBs).
+ * 1x1 stride-1 convolutions skip im2col entirely: the input already is the column matrix.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { asTensor, convGeometry, padForTaps, tapWindow, type ConvGeometry } from '../../_conv_util.js';
+
+/** Upper bound on im2col elements held at once (64 M floats = 256 MB). */
+const MAX_COLS_ELEMENTS = 1 << 26;
+
+function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry, filterShape: number[]): tf.Tensor4D {
+  const [kh, kw, ci, co] = filterShape;
+  const k = kh * kw * ci;
+  const pointwise = kh === 1 && kw === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.padTop === 0 && g.padLeft === 0;
+  const xp = pointwise ? x : padForTaps(x, g);
+  const perImage = g.outHeight * g.outWidth * k;
+  const chunk = Math.max(1, Math.floor(MAX_COLS_ELEMENTS / perImage));
+  let acc: tf.Tensor2D | null = null;
+  for (let n0 = 0; n0 < g.batch; n0 += chunk) {
+    const nb = Math.min(chunk, g.batch - n0);
+    const part = tf.tidy(() => {
+      const xs = nb === g.batch ? xp : tf.slice(xp, [n0, 0, 0, 0], [nb, -1, -1, -1]);
+      const dys = nb === g.batch ? dy : tf.slice(dy, [n0, 0, 0, 0], [nb, -1, -1, -1]);
+      let cols: tf.Tensor;
+      if (pointwise) {
+        cols = xs;
+      } else {
+        const taps: tf.Tensor4D[] = [];
+        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push(tapWindow(xs as tf.Tensor4D, g, i, j));
+        cols = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
+      }
+      const m = nb * g.outHeight * g.outWidth;
+      // An explicit transpose keeps BatchMatMul on wasm's fast (non-transposed) path.
+      const colsT = tf.transpose(tf.reshape(cols, [m, k]));
+      return tf.matMul(colsT, tf.reshape(dys, [m, co])) as tf.Tensor2D;
+    });
+    if (acc === null) acc = part;
+    else {
+      const next: tf.Tensor2D = tf.add(acc, part);
+      acc.dispose();
+      part.dispose();
+      acc = next;
+    }
+  }
+  return tf.reshape(acc as tf.Tensor2D, [kh, kw, ci, co]);
+}
+
+export const conv2DBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs }) => {
+    const { x, dy } = inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    return tf.tidy(() => {
+      const g = convGeometry(tf.Conv2DBackpropFilter, x.shape, filterShape, strides, pad, 1, dimRoundingMode, false, dataFormat);
+      return filterGrad(asTensor<tf.Tensor4D>(x), asTensor<tf.Tensor4D>(dy), g, filterShape);
+    });
+  },
+};

@@ -1,0 +1,46 @@
+/**
+ * Decodes JPEG and PNG bytes to RGB pixels in pure JavaScript (works in Node and browsers,
+ * no native addon), so image pipelines need nothing that downloads binaries at install.
+ */
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { TransferKitError } from '../errors.js';
+
+/** Decoded RGB image, 3 bytes per pixel, row-major. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+function kind(bytes: Uint8Array): 'jpeg' | 'png' | 'gif' | 'unknown' {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes[0] === 0x47 && bytes[1] === 0x49 && bytes[2] === 0x46) return 'gif';
+  return 'unknown';
+}
+
+/** Decodes a JPEG or PNG; throws `E_DATA` naming `name` for anything else or a corrupt file. */
+export function decodeImage(bytes: Uint8Array, name = 'image'): RgbImage {
+  const k = kind(bytes);
+  try {
+    if (k === 'jpeg') {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+      return { width: img.width, height: img.height, data: img.data };
+    }
+    if (k === 'png') {
+      // pngjs's sync reader wants a Node Buffer.
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      const rgb = new Uint8Array(png.width * png.height * 3);
+      for (let i = 0, j = 0; i < png.data.length; i += 4, j += 3) {
+        rgb[j] = png.data[i];
+        rgb[j + 1] = png.data[i + 1];
+        rgb[j + 2] = png.data[i + 2];
+      }
+      return { width: png.width, height: png.height, data: rgb };
+    }
+  } catch (err) {
+    throw new TransferKitError('E_DATA', `${name}: corrupt ${k.toUpperCase()} data (${(err as Error).message}).`, { cause: err });
+  }
+  throw new TransferKitError('E_DATA', `${name}: not a JPEG or PNG (detected: ${k === 'gif' ? 'GIF' : 'unknown format'}). Convert it or remove it from the folder.`);
+}

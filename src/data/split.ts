@@ -1,0 +1,39 @@
+/**
+ * Seeded, stratified train/validation split (as scikit-learn's `train_test_split(stratify=y)`).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { TransferKitError } from '../errors.js';
+import { mulberry32, permutation } from '../utils/random.js';
+import type { LabeledData } from './dataset.js';
+
+/** Keeps the rows `idx` of `data` (a new tensor; `data` is untouched). */
+export function subset<T extends LabeledData>(data: T, idx: ArrayLike<number>): LabeledData {
+  const i = tf.tensor1d(Int32Array.from(idx), 'int32');
+  const xs = tf.gather(data.xs, i);
+  i.dispose();
+  return { xs, labels: Int32Array.from(Array.from(idx, (k) => data.labels[k])), classNames: data.classNames };
+}
+
+/**
+ * Splits `data` into train and validation parts, keeping each class's proportion; the same
+ * `seed` gives the same split.
+ * @returns `[train, val]` (new tensors; dispose `data.xs` yourself if no longer needed).
+ */
+export function trainValSplit(data: LabeledData, valFraction = 0.2, seed = 42): [LabeledData, LabeledData] {
+  if (!(valFraction > 0 && valFraction < 1)) {
+    throw new TransferKitError('E_BAD_OPTION', `valFraction must be in (0, 1). Received: valFraction=${valFraction}.`);
+  }
+  const rand = mulberry32(seed);
+  const train: number[] = [];
+  const val: number[] = [];
+  for (let c = 0; c < data.classNames.length; c++) {
+    const rows: number[] = [];
+    data.labels.forEach((l, i) => l === c && rows.push(i));
+    const order = permutation(rows.length, rand);
+    const nVal = Math.round(rows.length * valFraction);
+    order.forEach((o, k) => (k < nVal ? val : train).push(rows[o]));
+  }
+  train.sort((a, b) => a - b);
+  val.sort((a, b) => a - b);
+  return [subset(data, train), subset(data, val)];
+}

@@ -1,0 +1,45 @@
+/**
+ * transferkit — transfer learning for TensorFlow.js.
+ *
+ * The public API: explicit named re-exports only.
+ * @packageDocumentation
+ */
+export { TransferKitError, isTransferKitError, type ErrorCode } from './errors.js';
+
+export { useBackend, backendInfo, type BackendName, type BackendInfo, type UseBackendOptions } from './backends/backend.js';
+export { TRAINING_KERNEL_NAMES, missingTrainingKernels, registerWasmTrainingKernels } from './backends/register_training_kernels.js';
+
+export { fileSystem, registerFileRouters } from './io/file_system.js';
+export { httpLoader, type HttpLoaderOptions } from './io/http.js';
+export { flattenTopology, type ModelTopology } from './io/flatten_topology.js';
+export { saveModel } from './io/save_model.js';
+
+export { loadPretrained, type LoadPretrainedOptions } from './models/load_pretrained.js';
+export type { PretrainedModel, Preprocessing } from './models/pretrained_model.js';
+
+export { freeze, unfreeze, selectLayers, type LayerSpec } from './transfer/freeze.js';
+export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
+export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
+export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage } from './transfer/fine_tune.js';
+export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
+export type { OptimizerName } from './train/optimizers.js';
+
+export { LRSchedule, type ScheduleConfig } from './schedules/schedule.js';
+export { ConstantSchedule } from './schedules/constant.js';
+export { StepDecay } from './schedules/step_decay.js';
+export { CosineDecay } from './schedules/cosine_decay.js';
+export { LinearWarmup } from './schedules/linear_warmup.js';
+export { schedules } from './schedules/index.js';
+
+export type { LabeledData } from './data/dataset.js';
+export { decodeImage, type RgbImage } from './data/decode_image.js';
+export { loadImageFolder, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
+export { trainValSplit, subset } from './data/split.js';
+
+export {
+  DomainAdapter,
+  type AdaptationMethod,
+  type DomainAdapterOptions,
+  type AdaptationData,
+  type AdaptationResult,
+} from './adaptation/domain_adapter.js';

@@ -1,0 +1,132 @@
+/**
+ * `loadPretrained`: a TF.js layers model from a folder, a model.json path or an http(s) URL,
+ * flattened so every backbone layer is addressable, with its preprocessing and feature layer.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { TransferKitError } from '../errors.js';
+import { flattenTopology } from '../io/flatten_topology.js';
+import { httpLoader } from '../io/http.js';
+import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
+import type { PretrainedModel, Preprocessing } from './pretrained_model.js';
+
+/** Options of {@link loadPretrained}. */
+export interface LoadPretrainedOptions {
+  /** Override the feature layer (default: the last layer before the trailing Dense/Dropout/Activation head). */
+  featureLayer?: string;
+  /** Override the preprocessing (default: from Teachable Machine metadata, else MobileNet's [-1, 1]). */
+  preprocessing?: Omit<Preprocessing, 'source'>;
+  /** Class names of the existing head (default: from metadata.json `labels` when present). */
+  classNames?: string[];
+}
+
+const HEAD_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
+
+interface SourceHandle {
+  handler: tf.io.IOHandler;
+  readMetadata: () => Promise<Record<string, unknown> | null>;
+}
+
+async function resolveSource(source: string): Promise<SourceHandle> {
+  if (/^https?:\/\//.test(source)) {
+    const jsonUrl = source.endsWith('.json') ? source : `${source.replace(/\/$/, '')}/model.json`;
+    return {
+      handler: httpLoader(jsonUrl),
+      readMetadata: async () => {
+        try {
+          const res = await fetch(new URL('metadata.json', jsonUrl));
+          return res.ok ? ((await res.json()) as Record<string, unknown>) : null;
+        } catch {
+          return null;
+        }
+      },
+    };
+  }
+  // Node-only modules load lazily so a browser bundle that only uses URLs never touches them.
+  const { fileSystem } = await import('../io/file_system.js');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const local = source.replace(/^file:\/\//, '');
+  const dir = local.endsWith('.json') ? path.dirname(local) : local;
+  if (!fs.existsSync(local)) {
+    throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.`);
+  }
+  return {
+    handler: fileSystem(local),
+    readMetadata: async () => {
+      const p = path.join(dir, 'metadata.json');
+      return fs.existsSync(p) ? (JSON.parse(fs.readFileSync(p, 'utf8')) as Record<string, unknown>) : null;
+    },
+  };
+}
+
+function findFeatureLayer(model: tfl.LayersModel, override?: string): { feature: string; head: string[] } {
+  const layers = model.layers;
+  if (override !== undefined) {
+    const idx = layers.findIndex((l) => l.name === override);
+    if (idx < 0) {
+      throw new TransferKitError('E_LAYER_NOT_FOUND', `No layer named '${override}' (featureLayer). Received: featureLayer=${override}. Some layer names: ${layers.slice(-8).map((l) => l.name).join(', ')}.`);
+    }
+    return { feature: override, head: layers.slice(idx + 1).map((l) => l.name) };
+  }
+  let i = layers.length - 1;
+  while (i > 0 && HEAD_CLASSES.has(layers[i].getClassName())) i--;
+  return { feature: layers[i].name, head: layers.slice(i + 1).map((l) => l.name) };
+}
+
+function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Preprocessing, 'source'>): Preprocessing {
+  if (opt !== undefined) return { ...opt, source: 'option' };
+  if (meta !== null && String(meta.packageName ?? '').startsWith('@teachablemachine/')) {
+    return { scale: 1 / 127.5, offset: -1, source: 'metadata.json (Teachable Machine: inputs in [-1, 1])' };
+  }
+  return { scale: 1 / 127.5, offset: -1, source: 'default (Keras MobileNet convention: inputs in [-1, 1]); pass options.preprocessing if the weights expect another range' };
+}
+
+/**
+ * Loads a pretrained TF.js layers model and prepares it for transfer learning.
+ *
+ * Nested models are inlined (Teachable Machine nests MobileNetV2 as layer `model2`), so
+ * `model.getLayer('block_13_expand')` works; BatchNorm layers follow Keras' rule (a frozen BN
+ * layer runs in inference mode).
+ *
+ * @param source - a folder holding model.json, a model.json path, or an http(s) URL.
+ * @example
+ * ```ts
+ * const base = await loadPretrained('../shared/models/mobilenet_v2_0.35_224_teachable');
+ * base.model.getLayer('block_16_project'); // addressable by its Keras name
+ * ```
+ */
+export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
+  const { handler, readMetadata } = await resolveSource(source);
+  const artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
+  const topology = flattenTopology(artifacts.modelTopology as Record<string, unknown>);
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: topology }));
+  } catch (err) {
+    const msg = (err as Error).message;
+    const unknown = /Unknown layer: (\w+)/.exec(msg);
+    if (unknown !== null) {
+      throw new TransferKitError('E_IO_UNKNOWN_LAYER', `${source}: unknown layer class '${unknown[1]}'. Register it with tf.serialization.registerClass before loading, or re-export the model with built-in layers.`, { cause: err });
+    }
+    throw new TransferKitError('E_MODEL_TOPOLOGY', `${source}: the model could not be built from its topology: ${msg}`, { cause: err });
+  }
+  applyKerasBatchNormSemantics(model);
+  const meta = await readMetadata();
+  // A model saved by saveModel() carries its own transfer metadata.
+  const saved = (artifacts.userDefinedMetadata?.transferkit ?? null) as
+    | { classNames: string[] | null; preprocessing: Preprocessing; featureLayer: string }
+    | null;
+  const { feature, head } = findFeatureLayer(model, options.featureLayer ?? saved?.featureLayer);
+  const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1);
+  const labels = options.classNames ?? saved?.classNames ?? (Array.isArray(meta?.labels) ? (meta?.labels as string[]) : undefined);
+  return {
+    model,
+    inputShape,
+    preprocessing: options.preprocessing === undefined && saved !== null ? saved.preprocessing : preprocessingFrom(meta, options.preprocessing),
+    featureLayer: feature,
+    headLayers: head,
+    classNames: labels,
+    source,
+  };
+}

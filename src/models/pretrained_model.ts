@@ -1,0 +1,36 @@
+/**
+ * The typed handle every transferkit primitive works on: a trainable `tf.LayersModel` plus
+ * what a user needs to feed it correctly (input size, preprocessing) and where its features are.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+/**
+ * How raw pixels in [0, 255] become model inputs: `x * scale + offset`, per channel when arrays.
+ * MobileNet-family Keras weights use scale 1/127.5, offset -1 (inputs in [-1, 1]).
+ */
+export interface Preprocessing {
+  /** Multiplier applied to pixels in [0, 255]. */
+  scale: number | [number, number, number];
+  /** Added after scaling. */
+  offset: number | [number, number, number];
+  /** Where this setting came from (metadata file, option, or a default). */
+  source: string;
+}
+
+/** A pretrained (or re-headed) model with its input contract and named feature layer. */
+export interface PretrainedModel {
+  /** The trainable model; every backbone layer is addressable by name (nested models are inlined). */
+  model: tfl.LayersModel;
+  /** Input shape without the batch axis, e.g. [224, 224, 3]. */
+  inputShape: number[];
+  /** How to turn [0, 255] pixels into inputs. */
+  preprocessing: Preprocessing;
+  /** Name of the layer whose output is the backbone's feature vector (or map). */
+  featureLayer: string;
+  /** Names of the layers after `featureLayer` (the classifier head). */
+  headLayers: string[];
+  /** Class names of the head, when known. */
+  classNames?: string[];
+  /** Where the model was loaded from. */
+  source: string;
+}

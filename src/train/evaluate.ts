@@ -1,0 +1,39 @@
+/**
+ * Inference helpers: class probabilities and accuracy of a PretrainedModel on data.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { LabeledData } from '../data/dataset.js';
+import type { PretrainedModel } from '../models/pretrained_model.js';
+
+/** Loss and accuracy on a data set. */
+export interface EvaluateResult {
+  loss: number;
+  accuracy: number;
+  /** Predicted class per example. */
+  predictions: Int32Array;
+}
+
+/** Class probabilities for `xs` (inference mode, batched). Caller disposes the result. */
+export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.Tensor2D {
+  const parts: tf.Tensor[] = [];
+  for (let i = 0; i < xs.shape[0]; i += batchSize) {
+    parts.push(tf.tidy(() => pm.model.apply(tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i)), { training: false }) as tf.Tensor));
+  }
+  const out = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return out;
+}
+
+/** Mean categorical cross-entropy and accuracy of `pm` on `data`. */
+export function evaluate(pm: PretrainedModel, data: LabeledData, batchSize = 32): EvaluateResult {
+  const probs = predict(pm, data.xs, batchSize);
+  const [loss, preds] = tf.tidy(() => {
+    const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), probs.shape[1]);
+    const ce = tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1)));
+    return [ce.dataSync()[0], tf.argMax(probs, -1).dataSync() as Int32Array];
+  });
+  probs.dispose();
+  let hits = 0;
+  preds.forEach((p, i) => (hits += p === data.labels[i] ? 1 : 0));
+  return { loss, accuracy: hits / data.labels.length, predictions: Int32Array.from(preds) };
+}

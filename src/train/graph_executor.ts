@@ -1,0 +1,87 @@
+/**
+ * Runs a functional model's layers from one layer's output onwards, on concrete tensors.
+ *
+ * Why: activation caching. When every layer up to some "cut" is frozen, deterministic and in
+ * inference mode, its output for a given input never changes during training, so it is computed
+ * once and the training steps run only the layers after the cut. Applying layers to concrete
+ * tensors (not symbolic ones) adds no graph nodes, so the model itself is left untouched.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferKitError } from '../errors.js';
+import { batchNormMode, isBatchNorm } from '../transfer/batch_norm.js';
+
+type Layer = tfl.layers.Layer;
+interface NodeLike {
+  inboundLayers: Layer[];
+  tensorIndices: number[];
+}
+
+const STOCHASTIC = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+
+function inbound(layer: Layer): NodeLike {
+  const nodes = (layer as unknown as { inboundNodes: NodeLike[] }).inboundNodes;
+  return nodes[0];
+}
+
+/** For each layer index, the indices of the layers feeding it (node 0). */
+export function inboundIndices(model: tfl.LayersModel): number[][] {
+  const index = new Map(model.layers.map((l, i) => [l, i]));
+  return model.layers.map((l) => {
+    const node = inbound(l);
+    return node === undefined ? [] : node.inboundLayers.map((src) => {
+      const i = index.get(src);
+      if (i === undefined) throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${l.name}' is fed by '${src.name}', which is not part of model '${model.name}'.`);
+      return i;
+    });
+  });
+}
+
+/** True when every path from the input to the output passes through layer `c`'s output. */
+export function isCut(feeds: number[][], c: number): boolean {
+  for (let j = c + 1; j < feeds.length; j++) for (const i of feeds[j]) if (i < c) return false;
+  return true;
+}
+
+/** True when `layer` computes the same function at every step (no trainable weights, no noise, BN fixed). */
+export function isStaticLayer(layer: Layer): boolean {
+  if (layer.trainableWeights.length > 0) return false;
+  if (STOCHASTIC.has(layer.getClassName())) return false;
+  if (isBatchNorm(layer) && batchNormMode(layer) !== 'frozen') return false;
+  return true;
+}
+
+/**
+ * The deepest layer index c whose output can be cached: layers 0..c are static and c is a cut.
+ * Returns 0 (the input layer) when nothing can be cached.
+ */
+export function cachePoint(model: tfl.LayersModel): number {
+  const feeds = inboundIndices(model);
+  let best = 0;
+  for (let c = 0; c < model.layers.length - 1; c++) {
+    if (!isStaticLayer(model.layers[c])) break;
+    if (isCut(feeds, c)) best = c;
+  }
+  return best;
+}
+
+/**
+ * Computes the output of layer `to` given that layer `from` outputs `input`, applying layers
+ * from+1..to with `training`. Intermediate tensors are left to the caller's tidy scope.
+ */
+export function runLayers(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {
+  const layers = model.layers;
+  const feeds = inboundIndices(model);
+  const values = new Map<number, tf.Tensor[]>([[from, [input]]]);
+  for (let j = from + 1; j <= to; j++) {
+    const node = inbound(layers[j]);
+    const ins = feeds[j].map((i, k) => {
+      const v = values.get(i);
+      if (v === undefined) throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${layers[j].name}' needs '${layers[i].name}', which lies before the cut at '${layers[from].name}'.`);
+      return v[node.tensorIndices[k] ?? 0];
+    });
+    const out = layers[j].apply(ins.length === 1 ? ins[0] : ins, { training }) as tf.Tensor | tf.Tensor[];
+    values.set(j, Array.isArray(out) ? out : [out]);
+  }
+  return (values.get(to) as tf.Tensor[])[0];
+}

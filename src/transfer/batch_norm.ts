@@ -1,0 +1,62 @@
+/**
+ * Keras' BatchNormalization freezing rule, enforced on TF.js models.
+ *
+ * Keras: a BatchNormalization layer with `trainable = false` runs in inference mode — it
+ * normalises with its moving mean/variance and never updates them — so fine-tuning a frozen
+ * base does not wreck its statistics. TF.js 4.22 does not do this: a frozen BN layer inside
+ * `fit` or `apply(x, {training: true})` still uses batch statistics and still updates its moving
+ * averages (see shared/NOTES-runtime.md). We patch each BN layer *instance*'s `call` (its class
+ * and serialised config stay stock `BatchNormalization`) so the mode follows a policy.
+ *
+ * Reference: Keras guide "Transfer learning & fine-tuning", section on BatchNormalization.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+/**
+ * How a BatchNorm layer behaves while training.
+ * - `'frozen'`: inference mode; moving statistics never change; gamma/beta get no updates (Keras frozen BN).
+ * - `'train-affine'`: inference-mode statistics, but gamma/beta train (fastai's `train_bn` applied to a frozen body).
+ * - `'train'`: batch statistics, moving averages update, gamma/beta train.
+ */
+export type BatchNormMode = 'frozen' | 'train-affine' | 'train';
+
+type Kwargs = Record<string, unknown>;
+type Callable = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => tf.Tensor | tf.Tensor[];
+
+const modes = new WeakMap<tfl.layers.Layer, BatchNormMode>();
+const patched = new WeakSet<tfl.layers.Layer>();
+
+/** True for TF.js BatchNormalization layers. */
+export function isBatchNorm(layer: tfl.layers.Layer): boolean {
+  return layer.getClassName() === 'BatchNormalization';
+}
+
+/** The mode a BN layer trains in now: an explicit policy, else Keras' rule from `trainable`. */
+export function batchNormMode(layer: tfl.layers.Layer): BatchNormMode {
+  return modes.get(layer) ?? (layer.trainable ? 'train' : 'frozen');
+}
+
+/** Sets an explicit mode for one BN layer (and its trainability to match). */
+export function setBatchNormMode(layer: tfl.layers.Layer, mode: BatchNormMode): void {
+  modes.set(layer, mode);
+  layer.trainable = mode !== 'frozen';
+}
+
+/** Clears an explicit mode, so the layer follows Keras' rule again. */
+export function clearBatchNormMode(layer: tfl.layers.Layer): void {
+  modes.delete(layer);
+}
+
+/** Patches every BN layer of `model` so its training mode follows {@link batchNormMode}. Idempotent. */
+export function applyKerasBatchNormSemantics(model: tfl.LayersModel): void {
+  for (const layer of model.layers) {
+    if (!isBatchNorm(layer) || patched.has(layer)) continue;
+    const original = (layer as unknown as { call: Callable }).call.bind(layer) as Callable;
+    (layer as unknown as { call: Callable }).call = (inputs, kwargs) => {
+      const training = batchNormMode(layer) === 'train' ? kwargs.training : false;
+      return original(inputs, { ...kwargs, training });
+    };
+    patched.add(layer);
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * `fineTune`: the transfer-learning training loop.
+ *
+ * Recipes:
+ * - `'two-stage'` (default), as the Keras guide "Transfer learning & fine-tuning": stage 1 trains
+ *   the new head with the whole backbone frozen; stage 2 unfreezes the top of the backbone and
+ *   trains at a lower learning rate, with BatchNorm statistics kept frozen (Keras calls the base
+ *   with `training=False`, so BN gamma/beta train but moving statistics do not: `'train-affine'`).
+ * - `'head-only'`: stage 1 only (a frozen feature extractor).
+ * - `'full'`: one stage with every layer trainable.
+ *
+ * Beyond Keras: activation caching. Layers before the first trainable one are frozen and
+ * deterministic, so their outputs are computed once per stage (for the image and, with
+ * `augment.flip`, its mirror) and each step runs only the rest — mathematically the same
+ * updates, several times faster when the backbone is mostly frozen.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferKitError } from '../errors.js';
+import type { LabeledData } from '../data/dataset.js';
+import type { PretrainedModel } from '../models/pretrained_model.js';
+import { ConstantSchedule } from '../schedules/constant.js';
+import { CosineDecay } from '../schedules/cosine_decay.js';
+import type { LRSchedule } from '../schedules/schedule.js';
+import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
+import { createOptimizer, setLearningRate, type OptimizerName } from '../train/optimizers.js';
+import { mulberry32, permutation } from '../utils/random.js';
+import { isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
+import { freeze, unfreeze, type LayerSpec } from './freeze.js';
+
+/** The stage an epoch belongs to. */
+export type Stage = 'head' | 'fine-tune' | 'full';
+
+/** One epoch's figures. */
+export interface EpochLog {
+  stage: Stage;
+  /** 1-based epoch within the stage. */
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** Learning rate at the epoch's last step. */
+  learningRate: number;
+  /** Wall-clock seconds of the epoch (training and validation). */
+  seconds: number;
+  /** `tf.memory().numTensors` at the end of the epoch (a leak shows as growth). */
+  numTensors: number;
+  /** Index of the layer whose cached output the epoch trained from (0 = no caching). */
+  cachedFrom: number;
+}
+
+/** Options of {@link fineTune}. */
+export interface FineTuneOptions {
+  /** Training recipe (default `'two-stage'`). */
+  recipe?: 'two-stage' | 'head-only' | 'full';
+  /** Epochs of the head stage (default 5). */
+  headEpochs?: number;
+  /** Epochs of the fine-tune (or full) stage (default 5). */
+  epochs?: number;
+  /** Batch size (default 32). */
+  batchSize?: number;
+  /** Learning rate of the head stage (default 1e-3, Adam). */
+  headLearningRate?: number;
+  /** Peak learning rate of the fine-tune stage (default 1e-4, 10x below the head's). */
+  learningRate?: number;
+  /** Schedule per stage; default: constant for the head, cosine decay to 0 for fine-tuning. */
+  schedule?: (stage: Stage, peakLearningRate: number, totalSteps: number) => LRSchedule;
+  /** Optimizer (default `'adam'`). */
+  optimizer?: OptimizerName;
+  /**
+   * Layers to unfreeze in the fine-tune stage (default: the backbone layers after the block
+   * boundary nearest 75 % of its depth).
+   */
+  unfreeze?: LayerSpec;
+  /** BatchNorm mode of the unfrozen layers in the fine-tune stage (default `'train-affine'`, Keras' recipe). */
+  bn?: BatchNormMode;
+  /** Validation data, evaluated after every epoch. */
+  validation?: LabeledData;
+  /** Random horizontal flips of training images (default true for image inputs). */
+  augment?: { flip?: boolean };
+  /** Cache the outputs of the frozen prefix (default true). */
+  cacheActivations?: boolean;
+  /** Seed for shuffling and flips (default 42). */
+  seed?: number;
+  /** Called after each epoch. */
+  onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+}
+
+/** What {@link fineTune} returns. */
+export interface FineTuneResult {
+  /** The trained model (the same object that was passed in). */
+  model: PretrainedModel;
+  history: EpochLog[];
+}
+
+function check(name: string, v: number, ok: boolean, what: string): void {
+  if (!ok) throw new TransferKitError('E_BAD_OPTION', `fineTune: \`${name}\` must be ${what}. Received: ${name}=${v}.`);
+}
+
+/** Default fine-tune boundary: the graph cut nearest 75 % of the backbone's depth. */
+export function defaultUnfreezeFrom(pm: PretrainedModel): string {
+  const model = pm.model;
+  const featureIdx = model.layers.findIndex((l) => l.name === pm.featureLayer);
+  const feeds = inboundIndices(model);
+  const target = Math.round(featureIdx * 0.75);
+  let best = -1;
+  for (let c = 1; c < featureIdx; c++) {
+    if (!isCut(feeds, c)) continue;
+    if (best < 0 || Math.abs(c - target) < Math.abs(best - target)) best = c;
+  }
+  return model.layers[(best < 0 ? target : best) + 1].name;
+}
+
+function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
+  const p = tf.clipByValue(probs, 1e-7, 1);
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(p)), -1))) as tf.Scalar;
+}
+
+/** A frozen prefix's outputs for every example (and, with flips, for the mirrored example). */
+interface Cache {
+  from: number;
+  plain: tf.Tensor;
+  flipped: tf.Tensor | null;
+}
+
+function flipImages(x: tf.Tensor): tf.Tensor {
+  return tf.reverse(x, 2);
+}
+
+function computeCache(model: tfl.LayersModel, from: number, xs: tf.Tensor, withFlip: boolean, batchSize: number): Cache {
+  const run = (flip: boolean) => {
+    const parts: tf.Tensor[] = [];
+    for (let i = 0; i < xs.shape[0]; i += batchSize) {
+      parts.push(tf.tidy(() => {
+        let x = tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i));
+        if (flip) x = flipImages(x);
+        return from === 0 ? tf.clone(x) : runLayers(model, 0, x, from, false);
+      }));
+    }
+    const all = tf.concat(parts, 0);
+    tf.dispose(parts);
+    return all;
+  };
+  return { from, plain: run(false), flipped: withFlip ? run(true) : null };
+}
+
+function batchInputs(cache: Cache, idx: Int32Array, flips: boolean[] | null): tf.Tensor {
+  const i = tf.tensor1d(idx, 'int32');
+  const plain = tf.gather(cache.plain, i);
+  if (flips === null || cache.flipped === null) return plain;
+  const mirrored = tf.gather(cache.flipped, i);
+  const mask = tf.tensor1d(flips.map((f) => (f ? 1 : 0)), 'bool');
+  const shape = [idx.length, ...new Array(plain.rank - 1).fill(1)];
+  return tf.where(tf.reshape(mask, shape), mirrored, plain);
+}
+
+/** Mean loss and accuracy of `model` on `data`, in inference mode. */
+export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number): { loss: number; accuracy: number } {
+  const last = model.layers.length - 1;
+  let lossSum = 0;
+  let correct = 0;
+  const n = labels.length;
+  for (let i = 0; i < n; i += batchSize) {
+    const b = Math.min(batchSize, n - i);
+    const [l, c] = tf.tidy(() => {
+      const x = tf.slice(cache.plain, i, b);
+      const probs = runLayers(model, cache.from, x, last, false);
+      const y = tf.oneHot(tf.tensor1d(labels.subarray(i, i + b), 'int32'), numClasses);
+      const loss = tf.mul(crossEntropy(probs, y), b);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(y, -1)), 'float32'));
+      return [loss.dataSync()[0], hits.dataSync()[0]];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: lossSum / n, accuracy: correct / n };
+}
+
+async function runStage(
+  pm: PretrainedModel,
+  stage: Stage,
+  epochs: number,
+  peakLr: number,
+  train: LabeledData,
+  opts: FineTuneOptions,
+  rand: () => number,
+  history: EpochLog[],
+): Promise<void> {
+  const model = pm.model;
+  const batchSize = opts.batchSize ?? 32;
+  const numClasses = (model.outputs[0].shape[1] as number) ?? train.classNames.length;
+  const n = train.labels.length;
+  const stepsPerEpoch = Math.ceil(n / batchSize);
+  const schedule = opts.schedule?.(stage, peakLr, epochs * stepsPerEpoch) ??
+    (stage === 'head' ? new ConstantSchedule(peakLr) : new CosineDecay(peakLr, epochs * stepsPerEpoch));
+  const optimizer = createOptimizer(opts.optimizer ?? 'adam', peakLr);
+  const isImage = train.xs.rank === 4;
+  const flip = isImage && (opts.augment?.flip ?? true);
+  const from = opts.cacheActivations === false ? 0 : cachePoint(model);
+  const trainCache = computeCache(model, from, train.xs, flip, batchSize);
+  const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
+  const last = model.layers.length - 1;
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (vars.length === 0) {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune stage '${stage}': the model has no trainable weights. Unfreeze some layers (unfreeze(model, 'all')) or check the unfreeze option.`);
+  }
+  let step = 0;
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const t0 = performance.now();
+      const order = permutation(n, rand);
+      let lossSum = 0;
+      let correct = 0;
+      let lr = peakLr;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
+        const flips = flip ? Array.from(idx, () => rand() < 0.5) : null;
+        lr = schedule.at(step);
+        setLearningRate(optimizer, lr);
+        const [l, c] = tf.tidy(() => {
+          const x = batchInputs(trainCache, idx, flips);
+          const y = tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses);
+          let hits: tf.Tensor | null = null;
+          const cost = optimizer.minimize(() => {
+            const probs = runLayers(model, from, x, last, true);
+            // minimize() disposes everything made in here but the loss: keep the hit count.
+            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(y, -1)), 'float32')));
+            return crossEntropy(probs, y);
+          }, true, vars) as tf.Scalar;
+          const h = (hits as unknown as tf.Tensor).dataSync()[0];
+          (hits as unknown as tf.Tensor).dispose();
+          return [cost.dataSync()[0] * idx.length, h];
+        });
+        lossSum += l;
+        correct += c;
+        step++;
+      }
+      const log: EpochLog = {
+        stage,
+        epoch,
+        loss: lossSum / n,
+        accuracy: correct / n,
+        learningRate: lr,
+        seconds: 0,
+        numTensors: 0,
+        cachedFrom: from,
+      };
+      if (valCache !== null && opts.validation) {
+        const v = evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize);
+        log.valLoss = v.loss;
+        log.valAccuracy = v.accuracy;
+      }
+      log.seconds = (performance.now() - t0) / 1000;
+      log.numTensors = tf.memory().numTensors;
+      history.push(log);
+      await opts.onEpochEnd?.(log);
+    }
+  } finally {
+    tf.dispose([trainCache.plain, trainCache.flipped ?? [], valCache?.plain ?? []]);
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Fine-tunes a re-headed pretrained model on labelled data.
+ *
+ * @param pm - a model from {@link replaceHead} (or any PretrainedModel with a softmax output).
+ * @param train - training data (inputs already preprocessed).
+ * @example
+ * ```ts
+ * const { history } = await fineTune(model, train, { validation: val, headEpochs: 5, epochs: 5 });
+ * ```
+ */
+export async function fineTune(pm: PretrainedModel, train: LabeledData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+  const recipe = options.recipe ?? 'two-stage';
+  const headEpochs = options.headEpochs ?? 5;
+  const epochs = options.epochs ?? 5;
+  const headLr = options.headLearningRate ?? 1e-3;
+  const lr = options.learningRate ?? 1e-4;
+  const batchSize = options.batchSize ?? 32;
+  check('headEpochs', headEpochs, Number.isInteger(headEpochs) && headEpochs >= 0, 'an integer >= 0');
+  check('epochs', epochs, Number.isInteger(epochs) && epochs >= 0, 'an integer >= 0');
+  check('batchSize', batchSize, Number.isInteger(batchSize) && batchSize > 0, 'an integer > 0');
+  check('headLearningRate', headLr, headLr > 0, '> 0');
+  check('learningRate', lr, lr > 0, '> 0');
+  if (!['two-stage', 'head-only', 'full'].includes(recipe)) {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'head-only' or 'full'.`);
+  }
+  if (train.xs.shape[0] !== train.labels.length) {
+    throw new TransferKitError('E_DATA', `fineTune: train.xs has ${train.xs.shape[0]} examples but train.labels has ${train.labels.length}.`);
+  }
+  const outUnits = pm.model.outputs[0].shape[1];
+  const maxLabel = train.labels.reduce((a, b) => Math.max(a, b), 0);
+  if (typeof outUnits === 'number' && maxLabel >= outUnits) {
+    throw new TransferKitError('E_DATA', `fineTune: label ${maxLabel} is out of range for a head with ${outUnits} outputs. Call replaceHead(base, { numClasses: ${maxLabel + 1} }) first.`);
+  }
+  const rand = mulberry32(options.seed ?? 42);
+  const history: EpochLog[] = [];
+  if (recipe === 'full') {
+    unfreeze(pm, 'all');
+    await runStage(pm, 'full', epochs, lr, train, options, rand, history);
+    return { model: pm, history };
+  }
+  freeze(pm, 'backbone');
+  unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
+  if (headEpochs > 0) await runStage(pm, 'head', headEpochs, headLr, train, options, rand, history);
+  if (recipe === 'two-stage' && epochs > 0) {
+    const chosen = unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) });
+    const bn = options.bn ?? 'train-affine';
+    for (const layer of chosen) if (isBatchNorm(layer)) setBatchNormMode(layer, bn);
+    await runStage(pm, 'fine-tune', epochs, lr, train, options, rand, history);
+  }
+  return { model: pm, history };
+}

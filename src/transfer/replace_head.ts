@@ -1,0 +1,88 @@
+/**
+ * `replaceHead`: cut a pretrained model at its feature layer and put a new classifier on it.
+ *
+ * As Keras' `include_top=False` + `pooling` + a new `Dense`, and timm's `reset_classifier`.
+ */
+import * as tfl from '@tensorflow/tfjs-layers';
+import { TransferKitError } from '../errors.js';
+import type { PretrainedModel } from '../models/pretrained_model.js';
+
+/** Options of {@link replaceHead}. */
+export interface ReplaceHeadOptions {
+  /** Number of output classes (>= 2 for multiclass). */
+  numClasses: number;
+  /** Class names (length `numClasses`), kept with the model. */
+  classNames?: string[];
+  /** Pooling when the feature layer outputs a map [H, W, C]: `'avg'` (default), `'max'` or `'flatten'`. */
+  pooling?: 'avg' | 'max' | 'flatten';
+  /** Hidden Dense layer widths between features and the classifier (default none). */
+  hidden?: number[];
+  /** Activation of hidden layers (default `'relu'`). */
+  hiddenActivation?: 'relu' | 'gelu' | 'swish' | 'tanh';
+  /** Dropout rate before each Dense layer of the head (default 0.2, as Keras applications' top). */
+  dropout?: number;
+  /** Seed of the head's weight initialisers (default: unseeded). */
+  seed?: number;
+}
+
+function uniqueName(model: tfl.LayersModel, base: string): string {
+  const names = new Set(model.layers.map((l) => l.name));
+  if (!names.has(base)) return base;
+  let i = 1;
+  while (names.has(`${base}_${i}`)) i++;
+  return `${base}_${i}`;
+}
+
+/**
+ * Returns a new PretrainedModel: the same backbone layers (shared weights) up to
+ * `featureLayer`, then [pooling] → [dropout → dense(hidden, act)]* → dropout → dense(numClasses, softmax).
+ *
+ * @example
+ * ```ts
+ * const model = replaceHead(base, { numClasses: 2, classNames: ['ants', 'bees'] });
+ * ```
+ */
+export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions): PretrainedModel {
+  const { numClasses, pooling = 'avg', hidden = [], hiddenActivation = 'relu', dropout = 0.2, seed } = options;
+  if (!Number.isInteger(numClasses) || numClasses < 2) {
+    throw new TransferKitError('E_BAD_OPTION', `numClasses must be an integer >= 2. Received: numClasses=${numClasses}.`);
+  }
+  if (options.classNames !== undefined && options.classNames.length !== numClasses) {
+    throw new TransferKitError('E_BAD_OPTION', `classNames has ${options.classNames.length} names but numClasses=${numClasses}. Pass one name per class.`);
+  }
+  if (!(dropout >= 0 && dropout < 1)) {
+    throw new TransferKitError('E_BAD_OPTION', `dropout must be in [0, 1). Received: dropout=${dropout}.`);
+  }
+  const model = base.model;
+  let feature: tfl.layers.Layer;
+  try {
+    feature = model.getLayer(base.featureLayer);
+  } catch {
+    throw new TransferKitError('E_LAYER_NOT_FOUND', `The feature layer '${base.featureLayer}' is not in the model.`);
+  }
+  // Node 0 is the backbone's own application of the layer (training may add more nodes later).
+  let x = feature.getOutputAt(0) as tfl.SymbolicTensor;
+  if (x.shape.length === 4) {
+    const name = uniqueName(model, 'head_pool');
+    if (pooling === 'avg') x = tfl.layers.globalAveragePooling2d({ name }).apply(x) as tfl.SymbolicTensor;
+    else if (pooling === 'max') x = tfl.layers.globalMaxPooling2d({ name }).apply(x) as tfl.SymbolicTensor;
+    else x = tfl.layers.flatten({ name }).apply(x) as tfl.SymbolicTensor;
+  } else if (x.shape.length !== 2) {
+    throw new TransferKitError('E_MODEL_TOPOLOGY', `Feature layer '${base.featureLayer}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C].`);
+  }
+  const init = (k: number) => tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + k });
+  hidden.forEach((units, k) => {
+    if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: uniqueName(model, `head_dropout_${k}`) }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, kernelInitializer: init(k + 1), name: uniqueName(model, `head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
+  });
+  if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: uniqueName(model, 'head_dropout') }).apply(x) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: init(0), name: uniqueName(model, 'head_predictions') }).apply(x) as tfl.SymbolicTensor;
+  const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
+  const featureIdx = next.layers.findIndex((l) => l.name === base.featureLayer);
+  return {
+    ...base,
+    model: next,
+    headLayers: next.layers.slice(featureIdx + 1).map((l) => l.name),
+    classNames: options.classNames,
+  };
+}
