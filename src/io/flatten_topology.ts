@@ -28,13 +28,14 @@ function layerName(l: { config: Json; name?: string }): string {
 
 class Flattener {
   readonly layers: LayerEntry[] = [];
-  private readonly names = new Set<string>();
+  /** Entry per layer name, with the source config object it came from. */
+  private readonly byName = new Map<string, { entry: LayerEntry; source: Json }>();
 
-  add(entry: LayerEntry): void {
-    if (this.names.has(entry.name)) {
+  add(entry: LayerEntry, source: Json = entry.config): void {
+    if (this.byName.has(entry.name)) {
       throw new TransferKitError('E_MODEL_TOPOLOGY', `Two layers are named '${entry.name}' once nested models are inlined. Layer names must be unique to be addressable; rename one in the source model.`);
     }
-    this.names.add(entry.name);
+    this.byName.set(entry.name, { entry, source });
     this.layers.push(entry);
   }
 
@@ -51,12 +52,20 @@ class Flattener {
   /** Adds a plain layer applied to `inputs`; returns its output ref. */
   plain(l: { class_name: string; config: Json }, inputs: Ref[], kwargs: Json[] = []): Ref {
     const name = layerName(l);
+    const node: InboundRef[] = inputs.map((r, i) => [r[0], r[1], r[2], kwargs[i] ?? {}]);
+    const seen = this.byName.get(name);
+    if (seen !== undefined && seen.source === l.config) {
+      // The same layer object applied again (its nested model is called twice): shared weights,
+      // one more inbound node.
+      seen.entry.inbound_nodes.push(node);
+      return [name, seen.entry.inbound_nodes.length - 1, 0];
+    }
     const config = { ...l.config };
     // Only InputLayers declare shapes in a functional graph; a stray batch_input_shape on an
     // inner layer (Sequential exports carry one on their first layer) is dropped.
     delete config.batch_input_shape;
     delete config.input_shape;
-    this.add({ class_name: l.class_name, name, config, inbound_nodes: [inputs.map((r, i) => [r[0], r[1], r[2], kwargs[i] ?? {}])] });
+    this.add({ class_name: l.class_name, name, config, inbound_nodes: [node] }, l.config);
     return [name, 0, 0];
   }
 
@@ -111,24 +120,26 @@ class Flattener {
       }
       return f(r[2]);
     };
+    // Largest node index referenced per layer. TF.js (unlike Keras) does not renumber a nested
+    // model's nodes: its own internal node 0 still counts, so refs to its first listed node say 1.
+    const maxRef = new Map<string, number>();
+    const refs = [...list.flatMap((l) => (l.inbound_nodes ?? []).flat()), ...((cfg.output_layers as InboundRef[]) ?? [])];
+    for (const r of refs) maxRef.set(r[0], Math.max(maxRef.get(r[0]) ?? 0, r[1]));
     for (const l of list) {
       const name = layerName(l);
       if (l.class_name === 'InputLayer') continue;
-      (l.inbound_nodes ?? []).forEach((node, k) => {
+      const nodes = l.inbound_nodes ?? [];
+      const offset = CONTAINERS.has(l.class_name) && (maxRef.get(name) ?? 0) >= nodes.length ? 1 : 0;
+      nodes.forEach((node, k) => {
         const ins = node.map(resolve);
         const kwargs = node.map((r) => r[3] ?? {});
         if (CONTAINERS.has(l.class_name)) {
           const outs = this.container(l, ins);
-          nodeMap.set(`${name}:${k}`, (t) => outs[t]);
-        } else if (k === 0) {
-          const [n] = this.plain(l, ins, kwargs);
-          nodeMap.set(`${name}:0`, (t) => [n, 0, t]);
+          nodeMap.set(`${name}:${k + offset}`, (t) => outs[t]);
         } else {
-          // A shared layer applied again: another inbound node on the same entry.
-          const entry = this.layers.find((e) => e.name === name) as LayerEntry;
-          entry.inbound_nodes.push(ins.map((r, i) => [r[0], r[1], r[2], kwargs[i]]));
-          const idx = entry.inbound_nodes.length - 1;
-          nodeMap.set(`${name}:${k}`, (t) => [name, idx, t]);
+          // k > 0 is a shared layer applied again: plain() appends a node to the same entry.
+          const [n, idx] = this.plain(l, ins, kwargs);
+          nodeMap.set(`${name}:${k}`, (t) => [n, idx, t]);
         }
       });
     }

@@ -18,6 +18,17 @@ export interface LoadPretrainedOptions {
   preprocessing?: Omit<Preprocessing, 'source'>;
   /** Class names of the existing head (default: from metadata.json `labels` when present). */
   classNames?: string[];
+  /**
+   * A different input size [H, W, C] for a fully-convolutional backbone (as Keras applications'
+   * `input_shape` with pretrained weights), e.g. [96, 96, 3] for MobileNetV2 saved at 224.
+   */
+  inputShape?: number[];
+  /**
+   * Keep the graph only up to this layer (inclusive) and make it the feature layer: the original
+   * head is dropped before the model is built, as Keras' `include_top=False`. Needed when the
+   * head cannot be built at another `inputShape` (pooling windows, Flatten).
+   */
+  cutAt?: string;
 }
 
 const HEAD_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
@@ -60,6 +71,48 @@ async function resolveSource(source: string): Promise<SourceHandle> {
   };
 }
 
+type LayerJson = { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes?: [string, number, number, unknown?][][] };
+
+function cutTopology(topology: Record<string, unknown>, cutAt: string, source: string): void {
+  const config = topology.config as { layers: LayerJson[]; output_layers: unknown[] };
+  const nameOf = (l: LayerJson) => l.name ?? (l.config.name as string);
+  const byName = new Map(config.layers.map((l) => [nameOf(l), l]));
+  if (!byName.has(cutAt)) {
+    throw new TransferKitError('E_LAYER_NOT_FOUND', `cutAt: no layer named '${cutAt}' in ${source}. Last layers: ${config.layers.slice(-6).map(nameOf).join(', ')}.`);
+  }
+  const keep = new Set<string>();
+  const stack = [cutAt];
+  while (stack.length > 0) {
+    const n = stack.pop() as string;
+    if (keep.has(n)) continue;
+    keep.add(n);
+    for (const node of byName.get(n)?.inbound_nodes ?? []) for (const ref of node) stack.push(ref[0]);
+  }
+  config.layers = config.layers.filter((l) => keep.has(nameOf(l)));
+  config.output_layers = [[cutAt, 0, 0]];
+}
+
+function checkAllWeightsLoaded(model: tfl.LayersModel, artifacts: tf.io.ModelArtifacts, source: string): void {
+  const have = new Set((artifacts.weightSpecs ?? []).map((w) => w.name));
+  const missing = model.weights.map((w) => w.originalName).filter((n) => !have.has(n));
+  if (missing.length > 0) {
+    throw new TransferKitError('E_IO_BAD_MANIFEST', `${source}: the manifest has no values for ${missing.length} weight(s) of the kept graph, e.g. ${missing.slice(0, 3).join(', ')}.`);
+  }
+}
+
+function setInputShape(topology: Record<string, unknown>, shape: number[], source: string): void {
+  const layers = (topology.config as { layers: { class_name: string; config: Record<string, unknown> }[] }).layers;
+  const inputs = layers.filter((l) => l.class_name === 'InputLayer');
+  if (inputs.length !== 1) {
+    throw new TransferKitError('E_BAD_OPTION', `inputShape can only be overridden for single-input models; ${source} has ${inputs.length} inputs.`);
+  }
+  const old = inputs[0].config.batch_input_shape as (number | null)[];
+  if (!Array.isArray(old) || old.length !== shape.length + 1 || old[old.length - 1] !== shape[shape.length - 1]) {
+    throw new TransferKitError('E_BAD_OPTION', `inputShape must keep the rank and channel count of the saved input. Received: inputShape=[${shape.join(', ')}]; saved input: [${(old ?? []).slice(1).join(', ')}].`);
+  }
+  inputs[0].config.batch_input_shape = [null, ...shape];
+}
+
 function findFeatureLayer(model: tfl.LayersModel, override?: string): { feature: string; head: string[] } {
   const layers = model.layers;
   if (override !== undefined) {
@@ -100,24 +153,30 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   const { handler, readMetadata } = await resolveSource(source);
   const artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
   const topology = flattenTopology(artifacts.modelTopology as Record<string, unknown>);
+  if (options.cutAt !== undefined) cutTopology(topology, options.cutAt, source);
+  if (options.inputShape !== undefined) setInputShape(topology, options.inputShape, source);
   let model: tfl.LayersModel;
   try {
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: topology }));
+    // Weights of a dropped head are ignored (strict: false); checkAllWeightsLoaded below makes
+    // sure that nothing the kept graph needs was missing.
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: topology }), { strict: options.cutAt === undefined });
   } catch (err) {
     const msg = (err as Error).message;
     const unknown = /Unknown layer: (\w+)/.exec(msg);
     if (unknown !== null) {
       throw new TransferKitError('E_IO_UNKNOWN_LAYER', `${source}: unknown layer class '${unknown[1]}'. Register it with tf.serialization.registerClass before loading, or re-export the model with built-in layers.`, { cause: err });
     }
-    throw new TransferKitError('E_MODEL_TOPOLOGY', `${source}: the model could not be built from its topology: ${msg}`, { cause: err });
+    const hint = options.inputShape !== undefined ? ' The inputShape override may not suit this model (layers after a Flatten or Reshape fix the size).' : '';
+    throw new TransferKitError('E_MODEL_TOPOLOGY', `${source}: the model could not be built from its topology: ${msg}.${hint}`, { cause: err });
   }
+  if (options.cutAt !== undefined) checkAllWeightsLoaded(model, artifacts, source);
   applyKerasBatchNormSemantics(model);
   const meta = await readMetadata();
   // A model saved by saveModel() carries its own transfer metadata.
   const saved = (artifacts.userDefinedMetadata?.transferkit ?? null) as
     | { classNames: string[] | null; preprocessing: Preprocessing; featureLayer: string }
     | null;
-  const { feature, head } = findFeatureLayer(model, options.featureLayer ?? saved?.featureLayer);
+  const { feature, head } = findFeatureLayer(model, options.featureLayer ?? options.cutAt ?? saved?.featureLayer);
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1);
   const labels = options.classNames ?? saved?.classNames ?? (Array.isArray(meta?.labels) ? (meta?.labels as string[]) : undefined);
   return {

@@ -10,8 +10,9 @@
  *
  * Reference: Keras guide "Transfer learning & fine-tuning", section on BatchNormalization.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { batchNormTrain } from '../ops/batch_norm_train.js';
 
 /**
  * How a BatchNorm layer behaves while training.
@@ -26,6 +27,45 @@ type Callable = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => tf.Tensor |
 
 const modes = new WeakMap<tfl.layers.Layer, BatchNormMode>();
 const patched = new WeakSet<tfl.layers.Layer>();
+let fused = true;
+
+/**
+ * Whether training-mode BN uses transferkit's fused, memory-lean op (default) or tfjs-layers'
+ * own composition. Both compute the same function; the switch exists for comparison tests.
+ */
+export function useFusedBatchNorm(enabled: boolean): void {
+  fused = enabled;
+}
+
+/** The fields of tfjs-layers' BatchNormalization this module reads (TS-private there). */
+interface BnInternals {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: tfl.LayerVariable;
+  beta: tfl.LayerVariable;
+  movingMean: tfl.LayerVariable;
+  movingVariance: tfl.LayerVariable;
+}
+
+/** Training-mode forward through the fused op, with tfjs-layers' moving-average update. */
+function fusedTrainingCall(layer: tfl.layers.Layer, input: tf.Tensor): tf.Tensor | null {
+  const bn = layer as unknown as BnInternals;
+  const lastAxis = bn.axis === -1 || bn.axis === input.rank - 1;
+  if (!fused || !lastAxis || !bn.center || !bn.scale) return null;
+  const { y, mean, variance } = batchNormTrain(input, bn.gamma.read() as tf.Tensor1D, bn.beta.read() as tf.Tensor1D, bn.epsilon);
+  // Same update as tfjs-layers (and Keras): moving -= (moving - batch) * (1 - momentum).
+  tf.tidy(() => {
+    for (const [v, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
+      const orig = v.read();
+      v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - bn.momentum)));
+    }
+  });
+  tf.dispose([mean, variance]);
+  return y;
+}
 
 /** True for TF.js BatchNormalization layers. */
 export function isBatchNorm(layer: tfl.layers.Layer): boolean {
@@ -54,7 +94,12 @@ export function applyKerasBatchNormSemantics(model: tfl.LayersModel): void {
     if (!isBatchNorm(layer) || patched.has(layer)) continue;
     const original = (layer as unknown as { call: Callable }).call.bind(layer) as Callable;
     (layer as unknown as { call: Callable }).call = (inputs, kwargs) => {
-      const training = batchNormMode(layer) === 'train' ? kwargs.training : false;
+      const training = batchNormMode(layer) === 'train' ? kwargs.training === true : false;
+      if (training) {
+        const input = Array.isArray(inputs) ? inputs[0] : inputs;
+        const y = fusedTrainingCall(layer, input);
+        if (y !== null) return y;
+      }
       return original(inputs, { ...kwargs, training });
     };
     patched.add(layer);

@@ -98,7 +98,13 @@ function check(name: string, v: number, ok: boolean, what: string): void {
   if (!ok) throw new TransferKitError('E_BAD_OPTION', `fineTune: \`${name}\` must be ${what}. Received: ${name}=${v}.`);
 }
 
-/** Default fine-tune boundary: the graph cut nearest 75 % of the backbone's depth. */
+const BLOCK_START = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
+
+/**
+ * Default fine-tune boundary: the block start nearest 75 % of the backbone's depth. A block
+ * start is a conv/dense layer that begins after a graph cut (so a residual block is never split
+ * and a conv is never separated from its BatchNorm).
+ */
 export function defaultUnfreezeFrom(pm: PretrainedModel): string {
   const model = pm.model;
   const featureIdx = model.layers.findIndex((l) => l.name === pm.featureLayer);
@@ -106,7 +112,7 @@ export function defaultUnfreezeFrom(pm: PretrainedModel): string {
   const target = Math.round(featureIdx * 0.75);
   let best = -1;
   for (let c = 1; c < featureIdx; c++) {
-    if (!isCut(feeds, c)) continue;
+    if (!isCut(feeds, c) || !BLOCK_START.has(model.layers[c + 1].getClassName())) continue;
     if (best < 0 || Math.abs(c - target) < Math.abs(best - target)) best = c;
   }
   return model.layers[(best < 0 ? target : best) + 1].name;

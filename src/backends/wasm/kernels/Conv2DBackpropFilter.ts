@@ -10,8 +10,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor, convGeometry, padForTaps, tapWindow, type ConvGeometry } from '../../_conv_util.js';
 
-/** Upper bound on im2col elements held at once (64 M floats = 256 MB). */
-const MAX_COLS_ELEMENTS = 1 << 26;
+/**
+ * Upper bound on im2col elements held at once (16 M floats = 64 MB, twice with its transpose):
+ * training shares the wasm32 heap (4 GB at most) with every saved activation.
+ */
+const MAX_COLS_ELEMENTS = 1 << 24;
 
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry, filterShape: number[]): tf.Tensor4D {
   const [kh, kw, ci, co] = filterShape;

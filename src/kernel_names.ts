@@ -1,0 +1,6 @@
+/**
+ * Names of the kernels transferkit defines itself (beyond TF.js's own), one place for all.
+ */
+
+/** Gradient of training-mode batch normalisation: inputs dy, x, gamma, mean, rstd → [dx, dgamma, dbeta]. */
+export const BatchNormTrainGrad = 'TkBatchNormTrainGrad';

@@ -1,0 +1,70 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage, loadImageFolder, trainValSplit, useBackend } from '../../src/index.js';
+
+function solid(w: number, h: number, rgb: [number, number, number]): Uint8Array {
+  const d = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) d.set([...rgb, 255], i * 4);
+  return d;
+}
+
+function makeFolder(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-img-'));
+  fs.mkdirSync(path.join(root, 'red'));
+  fs.mkdirSync(path.join(root, 'blue'));
+  for (let i = 0; i < 5; i++) {
+    fs.writeFileSync(path.join(root, 'red', `r${i}.jpg`), jpeg.encode({ data: solid(40, 30, [250, 10, 10]), width: 40, height: 30 }, 95).data);
+    const png = new PNG({ width: 30, height: 40 });
+    png.data = Buffer.from(solid(30, 40, [10, 10, 250]));
+    fs.writeFileSync(path.join(root, 'blue', `b${i}.png`), PNG.sync.write(png));
+  }
+  fs.writeFileSync(path.join(root, 'red', 'imageNotFound.gif'), Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1'));
+  fs.writeFileSync(path.join(root, 'blue', 'notes.txt'), 'not an image');
+  return root;
+}
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('image folders', () => {
+  it('loads JPEG and PNG, skips the rest with a warning naming each file', async () => {
+    const root = makeFolder();
+    const warnings: string[] = [];
+    const data = await loadImageFolder(root, { size: [8, 8], preprocessing: { scale: 1 / 127.5, offset: -1 }, onWarning: (m) => warnings.push(m) });
+    expect(data.classNames).toEqual(['blue', 'red']);
+    expect(data.xs.shape).toEqual([10, 8, 8, 3]);
+    expect(Array.from(data.labels)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    expect(data.skipped.map((s) => path.basename(s.file)).sort()).toEqual(['imageNotFound.gif', 'notes.txt']);
+    expect(warnings.some((w) => w.includes('imageNotFound.gif') && w.includes('GIF'))).toBe(true);
+    // Preprocessing applied: red pixel 250 -> 250/127.5 - 1 ≈ 0.96 in channel 0.
+    const px = tf.slice(data.xs, [5, 4, 4, 0], [1, 1, 1, 3]).dataSync();
+    expect(px[0]).toBeGreaterThan(0.9);
+    expect(px[2]).toBeLessThan(-0.8);
+  });
+
+  it('explains a folder without class sub-folders', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-img-'));
+    await expect(loadImageFolder(root, { size: [8, 8], preprocessing: { scale: 1, offset: 0 } })).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringContaining('one sub-folder per class') });
+    await expect(loadImageFolder(path.join(root, 'missing'), { size: [8, 8], preprocessing: { scale: 1, offset: 0 } })).rejects.toMatchObject({ code: 'E_DATA' });
+  });
+
+  it('decodeImage names a corrupt file', () => {
+    expect(() => decodeImage(new Uint8Array([0xff, 0xd8, 1, 2, 3]), 'broken.jpg')).toThrow(/broken.jpg: corrupt JPEG/);
+  });
+
+  it('trainValSplit is stratified and reproducible from the seed', async () => {
+    const data = await loadImageFolder(makeFolder(), { size: [4, 4], preprocessing: { scale: 1, offset: 0 }, onWarning: () => undefined });
+    const [tr, va] = trainValSplit(data, 0.4, 7);
+    expect(Array.from(va.labels).filter((l) => l === 0)).toHaveLength(2);
+    expect(Array.from(va.labels).filter((l) => l === 1)).toHaveLength(2);
+    expect(tr.labels.length + va.labels.length).toBe(10);
+    const [, va2] = trainValSplit(data, 0.4, 7);
+    expect(Array.from(va2.xs.dataSync())).toEqual(Array.from(va.xs.dataSync()));
+  });
+});

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** max |a - b| / max |a| (with a floor so all-zero references compare absolutely). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(a[i]));
+  }
+  return diff / Math.max(scale, 1e-6);
+}
+
+/** Copies a tensor's values out (so they survive a backend switch or disposal). */
+export function values(t: tf.Tensor): Float32Array {
+  return Float32Array.from(t.dataSync());
+}
+
+/**
+ * Compares per-variable gradients. A gradient that is mathematically zero (e.g. the bias of a
+ * conv feeding a training-mode BatchNorm, which subtracts the batch mean) is float noise on both
+ * backends, so a relative error is meaningless: such tensors (reference below 1e-6 of the
+ * model's largest gradient) must instead be ~0 on both sides at that same scale.
+ * @returns the worst relative error among the non-degenerate tensors.
+ */
+export function worstGradError(ref: Float32Array[], got: Float32Array[]): number {
+  const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const global = Math.max(...ref.map(maxAbs));
+  let worst = 0;
+  ref.forEach((r, i) => {
+    if (maxAbs(r) < 1e-6 * global) {
+      if (maxAbs(got[i]) > 1e-6 * global) worst = Math.max(worst, Infinity);
+    } else worst = Math.max(worst, relErr(r, got[i]));
+  });
+  return worst;
+}

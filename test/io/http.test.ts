@@ -1,0 +1,62 @@
+/** Loading over real HTTP from a loopback server. */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileSystem, loadPretrained, useBackend } from '../../src/index.js';
+import { tinyConvNet } from '../helpers/tiny_model.js';
+
+let server: http.Server;
+let base: string;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-http-'));
+const requests: string[] = [];
+
+beforeAll(async () => {
+  await useBackend('wasm');
+  await tinyConvNet().save(fileSystem(path.join(root, 'tiny')));
+  fs.cpSync(path.join(root, 'tiny'), path.join(root, 'broken'), { recursive: true });
+  fs.rmSync(path.join(root, 'broken', 'weights.bin'));
+  server = http.createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const file = path.join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(fs.readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe('http loading', () => {
+  it('loads the same model over HTTP as from disk', async () => {
+    const viaHttp = await loadPretrained(`${base}/tiny/model.json`);
+    const viaFs = await loadPretrained(path.join(root, 'tiny'));
+    expect(requests).toContain('/tiny/model.json');
+    expect(requests).toContain('/tiny/weights.bin');
+    const x = tf.randomNormal([2, 16, 16, 3], 0, 1, 'float32', 5);
+    const a = (viaHttp.model.predict(x) as tf.Tensor).dataSync();
+    const b = (viaFs.model.predict(x) as tf.Tensor).dataSync();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(viaHttp.featureLayer).toBe('global_average_pooling2d');
+  });
+
+  it('accepts a folder URL', async () => {
+    const m = await loadPretrained(`${base}/tiny`);
+    expect(m.model.layers.length).toBeGreaterThan(5);
+  });
+
+  it('names the URL of a missing shard', async () => {
+    await expect(loadPretrained(`${base}/broken/model.json`)).rejects.toMatchObject({ code: 'E_IO_SHARD_MISSING', message: expect.stringContaining(`${base}/broken/weights.bin`) });
+  });
+
+  it('reports a missing model.json by URL', async () => {
+    await expect(loadPretrained(`${base}/nope/model.json`)).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND', message: expect.stringContaining(`${base}/nope/model.json`) });
+  });
+});

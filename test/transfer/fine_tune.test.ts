@@ -1,0 +1,131 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  defaultUnfreezeFrom, evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, selectLayers, unfreeze, useBackend,
+  type PretrainedModel,
+} from '../../src/index.js';
+import { fileSystem } from '../../src/io/file_system.js';
+import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-ft-'));
+
+async function tinyPretrained(seed = 1): Promise<PretrainedModel> {
+  const dir = path.join(tmp(), 'm');
+  await tinyConvNet({ seed }).save(fileSystem(dir));
+  return loadPretrained(dir);
+}
+
+const allWeights = (pm: PretrainedModel) => pm.model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('fineTune', () => {
+  it('does not leak tensors: numTensors after epoch 1 equals after epoch 3, in both stages', async () => {
+    const model = replaceHead(await tinyPretrained(), { numClasses: 3, seed: 3 });
+    const data = quadrantImages(30);
+    const { history } = await fineTune(model, data, { headEpochs: 3, epochs: 3, batchSize: 8, validation: quadrantImages(9, 16, 3, 8) });
+    const head = history.filter((h) => h.stage === 'head');
+    const ft = history.filter((h) => h.stage === 'fine-tune');
+    expect(head).toHaveLength(3);
+    expect(ft).toHaveLength(3);
+    expect(head[2].numTensors).toBe(head[0].numTensors);
+    expect(ft[2].numTensors).toBe(ft[0].numTensors);
+  });
+
+  it('learns a separable task (loss falls, accuracy rises)', async () => {
+    const model = replaceHead(await tinyPretrained(), { numClasses: 3, seed: 4, dropout: 0 });
+    const data = quadrantImages(60);
+    const { history } = await fineTune(model, data, { headEpochs: 15, epochs: 5, batchSize: 12, headLearningRate: 3e-2, learningRate: 3e-3, augment: { flip: false } });
+    expect(history[history.length - 1].loss).toBeLessThan(history[0].loss * 0.7);
+    expect(evaluate(model, quadrantImages(30, 16, 3, 11)).accuracy).toBeGreaterThan(0.6);
+  });
+
+  it('activation caching gives the same weights as running the whole network', async () => {
+    const data = quadrantImages(24);
+    const run = async (cache: boolean) => {
+      const model = replaceHead(await tinyPretrained(5), { numClasses: 3, seed: 5, dropout: 0 });
+      const { history } = await fineTune(model, data, { headEpochs: 2, epochs: 2, batchSize: 8, cacheActivations: cache, seed: 9, unfreeze: { from: 'Conv_1' } });
+      return { w: allWeights(model), from: history.map((h) => h.cachedFrom) };
+    };
+    const cached = await run(true);
+    const full = await run(false);
+    expect(cached.from.every((f) => f > 0)).toBe(true);
+    expect(full.from.every((f) => f === 0)).toBe(true);
+    cached.w.forEach((w, i) => {
+      let d = 0;
+      let m = 0;
+      for (let k = 0; k < w.length; k++) {
+        d = Math.max(d, Math.abs(w[k] - full.w[i][k]));
+        m = Math.max(m, Math.abs(full.w[i][k]));
+      }
+      expect(d / Math.max(m, 1e-6)).toBeLessThan(1e-4);
+    });
+  });
+
+  it('rejects bad options with the option named', async () => {
+    const model = replaceHead(await tinyPretrained(), { numClasses: 3 });
+    const data = quadrantImages(6);
+    await expect(fineTune(model, data, { batchSize: 0 })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('batchSize') });
+    await expect(fineTune(model, data, { recipe: 'magic' as never })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    const bad = { ...data, labels: Int32Array.from(data.labels, () => 7) };
+    await expect(fineTune(model, bad)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringContaining('numClasses: 8') });
+  });
+
+  it('saves and reloads with class names and preprocessing', async () => {
+    const model = replaceHead(await tinyPretrained(), { numClasses: 3, classNames: ['a', 'b', 'c'] });
+    const dir = path.join(tmp(), 'saved');
+    await saveModel(model, dir);
+    const again = await loadPretrained(dir);
+    expect(again.classNames).toEqual(['a', 'b', 'c']);
+    expect(again.preprocessing).toEqual(model.preprocessing);
+    const x = quadrantImages(4).xs;
+    expect(Array.from((again.model.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((model.model.predict(x) as tf.Tensor).dataSync()));
+  });
+});
+
+describe('freeze / unfreeze / replaceHead', () => {
+  it('selects layers by name range, regex, list and predicate', async () => {
+    const pm = await tinyPretrained();
+    expect(selectLayers(pm, { upTo: 'bn_Conv1' }).map((l) => l.name)).toEqual(['input_1', 'Conv1', 'bn_Conv1']);
+    expect(selectLayers(pm, { upTo: 'bn_Conv1', inclusive: false })).toHaveLength(2);
+    expect(selectLayers(pm, /_BN$/).map((l) => l.name)).toEqual(['block_1_depthwise_BN', 'block_1_project_BN']);
+    expect(selectLayers(pm, ['Conv_1']).map((l) => l.name)).toEqual(['Conv_1']);
+    expect(selectLayers(pm, (l) => l.getClassName() === 'Add').map((l) => l.name)).toEqual(['block_1_add']);
+    expect(selectLayers(pm, 'backbone').at(-1)?.name).toBe('global_average_pooling2d');
+    expect(() => selectLayers(pm, { upTo: 'block_99' })).toThrow(/No layer named 'block_99'/);
+  });
+
+  it('freezing removes weights from the trainable set without a recompile', async () => {
+    const pm = await tinyPretrained();
+    const n = pm.model.trainableWeights.length;
+    freeze(pm, 'backbone');
+    expect(pm.model.trainableWeights.map((w) => w.originalName)).toEqual(['predictions/kernel', 'predictions/bias']);
+    unfreeze(pm, { from: 'Conv_1' });
+    // + Conv_1 kernel, Conv_1_bn gamma and beta
+    expect(pm.model.trainableWeights.length).toBe(5);
+    unfreeze(pm, 'all');
+    expect(pm.model.trainableWeights.length).toBe(n);
+  });
+
+  it('replaceHead builds pooling, hidden layers and a softmax of numClasses', async () => {
+    const pm = await tinyPretrained();
+    const m = replaceHead({ ...pm, featureLayer: 'out_relu' }, { numClasses: 5, hidden: [7], pooling: 'max' });
+    expect(m.model.outputs[0].shape).toEqual([null, 5]);
+    expect(m.headLayers).toEqual(['head_pool', 'head_dropout_0', 'head_hidden_0', 'head_dropout', 'head_predictions']);
+    expect(m.model.getLayer('head_hidden_0').outputShape).toEqual([null, 7]);
+    expect(() => replaceHead(pm, { numClasses: 1 })).toThrow(/numClasses must be an integer >= 2/);
+    expect(() => replaceHead(pm, { numClasses: 2, classNames: ['x'] })).toThrow(/classNames has 1 names/);
+  });
+
+  it('the default fine-tune boundary is a block boundary', async () => {
+    const pm = replaceHead(await tinyPretrained(), { numClasses: 3 });
+    // Cuts exist after Conv1, bn_Conv1, Conv1_relu, block_1_add, Conv_1, ...; only those followed
+    // by a conv start a block: Conv1_relu -> block_1_depthwise, block_1_add -> Conv_1 (nearer 75 %).
+    expect(defaultUnfreezeFrom(pm)).toBe('Conv_1');
+  });
+});
