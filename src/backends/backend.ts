@@ -47,7 +47,8 @@ export interface BackendInfo {
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 let lastReason = 'default backend; useBackend() not called';
-let addedKernels: string[] = [];
+/** Kernels transferkit registered, per backend, over the whole process. */
+const addedKernels = new Map<string, string[]>();
 
 async function importOptional(spec: string): Promise<unknown> {
   // A variable specifier keeps bundlers and tsc from resolving an optional peer at build time.
@@ -121,9 +122,8 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false). Pick another with useBackend('wasm') or useBackend('cpu').`);
   }
   await tf.ready();
-  if (name === 'wasm') addedKernels = registerWasmTrainingKernels();
-  else if (name === 'cpu') addedKernels = registerCpuTrainingKernels();
-  else addedKernels = [];
+  const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : [];
+  addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);
 }
 
 const KNOWN: readonly BackendName[] = ['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu', 'webgpu', 'webgl'];
@@ -197,7 +197,7 @@ export function backendInfo(): BackendInfo {
     simd,
     canTrain: missing.length === 0,
     missingKernels: missing,
-    addedKernels: [...addedKernels],
+    addedKernels: [...(addedKernels.get(name) ?? [])],
     reason: lastReason,
   };
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig } from './wasm/kernels/Conv2DBackpropFilter.js';
+import { conv2DBackpropInputConfig } from './wasm/kernels/Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './wasm/kernels/UnsortedSegmentSum.js';
@@ -20,6 +21,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 /** Marks kernels registered by transferkit, so a second call can tell ours from tfjs's own. */
 const ours = new WeakSet<tf.KernelConfig>();
 let cpuReplaced = false;
+let wasmInputReplaced = false;
 
 /** Registers transferkit's training kernels for wasm. Returns the names it registered this call. */
 export function registerWasmTrainingKernels(): string[] {
@@ -29,6 +31,16 @@ export function registerWasmTrainingKernels(): string[] {
     tf.registerKernel(config);
     ours.add(config);
     added.push(config.kernelName);
+  }
+  // Wrap (not replace) the stock input gradient with the pointwise matmul fast path.
+  const stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  if (!wasmInputReplaced && stock !== undefined) {
+    tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
+    const wrapped = conv2DBackpropInputConfig(stock);
+    tf.registerKernel(wrapped);
+    ours.add(wrapped);
+    wasmInputReplaced = true;
+    added.push(`${tf.Conv2DBackpropInput} (pointwise fast path)`);
   }
   return added;
 }

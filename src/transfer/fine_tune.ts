@@ -24,6 +24,7 @@ import { CosineDecay } from '../schedules/cosine_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
 import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
 import { createOptimizer, setLearningRate, type OptimizerName } from '../train/optimizers.js';
+import { crossEntropy, trainStep } from '../train/train_step.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import { isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
 import { freeze, unfreeze, type LayerSpec } from './freeze.js';
@@ -60,6 +61,12 @@ export interface FineTuneOptions {
   epochs?: number;
   /** Batch size (default 32). */
   batchSize?: number;
+  /**
+   * Run each batch as micro-batches of this size and accumulate their gradients into one update
+   * (as HF's `gradient_accumulation_steps`): bounds memory (the wasm heap stops at 4 GB);
+   * training-mode BatchNorm then sees micro-batch statistics. Default: no split.
+   */
+  microBatchSize?: number;
   /** Learning rate of the head stage (default 1e-3, Adam). */
   headLearningRate?: number;
   /** Peak learning rate of the fine-tune stage (default 1e-4, 10x below the head's). */
@@ -118,10 +125,6 @@ export function defaultUnfreezeFrom(pm: PretrainedModel): string {
   return model.layers[(best < 0 ? target : best) + 1].name;
 }
 
-function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
-  const p = tf.clipByValue(probs, 1e-7, 1);
-  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(p)), -1))) as tf.Scalar;
-}
 
 /** A frozen prefix's outputs for every example (and, with flips, for the mirrored example). */
 interface Cache {
@@ -206,7 +209,6 @@ async function runStage(
   const from = opts.cacheActivations === false ? 0 : cachePoint(model);
   const trainCache = computeCache(model, from, train.xs, flip, batchSize);
   const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
-  const last = model.layers.length - 1;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (vars.length === 0) {
     throw new TransferKitError('E_BAD_OPTION', `fineTune stage '${stage}': the model has no trainable weights. Unfreeze some layers (unfreeze(model, 'all')) or check the unfreeze option.`);
@@ -224,21 +226,11 @@ async function runStage(
         const flips = flip ? Array.from(idx, () => rand() < 0.5) : null;
         lr = schedule.at(step);
         setLearningRate(optimizer, lr);
-        const [l, c] = tf.tidy(() => {
-          const x = batchInputs(trainCache, idx, flips);
-          const y = tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses);
-          let hits: tf.Tensor | null = null;
-          const cost = optimizer.minimize(() => {
-            const probs = runLayers(model, from, x, last, true);
-            // minimize() disposes everything made in here but the loss: keep the hit count.
-            hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(y, -1)), 'float32')));
-            return crossEntropy(probs, y);
-          }, true, vars) as tf.Scalar;
-          const h = (hits as unknown as tf.Tensor).dataSync()[0];
-          (hits as unknown as tf.Tensor).dispose();
-          return [cost.dataSync()[0] * idx.length, h];
-        });
-        lossSum += l;
+        const x = tf.tidy(() => batchInputs(trainCache, idx, flips));
+        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses));
+        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize: opts.microBatchSize });
+        tf.dispose([x, y]);
+        lossSum += l * idx.length;
         correct += c;
         step++;
       }

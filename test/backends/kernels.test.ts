@@ -41,9 +41,48 @@ describe('composed wasm kernels match cpu', () => {
     }
   }
 
+  for (const [s, pad] of [[1, 'same'], [1, 'valid'], [2, 'same'], [2, 'valid']] as const) {
+    it(`conv2d 1x1 (pointwise fast path when stride 1), stride ${s}, pad ${pad}`, () => {
+      tf.setBackend('cpu');
+      const xs = [2, 7, 7, 6];
+      const x = values(tf.randomNormal(xs, 0, 1, 'float32', 3));
+      const w = values(tf.randomNormal([1, 1, 6, 5], 0, 1, 'float32', 4));
+      const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, s, pad);
+      const ref = gradsOf('cpu', f, x, xs, w, [1, 1, 6, 5]);
+      const got = gradsOf('wasm', f, x, xs, w, [1, 1, 6, 5]);
+      ref.forEach((r, i) => expect(relErr(r, got[i])).toBeLessThan(1e-5));
+    });
+  }
+
+  it('depthwise filter gradient with dilation 2 equals the definition (kernel called directly)', () => {
+    // tfjs-core's op gradient rejects dilation and tfjs-cpu's kernel ignores it, so the reference
+    // is the definition: dW[i,j,c,m] = sum x[n, oh + i*d - pad, ow + j*d - pad, c] * dy[n, oh, ow, c*M + m].
+    const [n, h, c, mult, k, d] = [2, 7, 3, 2, 3, 2];
+    const pad = ((k - 1) * d) / 2; // 'same', stride 1
+    tf.setBackend('wasm');
+    const x = tf.randomNormal([n, h, h, c], 0, 1, 'float32', 5);
+    const dy = tf.randomNormal([n, h, h, c * mult], 0, 1, 'float32', 6);
+    const got = values(tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dilations: d, filterShape: [k, k, c, mult] }) as tf.Tensor);
+    const xv = x.dataSync();
+    const dyv = dy.dataSync();
+    const ref = new Float32Array(k * k * c * mult);
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) for (let ch = 0; ch < c; ch++) for (let m = 0; m < mult; m++) {
+      let acc = 0;
+      for (let b = 0; b < n; b++) for (let oh = 0; oh < h; oh++) for (let ow = 0; ow < h; ow++) {
+        const ih = oh + i * d - pad;
+        const iw = ow + j * d - pad;
+        if (ih < 0 || ih >= h || iw < 0 || iw >= h) continue;
+        acc += xv[((b * h + ih) * h + iw) * c + ch] * dyv[((b * h + oh) * h + ow) * c * mult + ch * mult + m];
+      }
+      ref[((i * k + j) * c + ch) * mult + m] = acc;
+    }
+    expect(relErr(ref, got)).toBeLessThan(1e-5);
+  });
+
   it('registration is idempotent and wasm reports every training kernel', async () => {
     await useBackend('wasm');
     expect(registerWasmTrainingKernels()).toEqual([]);
+    expect(backendInfo().addedKernels).toContain('Conv2DBackpropFilter');
     const info = backendInfo();
     expect(info.name).toBe('wasm');
     expect(info.canTrain).toBe(true);

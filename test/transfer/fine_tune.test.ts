@@ -129,3 +129,26 @@ describe('freeze / unfreeze / replaceHead', () => {
     expect(defaultUnfreezeFrom(pm)).toBe('Conv_1');
   });
 });
+
+describe('gradient accumulation', () => {
+  it('micro-batches give the same update as the full batch when no layer trains BatchNorm statistics', async () => {
+    const data = quadrantImages(16);
+    const run = async (micro?: number) => {
+      const model = replaceHead(await tinyPretrained(6), { numClasses: 3, seed: 6, dropout: 0 });
+      // BN frozen or train-affine everywhere: no batch statistics, so chunking is exact.
+      await fineTune(model, data, { headEpochs: 1, epochs: 1, batchSize: 8, microBatchSize: micro, seed: 3, augment: { flip: false }, unfreeze: { from: 'Conv_1' } });
+      return allWeights(model);
+    };
+    const whole = await run();
+    const chunked = await run(3);
+    whole.forEach((w, i) => {
+      let d = 0;
+      let m = 0;
+      for (let k = 0; k < w.length; k++) {
+        d = Math.max(d, Math.abs(w[k] - chunked[i][k]));
+        m = Math.max(m, Math.abs(w[k]));
+      }
+      expect(d / Math.max(m, 1e-6)).toBeLessThan(1e-4);
+    });
+  });
+});

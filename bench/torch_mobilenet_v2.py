@@ -1,0 +1,48 @@
+"""PyTorch reference for bench/train-throughput.ts: torchvision MobileNetV2 (alpha 1.0) train steps.
+
+Prints one JSON object per (size, threads): samples/s of full training steps (forward, backward,
+Adam update) at batch 32 on random data, the same work the TF.js side times.
+Usage: /usr/bin/python3 bench/torch_mobilenet_v2.py --sizes 224,96 --threads 1,2 --steps 3
+"""
+import argparse, json, resource, time
+
+import torch
+import torchvision
+
+p = argparse.ArgumentParser()
+p.add_argument("--sizes", default="224,96")
+p.add_argument("--threads", default="1,2")
+p.add_argument("--batch", type=int, default=32)
+p.add_argument("--steps", type=int, default=3)
+p.add_argument("--classes", type=int, default=10)
+a = p.parse_args()
+
+for size in [int(s) for s in a.sizes.split(",")]:
+    for threads in [int(t) for t in a.threads.split(",")]:
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        model = torchvision.models.mobilenet_v2(num_classes=a.classes)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        x = torch.randn(a.batch, 3, size, size)
+        y = torch.randint(0, a.classes, (a.batch,))
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        step()  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(a.steps):
+            step()
+        dt = (time.perf_counter() - t0) / a.steps
+        print(json.dumps({
+            "framework": "pytorch", "version": torch.__version__, "model": "mobilenet_v2_1.0",
+            "inputSize": size, "batch": a.batch, "threads": threads,
+            "samplesPerSec": round(a.batch / dt, 2),
+            "peakRssMB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }), flush=True)

@@ -1,0 +1,96 @@
+/**
+ * One optimizer update on a batch, optionally as several micro-batches whose gradients are
+ * accumulated before the single update (as HF Trainer's `gradient_accumulation_steps`).
+ *
+ * Why: the wasm32 heap stops at 4 GB, and a full MobileNetV2 backward pass at 224 px keeps
+ * ~300 MB per image alive, so batch 32 only fits as micro-batches. The update equals the
+ * full-batch one except that training-mode BatchNorm normalises with each micro-batch's
+ * statistics ("ghost batch norm").
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { runLayers } from './graph_executor.js';
+
+/** Inputs of {@link trainStep}. */
+export interface TrainStepArgs {
+  model: tfl.LayersModel;
+  /** Index of the layer whose output `x` is (0 = the model input). */
+  from: number;
+  x: tf.Tensor;
+  /** One-hot targets. */
+  y: tf.Tensor;
+  vars: tf.Variable[];
+  optimizer: tf.Optimizer;
+  /** Split the batch into chunks of this size and accumulate gradients (default: no split). */
+  microBatchSize?: number;
+}
+
+/** Loss (batch mean) and number of correct predictions of the step. */
+export interface StepResult {
+  loss: number;
+  correct: number;
+}
+
+/** Mean categorical cross-entropy of softmax probabilities. */
+export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
+  const p = tf.clipByValue(probs, 1e-7, 1);
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(p)), -1))) as tf.Scalar;
+}
+
+function hits(probs: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(oneHot, -1)), 'float32'));
+}
+
+/** Runs forward, backward and one optimizer update. */
+export function trainStep(args: TrainStepArgs): StepResult {
+  const { model, from, x, y, vars, optimizer } = args;
+  const last = model.layers.length - 1;
+  const n = x.shape[0];
+  const micro = Math.min(args.microBatchSize ?? n, n);
+  if (micro >= n) {
+    const result: StepResult = { loss: 0, correct: 0 };
+    tf.tidy(() => {
+      let h: tf.Tensor | null = null;
+      const cost = optimizer.minimize(() => {
+        const probs = runLayers(model, from, x, last, true);
+        // minimize() disposes everything made in here but the loss: keep the hit count.
+        h = tf.keep(hits(probs, y));
+        return crossEntropy(probs, y);
+      }, true, vars) as tf.Scalar;
+      result.correct = (h as unknown as tf.Tensor).dataSync()[0];
+      (h as unknown as tf.Tensor).dispose();
+      result.loss = cost.dataSync()[0];
+    });
+    return result;
+  }
+  let acc: tf.NamedTensorMap | null = null;
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i += micro) {
+    const b = Math.min(micro, n - i);
+    tf.tidy(() => {
+      const xs = tf.slice(x, i, b);
+      const ys = tf.slice(y, i, b);
+      let h: tf.Tensor | null = null;
+      // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
+      const { value, grads } = tf.variableGrads(() => {
+        const probs = runLayers(model, from, xs, last, true);
+        h = tf.keep(hits(probs, ys));
+        return tf.mul(crossEntropy(probs, ys), b / n) as tf.Scalar;
+      }, vars);
+      loss += value.dataSync()[0];
+      correct += (h as unknown as tf.Tensor).dataSync()[0];
+      (h as unknown as tf.Tensor).dispose();
+      if (acc === null) acc = Object.fromEntries(Object.keys(grads).map((k) => [k, tf.keep(grads[k])]));
+      else {
+        const prev: tf.NamedTensorMap = acc;
+        acc = Object.fromEntries(Object.keys(prev).map((k) => [k, tf.keep(tf.add(prev[k], grads[k]))]));
+        tf.dispose(Object.values(prev));
+      }
+    });
+  }
+  const finalGrads = acc as unknown as tf.NamedTensorMap;
+  optimizer.applyGradients(finalGrads);
+  tf.dispose(Object.values(finalGrads));
+  return { loss, correct };
+}
