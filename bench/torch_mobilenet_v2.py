@@ -1,7 +1,8 @@
-"""PyTorch reference for bench/train-throughput.ts: torchvision MobileNetV2 (alpha 1.0) train steps.
+"""PyTorch reference for bench/train-throughput.ts: torchvision MobileNetV2 (alpha 1.0).
 
 Prints one JSON object per (size, threads): samples/s of full training steps (forward, backward,
-Adam update) at batch 32 on random data, the same work the TF.js side times.
+Adam update; --mode train) or of inference forward passes (--mode infer) at batch 32 on random
+data, the same work the TF.js side times.
 Usage: /usr/bin/python3 bench/torch_mobilenet_v2.py --sizes 224,96 --threads 1,2 --steps 3
 """
 import argparse, json, resource, time
@@ -15,6 +16,7 @@ p.add_argument("--threads", default="1,2")
 p.add_argument("--batch", type=int, default=32)
 p.add_argument("--steps", type=int, default=3)
 p.add_argument("--classes", type=int, default=10)
+p.add_argument("--mode", choices=["train", "infer"], default="train")
 a = p.parse_args()
 
 for size in [int(s) for s in a.sizes.split(",")]:
@@ -22,26 +24,31 @@ for size in [int(s) for s in a.sizes.split(",")]:
         torch.set_num_threads(threads)
         torch.manual_seed(0)
         model = torchvision.models.mobilenet_v2(num_classes=a.classes)
-        model.train()
+        model.train(a.mode == "train")
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
         x = torch.randn(a.batch, 3, size, size)
         y = torch.randint(0, a.classes, (a.batch,))
         loss_fn = torch.nn.CrossEntropyLoss()
 
-        def step():
+        def infer():
+            with torch.no_grad():
+                return model(x).sum().item()
+
+        def train():
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()
             return loss.item()
 
+        step = train if a.mode == "train" else infer
         step()  # warm-up
         t0 = time.perf_counter()
         for _ in range(a.steps):
             step()
         dt = (time.perf_counter() - t0) / a.steps
         print(json.dumps({
-            "framework": "pytorch", "version": torch.__version__, "model": "mobilenet_v2_1.0",
+            "framework": "pytorch", "version": torch.__version__, "model": "mobilenet_v2_1.0", "mode": a.mode,
             "inputSize": size, "batch": a.batch, "threads": threads,
             "samplesPerSec": round(a.batch / dt, 2),
             "peakRssMB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

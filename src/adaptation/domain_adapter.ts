@@ -17,6 +17,7 @@ export type AdaptationMethod = 'dann' | 'coral' | 'mmd' | 'adabn' | 'self-traini
 
 /** Options of a {@link DomainAdapter}. */
 export interface DomainAdapterOptions {
+  /** The adaptation method. */
   method: AdaptationMethod;
   /** Epochs of adaptation. */
   epochs?: number;
@@ -28,20 +29,27 @@ export interface DomainAdapterOptions {
 
 /** Data of one adaptation run: labelled source, unlabelled target. */
 export interface AdaptationData {
+  /** Labelled source-domain data. */
   source: LabeledData;
+  /** Unlabelled target-domain inputs. */
   target: { xs: LabeledData['xs'] };
+  /** Labelled source validation data (model selection). */
   sourceVal?: LabeledData;
+  /** Labelled target validation data, for reporting only (never used for training). */
   targetVal?: LabeledData;
 }
 
 /** Result of {@link DomainAdapter.fit}. */
 export interface AdaptationResult {
+  /** The adapted model. */
   model: PretrainedModel;
+  /** Per-epoch figures. */
   history: EpochLog[];
 }
 
 /** Adapts a source-trained model to a target domain. */
 export class DomainAdapter {
+  /** The options it was built with. */
   readonly options: DomainAdapterOptions;
 
   constructor(options: DomainAdapterOptions) {

@@ -8,8 +8,11 @@ import { TransferKitError } from '../errors.js';
 
 /** Decoded RGB image, 3 bytes per pixel, row-major. */
 export interface RgbImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** RGB bytes, row-major, 3 per pixel. */
   data: Uint8Array;
 }
 

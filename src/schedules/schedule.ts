@@ -8,6 +8,7 @@ import { TransferKitError } from '../errors.js';
 
 /** Serialisable description of a schedule. */
 export interface ScheduleConfig {
+  /** The schedule's class name. */
   className: string;
   [key: string]: unknown;
 }

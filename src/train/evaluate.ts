@@ -7,7 +7,9 @@ import type { PretrainedModel } from '../models/pretrained_model.js';
 
 /** Loss and accuracy on a data set. */
 export interface EvaluateResult {
+  /** Mean categorical cross-entropy. */
   loss: number;
+  /** Fraction of examples whose arg-max prediction equals the label. */
   accuracy: number;
   /** Predicted class per example. */
   predictions: Int32Array;

@@ -34,12 +34,17 @@ export type Stage = 'head' | 'fine-tune' | 'full';
 
 /** One epoch's figures. */
 export interface EpochLog {
+  /** The stage the epoch belongs to. */
   stage: Stage;
   /** 1-based epoch within the stage. */
   epoch: number;
+  /** Mean training loss (categorical cross-entropy) over the epoch's steps. */
   loss: number;
+  /** Training accuracy over the epoch (training mode: dropout on, flips applied). */
   accuracy: number;
+  /** Validation loss after the epoch (inference mode). */
   valLoss?: number;
+  /** Validation accuracy after the epoch (inference mode). */
   valAccuracy?: number;
   /** Learning rate at the epoch's last step. */
   learningRate: number;
@@ -98,6 +103,7 @@ export interface FineTuneOptions {
 export interface FineTuneResult {
   /** The trained model (the same object that was passed in). */
   model: PretrainedModel;
+  /** One entry per epoch, in order, across stages. */
   history: EpochLog[];
 }
 
@@ -126,11 +132,16 @@ export function defaultUnfreezeFrom(pm: PretrainedModel): string {
 }
 
 
-/** A frozen prefix's outputs for every example (and, with flips, for the mirrored example). */
+/**
+ * A frozen prefix's outputs for every example (and, with flips, for the mirrored example).
+ * When nothing is cached (`from === 0`) the inputs are borrowed, not copied, and mirrored per batch.
+ */
 interface Cache {
   from: number;
   plain: tf.Tensor;
   flipped: tf.Tensor | null;
+  /** False when `plain` is the caller's tensor (never disposed here). */
+  owned: boolean;
 }
 
 function flipImages(x: tf.Tensor): tf.Tensor {
@@ -138,27 +149,34 @@ function flipImages(x: tf.Tensor): tf.Tensor {
 }
 
 function computeCache(model: tfl.LayersModel, from: number, xs: tf.Tensor, withFlip: boolean, batchSize: number): Cache {
+  if (from === 0) return { from, plain: xs, flipped: null, owned: false };
   const run = (flip: boolean) => {
     const parts: tf.Tensor[] = [];
     for (let i = 0; i < xs.shape[0]; i += batchSize) {
       parts.push(tf.tidy(() => {
         let x = tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i));
         if (flip) x = flipImages(x);
-        return from === 0 ? tf.clone(x) : runLayers(model, 0, x, from, false);
+        return runLayers(model, 0, x, from, false);
       }));
     }
     const all = tf.concat(parts, 0);
     tf.dispose(parts);
     return all;
   };
-  return { from, plain: run(false), flipped: withFlip ? run(true) : null };
+  return { from, plain: run(false), flipped: withFlip ? run(true) : null, owned: true };
+}
+
+function disposeCache(cache: Cache | null): void {
+  if (cache === null) return;
+  if (cache.owned) cache.plain.dispose();
+  cache.flipped?.dispose();
 }
 
 function batchInputs(cache: Cache, idx: Int32Array, flips: boolean[] | null): tf.Tensor {
   const i = tf.tensor1d(idx, 'int32');
   const plain = tf.gather(cache.plain, i);
-  if (flips === null || cache.flipped === null) return plain;
-  const mirrored = tf.gather(cache.flipped, i);
+  if (flips === null || !flips.some((f) => f)) return plain;
+  const mirrored = cache.flipped !== null ? tf.gather(cache.flipped, i) : flipImages(plain);
   const mask = tf.tensor1d(flips.map((f) => (f ? 1 : 0)), 'bool');
   const shape = [idx.length, ...new Array(plain.rank - 1).fill(1)];
   return tf.where(tf.reshape(mask, shape), mirrored, plain);
@@ -255,7 +273,8 @@ async function runStage(
       await opts.onEpochEnd?.(log);
     }
   } finally {
-    tf.dispose([trainCache.plain, trainCache.flipped ?? [], valCache?.plain ?? []]);
+    disposeCache(trainCache);
+    disposeCache(valCache);
     optimizer.dispose();
   }
 }
