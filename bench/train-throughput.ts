@@ -47,7 +47,7 @@ async function child(job: Job): Promise<void> {
   const x = tf.randomNormal([job.batch, job.size, job.size, 3], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: job.batch }, (_, i) => i % 10), 'int32'), 10);
   const vars = m.model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs-core').Variable);
-  const opt = tf.train.adam(1e-4);
+  const opt = new tk.Adam(vars, { learningRate: 1e-4 }); // PyTorch's Adam, as fineTune uses
   const { trainStep } = await import('../src/train/train_step.js');
   const step = () => {
     if (job.mode === 'train') trainStep({ model: m.model, from: 0, x, y, vars, optimizer: opt, microBatchSize: job.microBatch });

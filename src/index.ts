@@ -22,7 +22,13 @@ export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage } from './transfer/fine_tune.js';
 export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
-export type { OptimizerName } from './train/optimizers.js';
+export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
+export { trainStep, crossEntropy, type TrainStepArgs, type StepResult } from './train/train_step.js';
+export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';
+export { Adam, AdamW, type AdamOptions } from './optimizers/adam.js';
+export { SGD, type SGDOptions } from './optimizers/sgd.js';
+export { RMSprop, type RMSpropOptions } from './optimizers/rmsprop.js';
+export { clipGradNorm } from './optimizers/clip_grad_norm.js';
 
 export { LRSchedule, PiecewiseSchedule, type ScheduleConfig, type ScheduleSegment } from './schedules/schedule.js';
 export { ConstantSchedule } from './schedules/constant.js';

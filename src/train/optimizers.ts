@@ -1,37 +1,40 @@
 /**
- * Optimizer construction and per-step learning-rate updates for TF.js optimizers.
+ * Optimizer construction for the training loop.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
-
-/** Built-in optimizers (TF.js implementations, Keras defaults). */
-export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
-
-/** Creates an optimizer with Keras' default hyper-parameters. */
-export function createOptimizer(name: OptimizerName, learningRate: number): tf.Optimizer {
-  switch (name) {
-    case 'adam':
-      return tf.train.adam(learningRate, 0.9, 0.999, 1e-7);
-    case 'sgd':
-      return tf.train.sgd(learningRate);
-    case 'momentum':
-      return tf.train.momentum(learningRate, 0.9);
-    case 'rmsprop':
-      return tf.train.rmsprop(learningRate, 0.9, 0, 1e-7);
-    default:
-      throw new TransferKitError('E_BAD_OPTION', `Unknown optimizer. Received: optimizer=${String(name)}. Choose adam, sgd, momentum or rmsprop.`);
-  }
-}
+import { Adam, AdamW } from '../optimizers/adam.js';
+import type { Optimizer, ParamGroup } from '../optimizers/optimizer.js';
+import { RMSprop } from '../optimizers/rmsprop.js';
+import { SGD } from '../optimizers/sgd.js';
 
 /**
- * Sets the learning rate an optimizer uses from its next update on.
- * TF.js optimizers keep the rate in a (TypeScript-protected) `learningRate` field that
- * `applyGradients` reads each step; SGD and momentum also cache it as a tensor, which
- * `setLearningRate` refreshes.
+ * Built-in optimizers, with PyTorch's update rules and defaults: `'adam'` (torch Adam),
+ * `'adamw'` (decoupled weight decay, default 1e-2), `'sgd'`, `'momentum'` (SGD, momentum 0.9),
+ * `'rmsprop'` (torch RMSprop) — or a factory building any {@link Optimizer} from the groups.
  */
-export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
-  if (o.learningRate === lr) return;
-  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
-  else o.learningRate = lr;
+export type OptimizerName = 'adam' | 'adamw' | 'sgd' | 'momentum' | 'rmsprop';
+
+/** An optimizer choice: a name, or a factory receiving the parameter groups and peak rate. */
+export type OptimizerSpec = OptimizerName | ((groups: ParamGroup[], learningRate: number) => Optimizer);
+
+/** Creates the optimizer for `groups`. `weightDecay` overrides the optimizer's default when given. */
+export function createOptimizer(spec: OptimizerSpec, groups: ParamGroup[] | tf.Variable[], learningRate: number, weightDecay?: number): Optimizer {
+  const g = groups as ParamGroup[];
+  if (typeof spec === 'function') return spec(g, learningRate);
+  const wd = weightDecay === undefined ? {} : { weightDecay };
+  switch (spec) {
+    case 'adam':
+      return new Adam(g, { learningRate, ...wd });
+    case 'adamw':
+      return new AdamW(g, { learningRate, ...wd });
+    case 'sgd':
+      return new SGD(g, { learningRate, ...wd });
+    case 'momentum':
+      return new SGD(g, { learningRate, momentum: 0.9, ...wd });
+    case 'rmsprop':
+      return new RMSprop(g, { learningRate, ...wd });
+    default:
+      throw new TransferKitError('E_BAD_OPTION', `Unknown optimizer. Received: optimizer=${String(spec)}. Choose adam, adamw, sgd, momentum, rmsprop, or pass a factory (groups, lr) => Optimizer.`);
+  }
 }

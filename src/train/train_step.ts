@@ -9,6 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
+import { Optimizer } from '../optimizers/optimizer.js';
 import { runLayers } from './graph_executor.js';
 
 /** Inputs of {@link trainStep}. */
@@ -20,15 +22,20 @@ export interface TrainStepArgs {
   /** One-hot targets. */
   y: tf.Tensor;
   vars: tf.Variable[];
-  optimizer: tf.Optimizer;
+  /** A transferkit optimizer (PyTorch semantics) or a TF.js one. */
+  optimizer: Optimizer | tf.Optimizer;
   /** Split the batch into chunks of this size and accumulate gradients (default: no split). */
   microBatchSize?: number;
+  /** Clip gradients to this global L2 norm before the update (as torch `clip_grad_norm_`). */
+  clipNorm?: number;
 }
 
 /** Loss (batch mean) and number of correct predictions of the step. */
 export interface StepResult {
   loss: number;
   correct: number;
+  /** Global gradient norm before clipping (only when `clipNorm` is set). */
+  gradNorm?: number;
 }
 
 /** Mean categorical cross-entropy of softmax probabilities. */
@@ -47,39 +54,24 @@ export function trainStep(args: TrainStepArgs): StepResult {
   const last = model.layers.length - 1;
   const n = x.shape[0];
   const micro = Math.min(args.microBatchSize ?? n, n);
-  if (micro >= n) {
-    const result: StepResult = { loss: 0, correct: 0 };
-    tf.tidy(() => {
-      let h: tf.Tensor | null = null;
-      const cost = optimizer.minimize(() => {
-        const probs = runLayers(model, from, x, last, true);
-        // minimize() disposes everything made in here but the loss: keep the hit count.
-        h = tf.keep(hits(probs, y));
-        return crossEntropy(probs, y);
-      }, true, vars) as tf.Scalar;
-      result.correct = (h as unknown as tf.Tensor).dataSync()[0];
-      (h as unknown as tf.Tensor).dispose();
-      result.loss = cost.dataSync()[0];
-    });
-    return result;
-  }
   let acc: tf.NamedTensorMap | null = null;
-  let loss = 0;
-  let correct = 0;
+  const result: StepResult = { loss: 0, correct: 0 };
   for (let i = 0; i < n; i += micro) {
     const b = Math.min(micro, n - i);
     tf.tidy(() => {
-      const xs = tf.slice(x, i, b);
-      const ys = tf.slice(y, i, b);
+      const xs = b === n ? x : tf.slice(x, i, b);
+      const ys = b === n ? y : tf.slice(y, i, b);
       let h: tf.Tensor | null = null;
       // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
       const { value, grads } = tf.variableGrads(() => {
         const probs = runLayers(model, from, xs, last, true);
+        // variableGrads() disposes everything made in here but the loss: keep the hit count.
         h = tf.keep(hits(probs, ys));
-        return tf.mul(crossEntropy(probs, ys), b / n) as tf.Scalar;
+        const loss = crossEntropy(probs, ys);
+        return (b === n ? loss : tf.mul(loss, b / n)) as tf.Scalar;
       }, vars);
-      loss += value.dataSync()[0];
-      correct += (h as unknown as tf.Tensor).dataSync()[0];
+      result.loss += value.dataSync()[0];
+      result.correct += (h as unknown as tf.Tensor).dataSync()[0];
       (h as unknown as tf.Tensor).dispose();
       if (acc === null) acc = Object.fromEntries(Object.keys(grads).map((k) => [k, tf.keep(grads[k])]));
       else {
@@ -89,8 +81,15 @@ export function trainStep(args: TrainStepArgs): StepResult {
       }
     });
   }
-  const finalGrads = acc as unknown as tf.NamedTensorMap;
-  optimizer.applyGradients(finalGrads);
-  tf.dispose(Object.values(finalGrads));
-  return { loss, correct };
+  let grads = acc as unknown as tf.NamedTensorMap;
+  if (args.clipNorm !== undefined) {
+    const clipped = clipGradNorm(grads, args.clipNorm);
+    tf.dispose(Object.values(grads));
+    grads = clipped.grads;
+    result.gradNorm = clipped.totalNorm;
+  }
+  if (optimizer instanceof Optimizer) optimizer.step(grads);
+  else optimizer.applyGradients(grads);
+  tf.dispose(Object.values(grads));
+  return result;
 }

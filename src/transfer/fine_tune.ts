@@ -23,7 +23,7 @@ import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
 import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
-import { createOptimizer, setLearningRate, type OptimizerName } from '../train/optimizers.js';
+import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import { isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
@@ -78,8 +78,12 @@ export interface FineTuneOptions {
   learningRate?: number;
   /** Schedule per stage; default: constant for the head, cosine decay to 0 for fine-tuning. */
   schedule?: (stage: Stage, peakLearningRate: number, totalSteps: number) => LRSchedule;
-  /** Optimizer (default `'adam'`). */
-  optimizer?: OptimizerName;
+  /** Optimizer (default `'adam'`, PyTorch's Adam), or a factory `(groups, lr) => Optimizer`. */
+  optimizer?: OptimizerSpec;
+  /** Weight decay (default: the optimizer's own: 0, or 1e-2 for `'adamw'`). */
+  weightDecay?: number;
+  /** Clip gradients to this global L2 norm (as torch `clip_grad_norm_`; default off). */
+  clipNorm?: number;
   /**
    * Layers to unfreeze in the fine-tune stage (default: the backbone layers after the block
    * boundary nearest 75 % of its depth).
@@ -221,16 +225,16 @@ async function runStage(
   const stepsPerEpoch = Math.ceil(n / batchSize);
   const schedule = opts.schedule?.(stage, peakLr, epochs * stepsPerEpoch) ??
     (stage === 'head' ? new ConstantSchedule(peakLr) : new CosineDecay(peakLr, epochs * stepsPerEpoch));
-  const optimizer = createOptimizer(opts.optimizer ?? 'adam', peakLr);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (vars.length === 0) {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune stage '${stage}': the model has no trainable weights. Unfreeze some layers (unfreeze(model, 'all')) or check the unfreeze option.`);
+  }
   const isImage = train.xs.rank === 4;
   const flip = isImage && (opts.augment?.flip ?? true);
   const from = opts.cacheActivations === false ? 0 : cachePoint(model);
   const trainCache = computeCache(model, from, train.xs, flip, batchSize);
   const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (vars.length === 0) {
-    throw new TransferKitError('E_BAD_OPTION', `fineTune stage '${stage}': the model has no trainable weights. Unfreeze some layers (unfreeze(model, 'all')) or check the unfreeze option.`);
-  }
+  const optimizer = createOptimizer(opts.optimizer ?? 'adam', vars, peakLr, opts.weightDecay);
   let step = 0;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -243,10 +247,12 @@ async function runStage(
         const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
         const flips = flip ? Array.from(idx, () => rand() < 0.5) : null;
         lr = schedule.at(step);
-        setLearningRate(optimizer, lr);
+        optimizer.setLearningRate(lr);
+        const mom = schedule.momentumAt(step);
+        if (mom !== undefined) optimizer.setMomentum(mom);
         const x = tf.tidy(() => batchInputs(trainCache, idx, flips));
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses));
-        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize: opts.microBatchSize });
+        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize: opts.microBatchSize, clipNorm: opts.clipNorm });
         tf.dispose([x, y]);
         lossSum += l * idx.length;
         correct += c;

@@ -152,3 +152,40 @@ describe('gradient accumulation', () => {
     });
   });
 });
+
+describe('optimizer integration', () => {
+  it('a one-cycle schedule drives both the learning rate and the momentum (Adam beta1)', async () => {
+    const { Adam, OneCycle } = await import('../../src/index.js');
+    const model = replaceHead(await tinyPretrained(7), { numClasses: 3, seed: 7 });
+    const data = quadrantImages(16);
+    let captured: InstanceType<typeof Adam> | null = null;
+    let sched: InstanceType<typeof OneCycle> | null = null;
+    const seen: number[] = [];
+    await fineTune(model, data, {
+      recipe: 'head-only', headEpochs: 2, batchSize: 8,
+      optimizer: (groups, lr) => (captured = new Adam(groups, { learningRate: lr })),
+      schedule: (_stage, peak, total) => (sched = new OneCycle({ maxLearningRate: peak, totalSteps: total })),
+      onEpochEnd: () => void seen.push((captured as unknown as InstanceType<typeof Adam>).momentum),
+    });
+    // 2 epochs x 2 steps: the last step is 3 of 4 (pos 0.75).
+    const s = sched as unknown as InstanceType<typeof OneCycle>;
+    expect(seen[1]).toBeCloseTo(s.momentumAt(3), 12);
+    expect(seen[0]).toBeCloseTo(s.momentumAt(1), 12);
+    expect((captured as unknown as InstanceType<typeof Adam>).learningRate).toBeCloseTo(s.at(3), 12);
+  });
+
+  it('clipNorm bounds the update to the clipping norm (SGD, lr 1)', async () => {
+    const { SGD, trainStep } = await import('../../src/index.js');
+    const pm = replaceHead(await tinyPretrained(8), { numClasses: 3, seed: 8, dropout: 0 });
+    freeze(pm, 'backbone');
+    const vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const before = vars.map((v) => Float32Array.from(v.dataSync()));
+    const data = quadrantImages(8);
+    const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), 3);
+    const r = trainStep({ model: pm.model, from: 0, x: data.xs, y, vars, optimizer: new SGD(vars, { learningRate: 1 }), clipNorm: 1e-3 });
+    expect(r.gradNorm).toBeGreaterThan(1e-3);
+    let sq = 0;
+    vars.forEach((v, i) => v.dataSync().forEach((val, k) => (sq += (val - before[i][k]) ** 2)));
+    expect(Math.sqrt(sq)).toBeCloseTo(1e-3, 6);
+  });
+});
