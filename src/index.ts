@@ -17,7 +17,8 @@ export { saveModel } from './io/save_model.js';
 export { loadPretrained, type LoadPretrainedOptions } from './models/load_pretrained.js';
 export type { PretrainedModel, Preprocessing } from './models/pretrained_model.js';
 
-export { freeze, unfreeze, selectLayers, type LayerSpec } from './transfer/freeze.js';
+export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } from './transfer/freeze.js';
+export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage } from './transfer/fine_tune.js';

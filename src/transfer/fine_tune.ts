@@ -26,7 +26,7 @@ import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_exe
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
 import { mulberry32, permutation } from '../utils/random.js';
-import { isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
+import type { BatchNormMode } from './batch_norm.js';
 import { freeze, unfreeze, type LayerSpec } from './freeze.js';
 
 /** The stage an epoch belongs to. */
@@ -91,6 +91,11 @@ export interface FineTuneOptions {
   unfreeze?: LayerSpec;
   /** BatchNorm mode of the unfrozen layers in the fine-tune stage (default `'train-affine'`, Keras' recipe). */
   bn?: BatchNormMode;
+  /**
+   * BatchNorm mode of the frozen backbone in the head stage: `'frozen'` (default, Keras),
+   * `'train-affine'` (fastai's `train_bn`: gamma/beta train, statistics fixed) or `'train'`.
+   */
+  frozenBn?: BatchNormMode;
   /** Validation data, evaluated after every epoch. */
   validation?: LabeledData;
   /** Random horizontal flips of training images (default true for image inputs). */
@@ -325,13 +330,11 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
     await runStage(pm, 'full', epochs, lr, train, options, rand, history);
     return { model: pm, history };
   }
-  freeze(pm, 'backbone');
+  freeze(pm, 'backbone', { bn: options.frozenBn ?? 'frozen' });
   unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
   if (headEpochs > 0) await runStage(pm, 'head', headEpochs, headLr, train, options, rand, history);
   if (recipe === 'two-stage' && epochs > 0) {
-    const chosen = unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) });
-    const bn = options.bn ?? 'train-affine';
-    for (const layer of chosen) if (isBatchNorm(layer)) setBatchNormMode(layer, bn);
+    unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' });
     await runStage(pm, 'fine-tune', epochs, lr, train, options, rand, history);
   }
   return { model: pm, history };

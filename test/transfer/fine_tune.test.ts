@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  defaultUnfreezeFrom, evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, selectLayers, unfreeze, useBackend,
+  defaultUnfreezeFrom, evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, selectLayers, summary, unfreeze, useBackend,
   type PretrainedModel,
 } from '../../src/index.js';
 import { fileSystem } from '../../src/io/file_system.js';
@@ -187,5 +187,59 @@ describe('optimizer integration', () => {
     let sq = 0;
     vars.forEach((v, i) => v.dataSync().forEach((val, k) => (sq += (val - before[i][k]) ** 2)));
     expect(Math.sqrt(sq)).toBeCloseTo(1e-3, 6);
+  });
+});
+
+describe('layer specs, BatchNorm policy and summary', () => {
+  it('named blocks, index ranges and depth fractions', async () => {
+    const pm = await tinyPretrained();
+    expect(selectLayers(pm, 'block_1').map((l) => l.name)).toEqual(['block_1_depthwise', 'block_1_depthwise_BN', 'block_1_depthwise_relu', 'block_1_project', 'block_1_project_BN', 'block_1_add']);
+    expect(selectLayers(pm, { range: [1, 3] }).map((l) => l.name)).toEqual(['Conv1', 'bn_Conv1']);
+    // backbone = layers 0..13 (14 layers, up to global_average_pooling2d): 50 % = the bottom 7
+    expect(selectLayers(pm, { fraction: 0.5 }).map((l) => l.name)).toEqual(['input_1', 'Conv1', 'bn_Conv1', 'Conv1_relu', 'block_1_depthwise', 'block_1_depthwise_BN', 'block_1_depthwise_relu']);
+    expect(() => selectLayers(pm, 'block_7')).toThrow(/No layer is named 'block_7'.*block_1/);
+    expect(() => selectLayers(pm, { range: [3, 99] })).toThrow(/range must be/);
+    expect(() => selectLayers(pm, { fraction: 1.5 })).toThrow(/fraction must be in \[0, 1\]/);
+  });
+
+  it("summary counts parameters and shows frozen / partial ('train-affine' BN) / trainable", async () => {
+    const pm = replaceHead(await tinyPretrained(), { numClasses: 3 });
+    freeze(pm, 'backbone', { bn: 'train-affine' });
+    const s = summary(pm);
+    expect(s.totalParams).toBe(pm.model.countParams());
+    const bn = s.layers.find((r) => r.name === 'bn_Conv1');
+    expect(bn).toMatchObject({ status: 'partial', bn: 'train-affine', params: 32, trainableParams: 16 });
+    expect(s.layers.find((r) => r.name === 'Conv1')?.status).toBe('frozen');
+    expect(s.layers.find((r) => r.name === 'head_predictions')?.status).toBe('trainable');
+    // trainable: 4 BN layers' gamma+beta (8+8+8+16)*2 = 80, head 16*3+3 = 51
+    expect(s.trainableParams).toBe(80 + 51);
+    expect(s.text).toContain('trainable: 131');
+  });
+
+  it("freeze(..., { bn: 'train' }) keeps BN fully training inside a frozen body: statistics move, convs do not", async () => {
+    const pm = replaceHead(await tinyPretrained(9), { numClasses: 3, seed: 9 });
+    freeze(pm, 'backbone', { bn: 'train' });
+    const conv0 = Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync());
+    const mean0 = Array.from(pm.model.getLayer('bn_Conv1').getWeights()[2].dataSync());
+    const { SGD, trainStep } = await import('../../src/index.js');
+    const vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const data = quadrantImages(8);
+    trainStep({ model: pm.model, from: 0, x: data.xs, y: tf.oneHot(tf.tensor1d(data.labels, 'int32'), 3), vars, optimizer: new SGD(vars, { learningRate: 0.1 }) });
+    expect(Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync())).toEqual(conv0);
+    expect(Array.from(pm.model.getLayer('bn_Conv1').getWeights()[2].dataSync())).not.toEqual(mean0);
+  });
+
+  it("fineTune's frozenBn: 'train-affine' trains gamma/beta of the frozen body, statistics fixed (fastai train_bn)", async () => {
+    const pm = replaceHead(await tinyPretrained(10), { numClasses: 3, seed: 10 });
+    const bn = pm.model.getLayer('bn_Conv1');
+    const [g0, , m0] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    const conv0 = Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync());
+    const { history } = await fineTune(pm, quadrantImages(16), { recipe: 'head-only', headEpochs: 1, batchSize: 8, frozenBn: 'train-affine' });
+    const [g1, , m1] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(g1).not.toEqual(g0);
+    expect(m1).toEqual(m0);
+    expect(Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync())).toEqual(conv0);
+    // gamma of the first BN trains, so nothing above the input can be cached
+    expect(history[0].cachedFrom).toBeLessThanOrEqual(1);
   });
 });
