@@ -30,6 +30,7 @@ export { Adam, AdamW, type AdamOptions } from './optimizers/adam.js';
 export { SGD, type SGDOptions } from './optimizers/sgd.js';
 export { RMSprop, type RMSpropOptions } from './optimizers/rmsprop.js';
 export { clipGradNorm } from './optimizers/clip_grad_norm.js';
+export { paramGroups, layerGroups, discriminativeLrs, evenMults, layerDecayScales, isNoDecay, type ParamGroupsOptions } from './optimizers/param_groups.js';
 
 export { LRSchedule, PiecewiseSchedule, type ScheduleConfig, type ScheduleSegment } from './schedules/schedule.js';
 export { ConstantSchedule } from './schedules/constant.js';

@@ -25,6 +25,7 @@ import type { LRSchedule } from '../schedules/schedule.js';
 import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
+import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import type { BatchNormMode } from './batch_norm.js';
 import { freeze, unfreeze, type LayerSpec } from './freeze.js';
@@ -84,6 +85,11 @@ export interface FineTuneOptions {
   weightDecay?: number;
   /** Clip gradients to this global L2 norm (as torch `clip_grad_norm_`; default off). */
   clipNorm?: number;
+  /**
+   * Parameter groups (discriminative rates, layer decay, no decay on biases/norms) built with
+   * {@link paramGroups} over the trainable variables of each stage. Default: one group.
+   */
+  paramGroups?: ParamGroupsOptions;
   /**
    * Layers to unfreeze in the fine-tune stage (default: the backbone layers after the block
    * boundary nearest 75 % of its depth).
@@ -239,7 +245,8 @@ async function runStage(
   const from = opts.cacheActivations === false ? 0 : cachePoint(model);
   const trainCache = computeCache(model, from, train.xs, flip, batchSize);
   const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
-  const optimizer = createOptimizer(opts.optimizer ?? 'adam', vars, peakLr, opts.weightDecay);
+  const groups = opts.paramGroups !== undefined ? paramGroups(pm, opts.paramGroups) : [{ params: vars }];
+  const optimizer = createOptimizer(opts.optimizer ?? 'adam', groups, peakLr, opts.weightDecay);
   let step = 0;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
