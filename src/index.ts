@@ -23,6 +23,7 @@ export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage } from './transfer/fine_tune.js';
 export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
+export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
 export { trainStep, crossEntropy, type TrainStepArgs, type StepResult } from './train/train_step.js';
 export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';

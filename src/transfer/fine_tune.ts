@@ -22,6 +22,7 @@ import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
+import { batchInputs, computeCache, disposeCache, type Cache } from '../train/activation_cache.js';
 import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
@@ -146,56 +147,6 @@ export function defaultUnfreezeFrom(pm: PretrainedModel): string {
   return model.layers[(best < 0 ? target : best) + 1].name;
 }
 
-
-/**
- * A frozen prefix's outputs for every example (and, with flips, for the mirrored example).
- * When nothing is cached (`from === 0`) the inputs are borrowed, not copied, and mirrored per batch.
- */
-interface Cache {
-  from: number;
-  plain: tf.Tensor;
-  flipped: tf.Tensor | null;
-  /** False when `plain` is the caller's tensor (never disposed here). */
-  owned: boolean;
-}
-
-function flipImages(x: tf.Tensor): tf.Tensor {
-  return tf.reverse(x, 2);
-}
-
-function computeCache(model: tfl.LayersModel, from: number, xs: tf.Tensor, withFlip: boolean, batchSize: number): Cache {
-  if (from === 0) return { from, plain: xs, flipped: null, owned: false };
-  const run = (flip: boolean) => {
-    const parts: tf.Tensor[] = [];
-    for (let i = 0; i < xs.shape[0]; i += batchSize) {
-      parts.push(tf.tidy(() => {
-        let x = tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i));
-        if (flip) x = flipImages(x);
-        return runLayers(model, 0, x, from, false);
-      }));
-    }
-    const all = tf.concat(parts, 0);
-    tf.dispose(parts);
-    return all;
-  };
-  return { from, plain: run(false), flipped: withFlip ? run(true) : null, owned: true };
-}
-
-function disposeCache(cache: Cache | null): void {
-  if (cache === null) return;
-  if (cache.owned) cache.plain.dispose();
-  cache.flipped?.dispose();
-}
-
-function batchInputs(cache: Cache, idx: Int32Array, flips: boolean[] | null): tf.Tensor {
-  const i = tf.tensor1d(idx, 'int32');
-  const plain = tf.gather(cache.plain, i);
-  if (flips === null || !flips.some((f) => f)) return plain;
-  const mirrored = cache.flipped !== null ? tf.gather(cache.flipped, i) : flipImages(plain);
-  const mask = tf.tensor1d(flips.map((f) => (f ? 1 : 0)), 'bool');
-  const shape = [idx.length, ...new Array(plain.rank - 1).fill(1)];
-  return tf.where(tf.reshape(mask, shape), mirrored, plain);
-}
 
 /** Mean loss and accuracy of `model` on `data`, in inference mode. */
 export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number): { loss: number; accuracy: number } {
