@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'E_LAYER_NOT_FOUND'
   | 'E_BAD_OPTION'
   | 'E_DATA'
+  | 'E_TRAINING_DIVERGED'
   | 'E_NOT_IMPLEMENTED';
 
 /**

@@ -25,7 +25,9 @@ export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResul
 export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
-export { trainStep, crossEntropy, type TrainStepArgs, type StepResult } from './train/train_step.js';
+export { trainStep, crossEntropy, type TrainStepArgs, type StepResult, type LossOptions } from './train/train_step.js';
+export type { Callback, TrainingContext, BatchLog } from './callbacks/callback.js';
+export { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './callbacks/early_stopping.js';
 export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';
 export { Adam, AdamW, type AdamOptions } from './optimizers/adam.js';
 export { SGD, type SGDOptions } from './optimizers/sgd.js';

@@ -28,6 +28,24 @@ export interface TrainStepArgs {
   microBatchSize?: number;
   /** Clip gradients to this global L2 norm before the update (as torch `clip_grad_norm_`). */
   clipNorm?: number;
+  /** Loss options (label smoothing, class weights). */
+  loss?: LossOptions;
+}
+
+/** Options of the classification loss. */
+export interface LossOptions {
+  /**
+   * Label smoothing ε: targets become `y (1 - ε) + ε / numClasses` (Keras
+   * `categorical_crossentropy(label_smoothing=ε)`; the same distribution as fastai's
+   * `LabelSmoothingCrossEntropy`). Default 0.
+   */
+  labelSmoothing?: number;
+  /**
+   * Weight per class: each example's loss is multiplied by its class's weight and the batch loss
+   * is `sum(w_i l_i) / N`, as Keras' `class_weight` (Divergence: PyTorch's `CrossEntropyLoss(weight)`
+   * divides by `sum(w_i)` instead).
+   */
+  classWeights?: number[];
 }
 
 /** Loss (batch mean) and number of correct predictions of the step. */
@@ -38,10 +56,17 @@ export interface StepResult {
   gradNorm?: number;
 }
 
-/** Mean categorical cross-entropy of softmax probabilities. */
-export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor): tf.Scalar {
-  const p = tf.clipByValue(probs, 1e-7, 1);
-  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(p)), -1))) as tf.Scalar;
+/** Mean categorical cross-entropy of softmax probabilities (with optional smoothing and class weights). */
+export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor, options: LossOptions = {}): tf.Scalar {
+  // Keras clips to [eps, 1]; wasm's clamp maps NaN to a bound, which would hide a diverged
+  // network behind a finite loss, so NaNs are carried through (as TensorFlow's clip does).
+  const p = tf.where(tf.isNaN(probs), probs, tf.clipByValue(probs, 1e-7, 1));
+  const eps = options.labelSmoothing ?? 0;
+  const k = oneHot.shape[oneHot.shape.length - 1] as number;
+  const target = eps > 0 ? tf.add(tf.mul(oneHot, 1 - eps), eps / k) : oneHot;
+  let perExample = tf.neg(tf.sum(tf.mul(target, tf.log(p)), -1));
+  if (options.classWeights !== undefined) perExample = tf.mul(perExample, tf.sum(tf.mul(oneHot, tf.tensor1d(options.classWeights)), -1));
+  return tf.mean(perExample) as tf.Scalar;
 }
 
 function hits(probs: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
@@ -67,7 +92,7 @@ export function trainStep(args: TrainStepArgs): StepResult {
         const probs = runLayers(model, from, xs, last, true);
         // variableGrads() disposes everything made in here but the loss: keep the hit count.
         h = tf.keep(hits(probs, ys));
-        const loss = crossEntropy(probs, ys);
+        const loss = crossEntropy(probs, ys, args.loss);
         return (b === n ? loss : tf.mul(loss, b / n)) as tf.Scalar;
       }, vars);
       result.loss += value.dataSync()[0];

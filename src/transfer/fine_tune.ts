@@ -29,6 +29,9 @@ import { crossEntropy, trainStep } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import type { BatchNormMode } from './batch_norm.js';
+import type { Callback, TrainingContext } from '../callbacks/callback.js';
+import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
+import type { LossOptions } from '../train/train_step.js';
 import { freeze, unfreeze, type LayerSpec } from './freeze.js';
 
 /** The stage an epoch belongs to. */
@@ -113,6 +116,17 @@ export interface FineTuneOptions {
   seed?: number;
   /** Called after each epoch. */
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  /** Callbacks, called per stage (each stage begins and ends like one Keras `fit`). */
+  callbacks?: Callback[];
+  /** Shorthand for an {@link EarlyStopping} callback with these options. */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Label smoothing ε (Keras `label_smoothing`; default 0). */
+  labelSmoothing?: number;
+  /**
+   * Per-class loss weights (Keras `class_weight`), or `'balanced'`: `n / (numClasses * count_c)`,
+   * as scikit-learn's `compute_class_weight('balanced')`.
+   */
+  classWeights?: number[] | 'balanced';
 }
 
 /** What {@link fineTune} returns. */
@@ -149,7 +163,7 @@ export function defaultUnfreezeFrom(pm: PretrainedModel): string {
 
 
 /** Mean loss and accuracy of `model` on `data`, in inference mode. */
-export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number): { loss: number; accuracy: number } {
+export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number, lossOptions: LossOptions = {}): { loss: number; accuracy: number } {
   const last = model.layers.length - 1;
   let lossSum = 0;
   let correct = 0;
@@ -160,7 +174,7 @@ export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int
       const x = tf.slice(cache.plain, i, b);
       const probs = runLayers(model, cache.from, x, last, false);
       const y = tf.oneHot(tf.tensor1d(labels.subarray(i, i + b), 'int32'), numClasses);
-      const loss = tf.mul(crossEntropy(probs, y), b);
+      const loss = tf.mul(crossEntropy(probs, y, lossOptions), b);
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(y, -1)), 'float32'));
       return [loss.dataSync()[0], hits.dataSync()[0]];
     });
@@ -198,9 +212,15 @@ async function runStage(
   const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
   const groups = opts.paramGroups !== undefined ? paramGroups(pm, opts.paramGroups) : [{ params: vars }];
   const optimizer = createOptimizer(opts.optimizer ?? 'adam', groups, peakLr, opts.weightDecay);
+  const lossOptions = resolveLoss(opts, train, numClasses);
+  const callbacks: Callback[] = [...(opts.callbacks ?? []), ...(opts.earlyStopping ? [new EarlyStopping(opts.earlyStopping)] : [])];
+  const ctx: TrainingContext = { model: pm, stage, stopTraining: false };
+  const stageHistory: EpochLog[] = [];
   let step = 0;
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+    for (let epoch = 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       const t0 = performance.now();
       const order = permutation(n, rand);
       let lossSum = 0;
@@ -215,8 +235,16 @@ async function runStage(
         if (mom !== undefined) optimizer.setMomentum(mom);
         const x = tf.tidy(() => batchInputs(trainCache, idx, flips));
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses));
-        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize: opts.microBatchSize, clipNorm: opts.clipNorm });
+        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize: opts.microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions });
         tf.dispose([x, y]);
+        if (!Number.isFinite(l)) {
+          throw new TransferKitError(
+            'E_TRAINING_DIVERGED',
+            `The loss became ${l} at step ${step} (stage '${stage}', epoch ${epoch}, learning rate ${lr.toExponential(3)}). ` +
+              'Lower the learning rate, set clipNorm, or check the inputs for NaN/Inf values.',
+          );
+        }
+        for (const cb of callbacks) await cb.onBatchEnd?.({ step, loss: l, accuracy: c / idx.length, learningRate: lr }, ctx);
         lossSum += l * idx.length;
         correct += c;
         step++;
@@ -232,20 +260,40 @@ async function runStage(
         cachedFrom: from,
       };
       if (valCache !== null && opts.validation) {
-        const v = evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize);
+        const v = evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize, lossOptions);
         log.valLoss = v.loss;
         log.valAccuracy = v.accuracy;
       }
       log.seconds = (performance.now() - t0) / 1000;
       log.numTensors = tf.memory().numTensors;
       history.push(log);
+      stageHistory.push(log);
       await opts.onEpochEnd?.(log);
+      for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
     }
+    for (const cb of callbacks) await cb.onTrainEnd?.(stageHistory, ctx);
   } finally {
     disposeCache(trainCache);
     disposeCache(valCache);
     optimizer.dispose();
   }
+}
+
+function resolveLoss(opts: FineTuneOptions, train: LabeledData, numClasses: number): LossOptions {
+  const eps = opts.labelSmoothing ?? 0;
+  if (!(eps >= 0 && eps < 1)) throw new TransferKitError('E_BAD_OPTION', `fineTune: labelSmoothing must be in [0, 1). Received: labelSmoothing=${eps}.`);
+  let classWeights: number[] | undefined;
+  if (opts.classWeights === 'balanced') {
+    const counts = new Array(numClasses).fill(0);
+    train.labels.forEach((l) => counts[l]++);
+    classWeights = counts.map((c) => (c === 0 ? 0 : train.labels.length / (numClasses * c)));
+  } else if (opts.classWeights !== undefined) {
+    if (opts.classWeights.length !== numClasses || opts.classWeights.some((w) => !(w >= 0))) {
+      throw new TransferKitError('E_BAD_OPTION', `fineTune: classWeights needs one weight >= 0 per class (${numClasses}). Received: classWeights=[${opts.classWeights.join(', ')}].`);
+    }
+    classWeights = opts.classWeights;
+  }
+  return { labelSmoothing: eps, classWeights };
 }
 
 /**
