@@ -6,7 +6,7 @@
  *   npm run demo -- --data my_photos/ --epochs 5 --backend cpu --out runs/mine
  *
  * Flags: --data DIR (one sub-folder per class), --val DIR (separate validation folder; no split
- * then), --model DIR, --head-epochs N, --epochs N, --batch N, --lr X, --head-lr X, --out DIR, --backend NAME, --seed N.
+ * then), --model DIR, --recipe two-stage|fine-tune|feature-extraction, --head-epochs N, --epochs N, --batch N, --lr X, --head-lr X, --out DIR, --backend NAME, --seed N.
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel,
-  trainValSplit, useBackend, type BackendName, type LabeledData,
+  trainValSplit, useBackend, type BackendName, type LabeledData, type Recipe,
 } from '../src/index.js';
 import { assetsDir, repoRoot } from './_assets.js';
 
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '5' },
     batch: { type: 'string', default: '32' },
     lr: { type: 'string', default: '1e-4' },
+    recipe: { type: 'string', default: 'two-stage' },
     'head-lr': { type: 'string', default: '1e-3' },
     out: { type: 'string', default: path.join(repoRoot, 'runs/ants-vs-bees') },
     backend: { type: 'string', default: 'wasm' },
@@ -72,9 +73,12 @@ async function main(): Promise<void> {
 
   const model = replaceHead(base, { numClasses: all.classNames.length, classNames: all.classNames, seed });
   const t0 = performance.now();
+  const recipe = values.recipe as Recipe;
   const { history } = await fineTune(model, train, {
+    recipe,
     validation: val,
-    headEpochs: Number(values['head-epochs']),
+    // fastai's fine_tune trains the head for freeze_epochs = 1 by default
+    headEpochs: recipe === 'fine-tune' && process.argv.every((a) => !a.startsWith('--head-epochs')) ? 1 : Number(values['head-epochs']),
     epochs: Number(values.epochs),
     batchSize: Number(values.batch),
     learningRate: Number(values.lr),
@@ -83,7 +87,8 @@ async function main(): Promise<void> {
     onEpochEnd: (l) =>
       console.log(
         `${l.stage.padEnd(9)} epoch ${l.epoch}: loss ${l.loss.toFixed(4)} acc ${(100 * l.accuracy).toFixed(1)}% | ` +
-          `val loss ${l.valLoss?.toFixed(4)} acc ${(100 * (l.valAccuracy ?? 0)).toFixed(1)}% | lr ${l.learningRate.toExponential(2)} | ${l.seconds.toFixed(1)} s`,
+          `val loss ${l.valLoss?.toFixed(4)} acc ${(100 * (l.valAccuracy ?? 0)).toFixed(1)}% | lr ${l.learningRate.toExponential(2)} | ${l.seconds.toFixed(1)} s` +
+          (l.microBatchSize ? ` | micro-batch ${l.microBatchSize}` : ''),
       ),
   });
   const trainSeconds = (performance.now() - t0) / 1000;
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
     trainAccuracy: last?.accuracy ?? null,
     trainSeconds: Number(trainSeconds.toFixed(1)),
     backend: info.name,
+    recipe,
     trainImages: train.labels.length,
     valImages: val.labels.length,
     epochs: history.length,

@@ -6,7 +6,13 @@
  *   the new head with the whole backbone frozen; stage 2 unfreezes the top of the backbone and
  *   trains at a lower learning rate, with BatchNorm statistics kept frozen (Keras calls the base
  *   with `training=False`, so BN gamma/beta train but moving statistics do not: `'train-affine'`).
- * - `'head-only'`: stage 1 only (a frozen feature extractor).
+ * - `'fine-tune'`: fastai's `Learner.fine_tune(epochs, base_lr=2e-3, freeze_epochs=1,
+ *   lr_mult=100, pct_start=0.3, div=5)`: body frozen with BatchNorm still training (`train_bn`),
+ *   one-cycle over `slice(base_lr)` with `pct_start=0.99` for `headEpochs` (default 1); then
+ *   `base_lr /= 2`, everything unfrozen, one-cycle over `slice(base_lr / lr_mult, base_lr)` with
+ *   `pct_start=0.3`, `div=5` for `epochs`; 3 layer groups; fastai's Adam (decoupled weight decay
+ *   0.01, betas (0.9, 0.99), eps 1e-5, no decay on BatchNorm and biases), momentum cycled.
+ * - `'feature-extraction'` (alias `'head-only'`): stage 1 only (a frozen feature extractor).
  * - `'full'`: one stage with every layer trainable.
  *
  * Beyond Keras: activation caching. Layers before the first trainable one are frozen and
@@ -21,8 +27,11 @@ import type { LabeledData } from '../data/dataset.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
+import { OneCycle } from '../schedules/one_cycle.js';
+import { AdamW } from '../optimizers/adam.js';
 import type { LRSchedule } from '../schedules/schedule.js';
 import { batchInputs, computeCache, disposeCache, type Cache } from '../train/activation_cache.js';
+import { autoMicroBatch } from '../train/memory.js';
 import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
@@ -36,6 +45,9 @@ import { freeze, unfreeze, type LayerSpec } from './freeze.js';
 
 /** The stage an epoch belongs to. */
 export type Stage = 'head' | 'fine-tune' | 'full';
+
+/** Training recipes (see {@link fineTune}). */
+export type Recipe = 'two-stage' | 'fine-tune' | 'feature-extraction' | 'head-only' | 'full';
 
 /** One epoch's figures. */
 export interface EpochLog {
@@ -59,12 +71,22 @@ export interface EpochLog {
   numTensors: number;
   /** Index of the layer whose cached output the epoch trained from (0 = no caching). */
   cachedFrom: number;
+  /** Micro-batch size used (gradient accumulation), when the batch was split. */
+  microBatchSize?: number;
 }
 
 /** Options of {@link fineTune}. */
 export interface FineTuneOptions {
   /** Training recipe (default `'two-stage'`). */
-  recipe?: 'two-stage' | 'head-only' | 'full';
+  recipe?: Recipe;
+  /** `'fine-tune'` recipe: fastai's `base_lr` (default 2e-3). */
+  baseLr?: number;
+  /** `'fine-tune'` recipe: fastai's `lr_mult` (default 100). */
+  lrMult?: number;
+  /** `'fine-tune'` recipe: `pct_start` of the unfrozen stage (default 0.3). */
+  pctStart?: number;
+  /** `'fine-tune'` recipe: `div` of the unfrozen stage (default 5). */
+  div?: number;
   /** Epochs of the head stage (default 5). */
   headEpochs?: number;
   /** Epochs of the fine-tune (or full) stage (default 5). */
@@ -74,7 +96,8 @@ export interface FineTuneOptions {
   /**
    * Run each batch as micro-batches of this size and accumulate their gradients into one update
    * (as HF's `gradient_accumulation_steps`): bounds memory (the wasm heap stops at 4 GB);
-   * training-mode BatchNorm then sees micro-batch statistics. Default: no split.
+   * training-mode BatchNorm then sees micro-batch statistics. Default: on wasm, the largest size
+   * whose estimated peak memory stays under 2.5 GB (see train/memory.ts); elsewhere no split.
    */
   microBatchSize?: number;
   /** Learning rate of the head stage (default 1e-3, Adam). */
@@ -212,6 +235,7 @@ async function runStage(
   const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
   const groups = opts.paramGroups !== undefined ? paramGroups(pm, opts.paramGroups) : [{ params: vars }];
   const optimizer = createOptimizer(opts.optimizer ?? 'adam', groups, peakLr, opts.weightDecay);
+  const microBatchSize = opts.microBatchSize ?? autoMicroBatch(model, from, batchSize);
   const lossOptions = resolveLoss(opts, train, numClasses);
   const callbacks: Callback[] = [...(opts.callbacks ?? []), ...(opts.earlyStopping ? [new EarlyStopping(opts.earlyStopping)] : [])];
   const ctx: TrainingContext = { model: pm, stage, stopTraining: false };
@@ -235,7 +259,7 @@ async function runStage(
         if (mom !== undefined) optimizer.setMomentum(mom);
         const x = tf.tidy(() => batchInputs(trainCache, idx, flips));
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses));
-        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize: opts.microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions });
+        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions });
         tf.dispose([x, y]);
         if (!Number.isFinite(l)) {
           throw new TransferKitError(
@@ -258,6 +282,7 @@ async function runStage(
         seconds: 0,
         numTensors: 0,
         cachedFrom: from,
+        ...(microBatchSize !== undefined && microBatchSize < batchSize ? { microBatchSize } : {}),
       };
       if (valCache !== null && opts.validation) {
         const v = evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize, lossOptions);
@@ -296,6 +321,39 @@ function resolveLoss(opts: FineTuneOptions, train: LabeledData, numClasses: numb
   return { labelSmoothing: eps, classWeights };
 }
 
+/** fastai's Adam: decoupled weight decay 0.01, betas (0.9, 0.99), eps 1e-5 (`fastai.optimizer.Adam`). */
+const fastaiAdam: OptimizerSpec = (groups, lr) => new AdamW(groups, { learningRate: lr, betas: [0.9, 0.99], epsilon: 1e-5, weightDecay: 0.01 });
+
+/** fastai `Learner.fine_tune`, stage for stage (see the module comment). */
+async function fastaiFineTune(pm: PretrainedModel, train: LabeledData, options: FineTuneOptions, rand: () => number, history: EpochLog[]): Promise<void> {
+  let baseLr = options.baseLr ?? 2e-3;
+  const freezeEpochs = options.headEpochs ?? 1;
+  const epochs = options.epochs ?? 5;
+  const lrMult = options.lrMult ?? 100;
+  const groups = options.paramGroups?.groups ?? 3;
+  const optimizer = options.optimizer ?? fastaiAdam;
+  freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
+  unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
+  if (freezeEpochs > 0) {
+    await runStage(pm, 'head', freezeEpochs, baseLr, train, {
+      ...options,
+      optimizer,
+      paramGroups: { ...options.paramGroups, groups, lr: { hi: baseLr } },
+      schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: 0.99 }),
+    }, rand, history);
+  }
+  if (epochs > 0) {
+    baseLr /= 2;
+    unfreeze(pm, 'all', { bn: options.bn ?? 'train' });
+    await runStage(pm, 'fine-tune', epochs, baseLr, train, {
+      ...options,
+      optimizer,
+      paramGroups: { ...options.paramGroups, groups, lr: { lo: baseLr / lrMult, hi: baseLr } },
+      schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: options.pctStart ?? 0.3, div: options.div ?? 5 }),
+    }, rand, history);
+  }
+}
+
 /**
  * Fine-tunes a re-headed pretrained model on labelled data.
  *
@@ -318,8 +376,8 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
   check('batchSize', batchSize, Number.isInteger(batchSize) && batchSize > 0, 'an integer > 0');
   check('headLearningRate', headLr, headLr > 0, '> 0');
   check('learningRate', lr, lr > 0, '> 0');
-  if (!['two-stage', 'head-only', 'full'].includes(recipe)) {
-    throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'head-only' or 'full'.`);
+  if (!['two-stage', 'fine-tune', 'feature-extraction', 'head-only', 'full'].includes(recipe)) {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'fine-tune', 'feature-extraction' (or 'head-only') or 'full'.`);
   }
   if (train.xs.shape[0] !== train.labels.length) {
     throw new TransferKitError('E_DATA', `fineTune: train.xs has ${train.xs.shape[0]} examples but train.labels has ${train.labels.length}.`);
@@ -336,9 +394,14 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
     await runStage(pm, 'full', epochs, lr, train, options, rand, history);
     return { model: pm, history };
   }
+  if (recipe === 'fine-tune') {
+    await fastaiFineTune(pm, train, options, rand, history);
+    return { model: pm, history };
+  }
   freeze(pm, 'backbone', { bn: options.frozenBn ?? 'frozen' });
   unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
   if (headEpochs > 0) await runStage(pm, 'head', headEpochs, headLr, train, options, rand, history);
+  if (recipe === 'feature-extraction' || recipe === 'head-only') return { model: pm, history };
   if (recipe === 'two-stage' && epochs > 0) {
     unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' });
     await runStage(pm, 'fine-tune', epochs, lr, train, options, rand, history);

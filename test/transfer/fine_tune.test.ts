@@ -243,3 +243,48 @@ describe('layer specs, BatchNorm policy and summary', () => {
     expect(history[0].cachedFrom).toBeLessThanOrEqual(1);
   });
 });
+
+describe("fastai 'fine-tune' recipe", () => {
+  it('stage 1: frozen body with training BN, slice(base_lr), one-cycle pct_start 0.99; stage 2: base_lr/2, slice(lo, hi), div 5', async () => {
+    const { AdamW } = await import('../../src/index.js');
+    const pm = replaceHead(await tinyPretrained(11), { numClasses: 3, seed: 11 });
+    const groupsSeen: string[][] = [];
+    const lrs: Record<string, number[]> = { head: [], 'fine-tune': [] };
+    const mean0 = Array.from(pm.model.getLayer('bn_Conv1').getWeights()[2].dataSync());
+    const conv0 = Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync());
+    let meanAfterStage1: number[] = [];
+    let convAfterStage1: number[] = [];
+    await fineTune(pm, quadrantImages(16), {
+      recipe: 'fine-tune', epochs: 1, batchSize: 8, baseLr: 2e-3,
+      optimizer: (groups, lr) => {
+        groupsSeen.push(groups.map((g) => `${g.name}:${Number(g.lrScale?.toPrecision(4))}`));
+        return new AdamW(groups, { learningRate: lr, betas: [0.9, 0.99], epsilon: 1e-5 });
+      },
+      callbacks: [{
+        onBatchEnd: (b, c) => void lrs[c.stage].push(b.learningRate),
+        onTrainEnd: (_h, c) => {
+          if (c.stage !== 'head') return;
+          meanAfterStage1 = Array.from(pm.model.getLayer('bn_Conv1').getWeights()[2].dataSync());
+          convAfterStage1 = Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync());
+        },
+      }],
+    });
+    // stage 1 (freeze_epochs 1 by default): BN statistics train (train_bn), convolutions stay frozen
+    expect(meanAfterStage1).not.toEqual(mean0);
+    expect(convAfterStage1).toEqual(conv0);
+    // slice(2e-3) over 3 groups -> [2e-4, 2e-4, 2e-3] -> scales 0.1, 0.1, 1 (body groups hold only BN parameters)
+    expect(groupsSeen[0]).toEqual(['body_0_no_decay:0.1', 'body_1_no_decay:0.1', 'head:1', 'head_no_decay:1']);
+    // one-cycle over 2 steps, pct_start 0.99: step 0 = max / 25
+    expect(lrs.head[0]).toBeCloseTo(2e-3 / 25, 12);
+    // stage 2: base_lr / 2 = 1e-3, slice(1e-5, 1e-3) -> scales 0.01, 0.1, 1; one-cycle div 5 -> step 0 = 1e-3 / 5
+    expect(groupsSeen[1]).toEqual(['body_0:0.01', 'body_0_no_decay:0.01', 'body_1:0.1', 'body_1_no_decay:0.1', 'head:1', 'head_no_decay:1']);
+    expect(lrs['fine-tune'][0]).toBeCloseTo(1e-3 / 5, 12);
+    expect(Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync())).not.toEqual(conv0);
+  });
+
+  it("'feature-extraction' trains only the head", async () => {
+    const pm = replaceHead(await tinyPretrained(12), { numClasses: 3, seed: 12 });
+    const { history } = await fineTune(pm, quadrantImages(8), { recipe: 'feature-extraction', headEpochs: 2, epochs: 3, batchSize: 8 });
+    expect(history.map((h) => h.stage)).toEqual(['head', 'head']);
+  });
+});
