@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
 import { readArtifacts, type ByteSource } from './_artifacts.js';
+import { writeDirAtomically } from './_atomic.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
@@ -34,38 +35,28 @@ function fsSource(dir: string): ByteSource {
   };
 }
 
-/** Writes `artifacts` as model.json + weights.bin into `dir`, atomically. */
+/** Writes `artifacts` as model.json + weights.bin into `dir`. */
+export async function writeArtifactsTo(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
+  const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+  const modelJson: tf.io.ModelJSON = {
+    modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_core}`,
+    convertedBy: artifacts.convertedBy ?? null,
+    weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+  };
+  if (artifacts.trainingConfig !== undefined) modelJson.trainingConfig = artifacts.trainingConfig;
+  if (artifacts.userDefinedMetadata !== undefined) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, WEIGHTS_FILE), new Uint8Array(weightData));
+  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+}
+
+/** Writes `artifacts` into `dir` atomically (temp folder + rename). */
 async function writeArtifacts(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
-  const parent = path.dirname(path.resolve(dir));
-  await fs.mkdir(parent, { recursive: true });
-  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  const old = `${tmp}-old`;
   try {
-    await fs.mkdir(tmp, { recursive: true });
-    const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-    const modelJson: tf.io.ModelJSON = {
-      modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
-      format: artifacts.format ?? 'layers-model',
-      generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_core}`,
-      convertedBy: artifacts.convertedBy ?? null,
-      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
-    };
-    if (artifacts.trainingConfig !== undefined) modelJson.trainingConfig = artifacts.trainingConfig;
-    if (artifacts.userDefinedMetadata !== undefined) modelJson.userDefinedMetadata = artifacts.userDefinedMetadata;
-    await fs.writeFile(path.join(tmp, WEIGHTS_FILE), new Uint8Array(weightData));
-    await fs.writeFile(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
-    // Swap: move any existing model aside, move the new one in, then delete the old one.
-    let hadOld = false;
-    try {
-      await fs.rename(dir, old);
-      hadOld = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    await fs.rename(tmp, dir);
-    if (hadOld) await fs.rm(old, { recursive: true, force: true });
+    await writeDirAtomically(dir, (tmp) => writeArtifactsTo(tmp, artifacts));
   } catch (err) {
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     throw new TransferKitError('E_IO_WRITE', `Could not save the model to ${dir}: ${(err as Error).message}. Nothing was changed at ${dir}.`, { cause: err });
   }
 }

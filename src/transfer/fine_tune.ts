@@ -36,7 +36,8 @@ import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_exe
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
-import { mulberry32, permutation } from '../utils/random.js';
+import { permutation, SeededRandom } from '../utils/random.js';
+import { namedState, positionalState, readCheckpoint, writeCheckpoint, type CheckpointState } from '../train/checkpoint.js';
 import type { BatchNormMode } from './batch_norm.js';
 import type { Callback, TrainingContext } from '../callbacks/callback.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
@@ -139,6 +140,16 @@ export interface FineTuneOptions {
   seed?: number;
   /** Called after each epoch. */
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  /**
+   * Write a checkpoint (weights, optimizer, schedule, RNG, history) to `dir` every `everyEpochs`
+   * epochs (default 1) and at the end of each stage, atomically.
+   */
+  checkpoint?: { dir: string; everyEpochs?: number };
+  /**
+   * Continue from a checkpoint folder written by `checkpoint`, with the same model, data and
+   * options: the result equals an uninterrupted run (early-stopping state is not checkpointed).
+   */
+  resumeFrom?: string;
   /** Callbacks, called per stage (each stage begins and ends like one Keras `fit`). */
   callbacks?: Callback[];
   /** Shorthand for an {@link EarlyStopping} callback with these options. */
@@ -214,9 +225,11 @@ async function runStage(
   peakLr: number,
   train: LabeledData,
   opts: FineTuneOptions,
-  rand: () => number,
+  rng: SeededRandom,
   history: EpochLog[],
+  where: { recipe: string; stageIndex: number; resume: CheckpointState | null },
 ): Promise<void> {
+  const rand = () => rng.next();
   const model = pm.model;
   const batchSize = opts.batchSize ?? 32;
   const numClasses = (model.outputs[0].shape[1] as number) ?? train.classNames.length;
@@ -240,10 +253,16 @@ async function runStage(
   const callbacks: Callback[] = [...(opts.callbacks ?? []), ...(opts.earlyStopping ? [new EarlyStopping(opts.earlyStopping)] : [])];
   const ctx: TrainingContext = { model: pm, stage, stopTraining: false };
   const stageHistory: EpochLog[] = [];
-  let step = 0;
+  const resume = where.resume;
+  let step = resume?.step ?? 0;
+  if (resume !== null) {
+    if (resume.optimizer !== null) optimizer.setState(namedState(resume.optimizer, vars));
+    if (resume.schedule !== null) schedule.setState(resume.schedule);
+    rng.state = resume.rng;
+  }
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-    for (let epoch = 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
+    for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       const t0 = performance.now();
       const order = permutation(n, rand);
@@ -293,6 +312,20 @@ async function runStage(
       log.numTensors = tf.memory().numTensors;
       history.push(log);
       stageHistory.push(log);
+      if (opts.checkpoint !== undefined && (epoch === epochs || epoch % (opts.checkpoint.everyEpochs ?? 1) === 0)) {
+        const last = epoch === epochs;
+        await writeCheckpoint(opts.checkpoint.dir, pm, {
+          version: 1,
+          recipe: where.recipe,
+          stageIndex: last ? where.stageIndex + 1 : where.stageIndex,
+          epochsDone: last ? 0 : epoch,
+          step: last ? 0 : step,
+          optimizer: last ? null : positionalState(optimizer.getState(), vars),
+          schedule: last ? null : schedule.getState(),
+          rng: rng.state,
+          history,
+        });
+      }
       await opts.onEpochEnd?.(log);
       for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
     }
@@ -324,34 +357,61 @@ function resolveLoss(opts: FineTuneOptions, train: LabeledData, numClasses: numb
 /** fastai's Adam: decoupled weight decay 0.01, betas (0.9, 0.99), eps 1e-5 (`fastai.optimizer.Adam`). */
 const fastaiAdam: OptimizerSpec = (groups, lr) => new AdamW(groups, { learningRate: lr, betas: [0.9, 0.99], epsilon: 1e-5, weightDecay: 0.01 });
 
-/** fastai `Learner.fine_tune`, stage for stage (see the module comment). */
-async function fastaiFineTune(pm: PretrainedModel, train: LabeledData, options: FineTuneOptions, rand: () => number, history: EpochLog[]): Promise<void> {
-  let baseLr = options.baseLr ?? 2e-3;
-  const freezeEpochs = options.headEpochs ?? 1;
+/** One stage of a recipe: its trainability setup (cumulative) and its training settings. */
+interface StagePlan {
+  stage: Stage;
+  epochs: number;
+  lr: number;
+  setup: () => void;
+  overrides: Partial<FineTuneOptions>;
+}
+
+/** The stages of `recipe`, in order. */
+function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTuneOptions): StagePlan[] {
   const epochs = options.epochs ?? 5;
-  const lrMult = options.lrMult ?? 100;
-  const groups = options.paramGroups?.groups ?? 3;
-  const optimizer = options.optimizer ?? fastaiAdam;
-  freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
-  unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
-  if (freezeEpochs > 0) {
-    await runStage(pm, 'head', freezeEpochs, baseLr, train, {
-      ...options,
-      optimizer,
-      paramGroups: { ...options.paramGroups, groups, lr: { hi: baseLr } },
-      schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: 0.99 }),
-    }, rand, history);
+  const headUnfreeze = () => unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
+  if (recipe === 'full') return [{ stage: 'full', epochs, lr: options.learningRate ?? 1e-4, setup: () => unfreeze(pm, 'all'), overrides: {} }];
+  if (recipe === 'fine-tune') {
+    // fastai Learner.fine_tune, stage for stage (see the module comment).
+    const baseLr = options.baseLr ?? 2e-3;
+    const groups = options.paramGroups?.groups ?? 3;
+    const optimizer = options.optimizer ?? fastaiAdam;
+    return [
+      {
+        stage: 'head', epochs: options.headEpochs ?? 1, lr: baseLr,
+        setup: () => {
+          freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
+          headUnfreeze();
+        },
+        overrides: { optimizer, paramGroups: { ...options.paramGroups, groups, lr: { hi: baseLr } }, schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: 0.99 }) },
+      },
+      {
+        stage: 'fine-tune', epochs, lr: baseLr / 2,
+        setup: () => void unfreeze(pm, 'all', { bn: options.bn ?? 'train' }),
+        overrides: {
+          optimizer,
+          paramGroups: { ...options.paramGroups, groups, lr: { lo: baseLr / 2 / (options.lrMult ?? 100), hi: baseLr / 2 } },
+          schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: options.pctStart ?? 0.3, div: options.div ?? 5 }),
+        },
+      },
+    ];
   }
-  if (epochs > 0) {
-    baseLr /= 2;
-    unfreeze(pm, 'all', { bn: options.bn ?? 'train' });
-    await runStage(pm, 'fine-tune', epochs, baseLr, train, {
-      ...options,
-      optimizer,
-      paramGroups: { ...options.paramGroups, groups, lr: { lo: baseLr / lrMult, hi: baseLr } },
-      schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: options.pctStart ?? 0.3, div: options.div ?? 5 }),
-    }, rand, history);
+  const plans: StagePlan[] = [{
+    stage: 'head', epochs: options.headEpochs ?? 5, lr: options.headLearningRate ?? 1e-3,
+    setup: () => {
+      freeze(pm, 'backbone', { bn: options.frozenBn ?? 'frozen' });
+      headUnfreeze();
+    },
+    overrides: {},
+  }];
+  if (recipe === 'two-stage') {
+    plans.push({
+      stage: 'fine-tune', epochs, lr: options.learningRate ?? 1e-4,
+      setup: () => void unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' }),
+      overrides: {},
+    });
   }
+  return plans;
 }
 
 /**
@@ -387,24 +447,21 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
   if (typeof outUnits === 'number' && maxLabel >= outUnits) {
     throw new TransferKitError('E_DATA', `fineTune: label ${maxLabel} is out of range for a head with ${outUnits} outputs. Call replaceHead(base, { numClasses: ${maxLabel + 1} }) first.`);
   }
-  const rand = mulberry32(options.seed ?? 42);
-  const history: EpochLog[] = [];
-  if (recipe === 'full') {
-    unfreeze(pm, 'all');
-    await runStage(pm, 'full', epochs, lr, train, options, rand, history);
-    return { model: pm, history };
+  const rng = new SeededRandom(options.seed ?? 42);
+  const resume = options.resumeFrom !== undefined ? await readCheckpoint(options.resumeFrom, pm) : null;
+  if (resume !== null && resume.recipe !== recipe) {
+    throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${options.resumeFrom} was written by recipe '${resume.recipe}'. Received: recipe=${recipe}. Resume with the same options.`);
   }
-  if (recipe === 'fine-tune') {
-    await fastaiFineTune(pm, train, options, rand, history);
-    return { model: pm, history };
-  }
-  freeze(pm, 'backbone', { bn: options.frozenBn ?? 'frozen' });
-  unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
-  if (headEpochs > 0) await runStage(pm, 'head', headEpochs, headLr, train, options, rand, history);
-  if (recipe === 'feature-extraction' || recipe === 'head-only') return { model: pm, history };
-  if (recipe === 'two-stage' && epochs > 0) {
-    unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' });
-    await runStage(pm, 'fine-tune', epochs, lr, train, options, rand, history);
+  // Stage setups draw no random numbers, so the stream simply continues from the checkpoint.
+  if (resume !== null) rng.state = resume.rng;
+  const history: EpochLog[] = resume?.history ?? [];
+  const plans = planStages(pm, recipe, options);
+  for (const [i, plan] of plans.entries()) {
+    plan.setup();
+    if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
+    if (plan.epochs === 0) continue;
+    const here = resume !== null && i === resume.stageIndex ? resume : null;
+    await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides }, rng, history, { recipe, stageIndex: i, resume: here });
   }
   return { model: pm, history };
 }

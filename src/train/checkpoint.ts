@@ -1,0 +1,89 @@
+/**
+ * Training checkpoints: the model weights plus everything needed to continue exactly where a run
+ * stopped (stage, epoch, step, optimizer slots, schedule state, RNG state, history), written as ONE
+ * folder atomically (temp folder + rename), so a crash never leaves a half-written checkpoint.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { TransferKitError } from '../errors.js';
+import { writeDirAtomically } from '../io/_atomic.js';
+import { fileSystem, writeArtifactsTo } from '../io/file_system.js';
+import type { PretrainedModel } from '../models/pretrained_model.js';
+import type { OptimizerState } from '../optimizers/optimizer.js';
+import type { EpochLog } from '../transfer/fine_tune.js';
+
+/** Where a run stands: the next thing to do is epoch `epochsDone + 1` of stage `stageIndex`. */
+export interface CheckpointState {
+  version: 1;
+  recipe: string;
+  stageIndex: number;
+  epochsDone: number;
+  /** Optimizer steps taken in the stage so far. */
+  step: number;
+  /** Optimizer state with variables keyed by position in the stage's trainable list. */
+  optimizer: OptimizerState | null;
+  schedule: Record<string, unknown> | null;
+  rng: number;
+  history: EpochLog[];
+}
+
+/** Writes `pm`'s weights and `state` to `dir` atomically. */
+export async function writeCheckpoint(dir: string, pm: PretrainedModel, state: CheckpointState): Promise<void> {
+  try {
+    await writeDirAtomically(dir, async (tmp) => {
+      await pm.model.save({
+        save: async (artifacts) => {
+          await writeArtifactsTo(path.join(tmp, 'model'), artifacts);
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        },
+      });
+      await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(state));
+    });
+  } catch (err) {
+    throw new TransferKitError('E_IO_WRITE', `Could not write the checkpoint ${dir}: ${(err as Error).message}. The previous checkpoint (if any) is intact.`, { cause: err });
+  }
+}
+
+/** Loads the checkpoint in `dir` into `pm` (same architecture) and returns its state. */
+export async function readCheckpoint(dir: string, pm: PretrainedModel): Promise<CheckpointState> {
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
+  } catch (err) {
+    throw new TransferKitError('E_IO_NOT_FOUND', `No readable checkpoint at ${dir} (state.json: ${(err as Error).message}). Pass the folder given as checkpoint.dir.`, { cause: err });
+  }
+  const artifacts = await (fileSystem(path.join(dir, 'model')).load as () => Promise<tf.io.ModelArtifacts>)();
+  const values = tf.io.decodeWeights(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0)), artifacts.weightSpecs ?? []);
+  try {
+    for (const w of pm.model.weights) {
+      const v = values[w.originalName];
+      if (v === undefined || v.shape.join() !== w.shape.join()) {
+        throw new TransferKitError('E_BAD_OPTION', `Checkpoint ${dir} does not match the model: weight '${w.originalName}' ${v === undefined ? 'is missing' : `has shape [${v.shape}] instead of [${w.shape}]`}. Resume with the same model (same replaceHead options).`);
+      }
+      w.write(v);
+    }
+  } finally {
+    tf.dispose(Object.values(values));
+  }
+  return state;
+}
+
+/** Optimizer state with variable names replaced by their position in `vars` (names differ between model instances). */
+export function positionalState(state: OptimizerState, vars: tf.Variable[]): OptimizerState {
+  const slots: OptimizerState['slots'] = {};
+  vars.forEach((v, i) => {
+    if (state.slots[v.name] !== undefined) slots[`#${i}`] = state.slots[v.name];
+  });
+  return { ...state, slots };
+}
+
+/** The inverse of {@link positionalState} for the variables of this run. */
+export function namedState(state: OptimizerState, vars: tf.Variable[]): OptimizerState {
+  const slots: OptimizerState['slots'] = {};
+  vars.forEach((v, i) => {
+    const s = state.slots[`#${i}`];
+    if (s !== undefined) slots[v.name] = s;
+  });
+  return { ...state, slots };
+}
