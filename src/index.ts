@@ -23,6 +23,7 @@ export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
 export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
+export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
 export { trainStep, crossEntropy, type TrainStepArgs, type StepResult, type LossOptions } from './train/train_step.js';

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LabeledData } from '../data/dataset.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
+import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 
 /** Loss and accuracy on a data set. */
 export interface EvaluateResult {
@@ -13,6 +14,12 @@ export interface EvaluateResult {
   accuracy: number;
   /** Predicted class per example. */
   predictions: Int32Array;
+  /** Confusion matrix, per-class and macro precision/recall/F1. */
+  report: ClassificationReport;
+  /** Top-5 accuracy (top-k with k = min(5, classes)). */
+  top5Accuracy: number;
+  /** ROC AUC of the positive class (binary tasks only). */
+  auc?: number;
 }
 
 /** Class probabilities for `xs` (inference mode, batched). Caller disposes the result. */
@@ -29,13 +36,22 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.
 /** Mean categorical cross-entropy and accuracy of `pm` on `data`. */
 export function evaluate(pm: PretrainedModel, data: LabeledData, batchSize = 32): EvaluateResult {
   const probs = predict(pm, data.xs, batchSize);
+  const k = probs.shape[1];
   const [loss, preds] = tf.tidy(() => {
-    const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), probs.shape[1]);
+    const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), k);
     const ce = tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1)));
     return [ce.dataSync()[0], tf.argMax(probs, -1).dataSync() as Int32Array];
   });
+  const rows = probs.arraySync() as number[][];
   probs.dispose();
-  let hits = 0;
-  preds.forEach((p, i) => (hits += p === data.labels[i] ? 1 : 0));
-  return { loss, accuracy: hits / data.labels.length, predictions: Int32Array.from(preds) };
+  const report = classificationReport(data.labels, preds, k);
+  const hasBoth = data.labels.some((l) => l === 1) && data.labels.some((l) => l === 0);
+  return {
+    loss,
+    accuracy: report.accuracy,
+    predictions: Int32Array.from(preds),
+    report,
+    top5Accuracy: topKAccuracy(data.labels, rows, Math.min(5, k)),
+    ...(k === 2 && hasBoth ? { auc: rocAuc(data.labels, rows.map((r) => r[1])) } : {}),
+  };
 }
