@@ -13,8 +13,16 @@ export interface ReplaceHeadOptions {
   numClasses: number;
   /** Class names (length `numClasses`), kept with the model. */
   classNames?: string[];
-  /** Pooling when the feature layer outputs a map [H, W, C]: `'avg'` (default), `'max'` or `'flatten'`. */
-  pooling?: 'avg' | 'max' | 'flatten';
+  /**
+   * Pooling when the cut layer outputs a map [H, W, C]: `'avg'` (default), `'max'`, `'flatten'`, or
+   * `'none'` (Dense layers then act on the last axis, giving a per-position output).
+   */
+  pooling?: 'avg' | 'max' | 'flatten' | 'none';
+  /**
+   * Where to cut: a layer name (e.g. `'block_16_project_BN'`) or index; the new head is built on
+   * its output. Default: the model's feature layer.
+   */
+  at?: string | number;
   /** Hidden Dense layer widths between features and the classifier (default none). */
   hidden?: number[];
   /** Activation of hidden layers (default `'relu'`). */
@@ -54,21 +62,29 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
     throw new TransferKitError('E_BAD_OPTION', `dropout must be in [0, 1). Received: dropout=${dropout}.`);
   }
   const model = base.model;
-  let feature: tfl.layers.Layer;
-  try {
-    feature = model.getLayer(base.featureLayer);
-  } catch {
-    throw new TransferKitError('E_LAYER_NOT_FOUND', `The feature layer '${base.featureLayer}' is not in the model.`);
+  let feature: tfl.layers.Layer | undefined;
+  const at = options.at ?? base.featureLayer;
+  if (typeof at === 'number') {
+    if (!Number.isInteger(at) || at < 1 || at >= model.layers.length) {
+      throw new TransferKitError('E_BAD_OPTION', `replaceHead: layer index out of range. Received: at=${at}; the model has layers 1..${model.layers.length - 1}.`);
+    }
+    feature = model.layers[at];
+  } else {
+    feature = model.layers.find((l) => l.name === at);
+    if (feature === undefined) {
+      const near = model.layers.filter((l) => l.name.startsWith(at.split('_').slice(0, 2).join('_'))).slice(0, 6).map((l) => l.name);
+      throw new TransferKitError('E_LAYER_NOT_FOUND', `replaceHead: no layer named '${at}'. Received: at=${at}.${near.length ? ` Similar: ${near.join(', ')}.` : ''}`);
+    }
   }
   // Node 0 is the backbone's own application of the layer (training may add more nodes later).
   let x = feature.getOutputAt(0) as tfl.SymbolicTensor;
-  if (x.shape.length === 4) {
+  if (x.shape.length === 4 && pooling !== 'none') {
     const name = uniqueName(model, 'head_pool');
     if (pooling === 'avg') x = tfl.layers.globalAveragePooling2d({ name }).apply(x) as tfl.SymbolicTensor;
     else if (pooling === 'max') x = tfl.layers.globalMaxPooling2d({ name }).apply(x) as tfl.SymbolicTensor;
     else x = tfl.layers.flatten({ name }).apply(x) as tfl.SymbolicTensor;
-  } else if (x.shape.length !== 2) {
-    throw new TransferKitError('E_MODEL_TOPOLOGY', `Feature layer '${base.featureLayer}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C].`);
+  } else if (x.shape.length !== 2 && pooling !== 'none') {
+    throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${feature.name}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C] (or pooling: 'none').`);
   }
   const init = (k: number) => tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + k });
   hidden.forEach((units, k) => {
@@ -78,10 +94,11 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
   if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: uniqueName(model, 'head_dropout') }).apply(x) as tfl.SymbolicTensor;
   const out = tfl.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: init(0), name: uniqueName(model, 'head_predictions') }).apply(x) as tfl.SymbolicTensor;
   const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
-  const featureIdx = next.layers.findIndex((l) => l.name === base.featureLayer);
+  const featureIdx = next.layers.findIndex((l) => l.name === (feature as tfl.layers.Layer).name);
   return {
     ...base,
     model: next,
+    featureLayer: feature.name,
     headLayers: next.layers.slice(featureIdx + 1).map((l) => l.name),
     classNames: options.classNames,
   };

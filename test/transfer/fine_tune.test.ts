@@ -288,3 +288,19 @@ describe("fastai 'fine-tune' recipe", () => {
     expect(history.map((h) => h.stage)).toEqual(['head', 'head']);
   });
 });
+
+describe('replaceHead cut point and pooling', () => {
+  it("cuts at a named layer or index; pooling 'none' keeps the spatial map", async () => {
+    const pm = await tinyPretrained();
+    const byName = replaceHead(pm, { numClasses: 4, at: 'block_1_add' });
+    expect(byName.featureLayer).toBe('block_1_add');
+    expect(byName.model.layers.map((l) => l.name)).not.toContain('Conv_1');
+    expect(byName.model.outputs[0].shape).toEqual([null, 4]);
+    const byIndex = replaceHead(pm, { numClasses: 4, at: 3 });
+    expect(byIndex.featureLayer).toBe('Conv1_relu');
+    const dense = replaceHead(pm, { numClasses: 2, at: 'out_relu', pooling: 'none', dropout: 0 });
+    expect(dense.model.outputs[0].shape).toEqual([null, 8, 8, 2]);
+    expect(() => replaceHead(pm, { numClasses: 2, at: 'block_9_add' })).toThrow(/no layer named 'block_9_add'/);
+    expect(() => replaceHead(pm, { numClasses: 2, at: 99 })).toThrow(/index out of range/);
+  });
+});
