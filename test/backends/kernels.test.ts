@@ -115,4 +115,21 @@ describe('useBackend errors', () => {
     // Never falls back silently: the active backend is unchanged.
     expect(tf.getBackend()).toBe('wasm');
   });
+  it("'auto' in Node takes the first usable of tensorflow-gpu, tensorflow, wasm, cpu and says why", async (ctx) => {
+    let hasNative = true;
+    try {
+      await import('@tensorflow/tfjs-node' as string);
+    } catch {
+      hasNative = false;
+    }
+    if (hasNative) {
+      console.warn('[skip] @tensorflow/tfjs-node is installed; auto would (correctly) pick it');
+      return ctx.skip();
+    }
+    const info = await useBackend('auto');
+    expect(info.name).toBe('wasm');
+    expect(info.canTrain).toBe(true);
+    expect(info.reason).toContain('passed over tensorflow-gpu');
+    expect(info.reason).toContain('@tensorflow/tfjs-node');
+  });
 });
