@@ -6,7 +6,7 @@
  *   npm run demo -- --data my_photos/ --epochs 5 --backend cpu --out runs/mine
  *
  * Flags: --data DIR (one sub-folder per class), --val DIR (separate validation folder; no split
- * then), --model DIR, --recipe two-stage|fine-tune|feature-extraction, --head-epochs N, --epochs N, --batch N, --lr X, --head-lr X, --out DIR, --backend NAME, --seed N.
+ * then), --model DIR, --recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction, --head-epochs N, --epochs N, --batch N, --lr X, --head-lr X, --out DIR, --backend NAME, --seed N.
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';

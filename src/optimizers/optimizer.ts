@@ -36,12 +36,15 @@ export interface OptimizerState {
   momentum: number | undefined;
   /** Per variable name: its step count and slot values. */
   slots: Record<string, { step: number; values: Record<string, number[]> }>;
+  /** Per group: its learning-rate scale (groups may be re-scaled during training). */
+  groups?: { name: string; lrScale: number }[];
 }
 
 /** Base class: holds groups, per-variable steps and slots; subclasses implement `update`. */
 export abstract class Optimizer {
   readonly groups: ResolvedParamGroup[];
   protected lr: number;
+  private readonly defaultWeightDecay: number;
   private readonly steps = new Map<string, number>();
   private readonly slotVars = new Map<string, Map<string, tf.Variable>>();
 
@@ -58,6 +61,26 @@ export abstract class Optimizer {
       return { params: g.params, lrScale: g.lrScale ?? 1, weightDecay: g.weightDecay ?? weightDecay, name: g.name ?? `group_${i}` };
     });
     this.lr = learningRate;
+    this.defaultWeightDecay = weightDecay;
+  }
+
+  /**
+   * Adds a parameter group mid-training (as PyTorch `add_param_group`, used by Lightning's
+   * `unfreeze_and_add_param_group`). Variables already handled by this optimizer are skipped, so
+   * their state is kept. Returns the added group (null when nothing was new).
+   */
+  addParamGroup(group: ParamGroup): ResolvedParamGroup | null {
+    const known = new Set(this.variables.map((v) => v.name));
+    const params = group.params.filter((p) => !known.has(p.name));
+    if (params.length === 0) return null;
+    const resolved: ResolvedParamGroup = { params, lrScale: group.lrScale ?? 1, weightDecay: group.weightDecay ?? this.defaultWeightDecay, name: group.name ?? `group_${this.groups.length}` };
+    this.groups.push(resolved);
+    return resolved;
+  }
+
+  /** The group named `name`, if any. */
+  group(name: string): ResolvedParamGroup | undefined {
+    return this.groups.find((g) => g.name === name);
   }
 
   /** The base learning rate (each group uses it times its `lrScale`). */
@@ -130,13 +153,17 @@ export abstract class Optimizer {
       for (const [name, s] of this.slotVars.get(v.name) ?? []) values[name] = Array.from(s.dataSync());
       slots[v.name] = { step: this.steps.get(v.name) ?? 0, values };
     }
-    return { className: this.constructor.name, learningRate: this.lr, momentum: this.momentum, slots };
+    return { className: this.constructor.name, learningRate: this.lr, momentum: this.momentum, slots, groups: this.groups.map((g) => ({ name: g.name, lrScale: g.lrScale })) };
   }
 
   /** Restores {@link Optimizer.getState} (the variables must have the same names and shapes). */
   setState(state: OptimizerState): void {
     this.lr = state.learningRate;
     if (state.momentum !== undefined) this.setMomentum(state.momentum);
+    for (const g of state.groups ?? []) {
+      const mine = this.group(g.name);
+      if (mine !== undefined) mine.lrScale = g.lrScale;
+    }
     for (const v of this.variables) {
       const s = state.slots[v.name];
       if (s === undefined) continue;

@@ -21,7 +21,7 @@ export interface CheckpointState {
   epochsDone: number;
   /** Optimizer steps taken in the stage so far. */
   step: number;
-  /** Optimizer state with variables keyed by position in the stage's trainable list. */
+  /** Optimizer state with variables keyed by position among the model's weights. */
   optimizer: OptimizerState | null;
   schedule: Record<string, unknown> | null;
   rng: number;
@@ -69,21 +69,26 @@ export async function readCheckpoint(dir: string, pm: PretrainedModel): Promise<
   return state;
 }
 
-/** Optimizer state with variable names replaced by their position in `vars` (names differ between model instances). */
-export function positionalState(state: OptimizerState, vars: tf.Variable[]): OptimizerState {
+/**
+ * Optimizer state with variable names replaced by the variable's position among ALL the model's
+ * weights: names differ between model instances (TF.js suffixes duplicates), positions do not,
+ * and they stay valid across stages whose trainable lists differ.
+ */
+export function positionalState(state: OptimizerState, pm: PretrainedModel): OptimizerState {
   const slots: OptimizerState['slots'] = {};
-  vars.forEach((v, i) => {
-    if (state.slots[v.name] !== undefined) slots[`#${i}`] = state.slots[v.name];
+  pm.model.weights.forEach((w, i) => {
+    const name = (w.read() as tf.Variable).name;
+    if (state.slots[name] !== undefined) slots[`#${i}`] = state.slots[name];
   });
   return { ...state, slots };
 }
 
-/** The inverse of {@link positionalState} for the variables of this run. */
-export function namedState(state: OptimizerState, vars: tf.Variable[]): OptimizerState {
+/** The inverse of {@link positionalState} for this model instance. */
+export function namedState(state: OptimizerState, pm: PretrainedModel): OptimizerState {
   const slots: OptimizerState['slots'] = {};
-  vars.forEach((v, i) => {
+  pm.model.weights.forEach((w, i) => {
     const s = state.slots[`#${i}`];
-    if (s !== undefined) slots[v.name] = s;
+    if (s !== undefined) slots[(w.read() as tf.Variable).name] = s;
   });
   return { ...state, slots };
 }

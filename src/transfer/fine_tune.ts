@@ -12,6 +12,11 @@
  *   `base_lr /= 2`, everything unfrozen, one-cycle over `slice(base_lr / lr_mult, base_lr)` with
  *   `pct_start=0.3`, `div=5` for `epochs`; 3 layer groups; fastai's Adam (decoupled weight decay
  *   0.01, betas (0.9, 0.99), eps 1e-5, no decay on BatchNorm and biases), momentum cycled.
+ * - `'gradual-unfreeze'`: Lightning's `BackboneFinetuning(unfreeze_backbone_at_epoch,
+ *   backbone_initial_ratio_lr=0.1, should_align=True, train_bn=True)` over `epochs`: the backbone is
+ *   frozen (BatchNorm still training) until `unfreezeAtEpoch`, then joins the SAME optimizer as a new
+ *   parameter group at 0.1x the head's rate, doubling every epoch up to the head's rate; the head
+ *   trains at a constant `learningRate` (default 1e-3).
  * - `'feature-extraction'` (alias `'head-only'`): stage 1 only (a frozen feature extractor).
  * - `'full'`: one stage with every layer trainable.
  *
@@ -29,6 +34,7 @@ import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
 import { OneCycle } from '../schedules/one_cycle.js';
 import { AdamW } from '../optimizers/adam.js';
+import type { Optimizer } from '../optimizers/optimizer.js';
 import type { LRSchedule } from '../schedules/schedule.js';
 import { batchInputs, computeCache, disposeCache, type Cache } from '../train/activation_cache.js';
 import { autoMicroBatch } from '../train/memory.js';
@@ -48,7 +54,7 @@ import { freeze, unfreeze, type LayerSpec } from './freeze.js';
 export type Stage = 'head' | 'fine-tune' | 'full';
 
 /** Training recipes (see {@link fineTune}). */
-export type Recipe = 'two-stage' | 'fine-tune' | 'feature-extraction' | 'head-only' | 'full';
+export type Recipe = 'two-stage' | 'fine-tune' | 'gradual-unfreeze' | 'feature-extraction' | 'head-only' | 'full';
 
 /** One epoch's figures. */
 export interface EpochLog {
@@ -88,6 +94,17 @@ export interface FineTuneOptions {
   pctStart?: number;
   /** `'fine-tune'` recipe: `div` of the unfrozen stage (default 5). */
   div?: number;
+  /**
+   * `'gradual-unfreeze'`: epoch (0-based, over the whole run of `epochs`) at which the backbone
+   * joins. Default `min(10, floor(epochs / 2))` (Lightning's default 10 assumes long runs).
+   */
+  unfreezeAtEpoch?: number;
+  /** `'gradual-unfreeze'`: backbone rate / head rate when it joins (Lightning `backbone_initial_ratio_lr`, 0.1). */
+  backboneInitialRatioLr?: number;
+  /** `'gradual-unfreeze'`: backbone rate multiplier per later epoch (Lightning's default `lambda_func`, 2). */
+  backboneLrGrowth?: number;
+  /** `'gradual-unfreeze'`: cap the backbone rate at the head's (Lightning `should_align`, true). */
+  shouldAlign?: boolean;
   /** Epochs of the head stage (default 5). */
   headEpochs?: number;
   /** Epochs of the fine-tune (or full) stage (default 5). */
@@ -227,7 +244,7 @@ async function runStage(
   opts: FineTuneOptions,
   rng: SeededRandom,
   history: EpochLog[],
-  where: { recipe: string; stageIndex: number; resume: CheckpointState | null },
+  where: { recipe: string; stageIndex: number; resume: CheckpointState | null; keepOptimizer?: boolean; onEpochBegin?: StagePlan['onEpochBegin'] },
 ): Promise<void> {
   const rand = () => rng.next();
   const model = pm.model;
@@ -256,13 +273,14 @@ async function runStage(
   const resume = where.resume;
   let step = resume?.step ?? 0;
   if (resume !== null) {
-    if (resume.optimizer !== null) optimizer.setState(namedState(resume.optimizer, vars));
+    if (resume.optimizer !== null) optimizer.setState(namedState(resume.optimizer, pm));
     if (resume.schedule !== null) schedule.setState(resume.schedule);
     rng.state = resume.rng;
   }
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
     for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
+      where.onEpochBegin?.(epoch - 1, optimizer);
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       const t0 = performance.now();
       const order = permutation(n, rand);
@@ -320,7 +338,7 @@ async function runStage(
           stageIndex: last ? where.stageIndex + 1 : where.stageIndex,
           epochsDone: last ? 0 : epoch,
           step: last ? 0 : step,
-          optimizer: last ? null : positionalState(optimizer.getState(), vars),
+          optimizer: last && !where.keepOptimizer ? null : positionalState(optimizer.getState(), pm),
           schedule: last ? null : schedule.getState(),
           rng: rng.state,
           history,
@@ -333,7 +351,7 @@ async function runStage(
   } finally {
     disposeCache(trainCache);
     disposeCache(valCache);
-    optimizer.dispose();
+    if (!where.keepOptimizer) optimizer.dispose();
   }
 }
 
@@ -364,6 +382,10 @@ interface StagePlan {
   lr: number;
   setup: () => void;
   overrides: Partial<FineTuneOptions>;
+  /** The optimizer lives on into the next stage (not disposed; its state is checkpointed). */
+  keepOptimizer?: boolean;
+  /** Called before each epoch of the stage (0-based epoch within the stage). */
+  onEpochBegin?: (epochInStage: number, optimizer: Optimizer) => void;
 }
 
 /** The stages of `recipe`, in order. */
@@ -371,6 +393,55 @@ function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTuneOption
   const epochs = options.epochs ?? 5;
   const headUnfreeze = () => unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
   if (recipe === 'full') return [{ stage: 'full', epochs, lr: options.learningRate ?? 1e-4, setup: () => unfreeze(pm, 'all'), overrides: {} }];
+  if (recipe === 'gradual-unfreeze') {
+    // Lightning BackboneFinetuning: one optimizer across both phases.
+    const lr = options.learningRate ?? 1e-3;
+    const at = options.unfreezeAtEpoch ?? Math.min(10, Math.floor(epochs / 2));
+    if (!Number.isInteger(at) || at < 0 || at > epochs) {
+      throw new TransferKitError('E_BAD_OPTION', `fineTune: unfreezeAtEpoch must be an integer in [0, epochs=${epochs}]. Received: unfreezeAtEpoch=${at}.`);
+    }
+    const spec = options.optimizer ?? 'adam';
+    let shared: Optimizer | null = null;
+    // Phase 1 trains the head and (train_bn) the backbone's BatchNorm parameters; recorded by its
+    // setup, which also runs when a resume skips the phase, so a rebuilt group holds the same set.
+    let phase1Vars: tf.Variable[] = [];
+    const constant: FineTuneOptions['schedule'] = (_s, peak) => new ConstantSchedule(peak);
+    const ratio = options.backboneInitialRatioLr ?? 0.1;
+    const growth = options.backboneLrGrowth ?? 2;
+    return [
+      {
+        stage: 'head', epochs: at, lr,
+        setup: () => {
+          freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
+          headUnfreeze();
+          phase1Vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
+        },
+        overrides: { optimizer: (groups, peak) => (shared = createOptimizer(spec, groups, peak, options.weightDecay)), schedule: options.schedule ?? constant, paramGroups: undefined },
+        keepOptimizer: true,
+      },
+      {
+        stage: 'fine-tune', epochs: epochs - at, lr,
+        setup: () => void unfreeze(pm, 'all', { bn: options.bn ?? 'train' }),
+        overrides: {
+          optimizer: (groups, peak) => {
+            // After a resume the head phase was skipped: rebuild its group, then add the backbone.
+            shared ??= createOptimizer(spec, [{ params: phase1Vars, name: 'group_0' }], peak, options.weightDecay);
+            shared.addParamGroup({ params: groups.flatMap((g) => g.params), lrScale: ratio, name: 'backbone' });
+            return shared;
+          },
+          schedule: options.schedule ?? constant,
+          paramGroups: undefined,
+        },
+        onEpochBegin: (j, opt) => {
+          const g = opt.group('backbone');
+          if (g === undefined) return;
+          // Lightning: first epoch current_lr * ratio; then previous * lambda, aligned to the head's rate.
+          if (j === 0) g.lrScale = ratio;
+          else g.lrScale = options.shouldAlign === false ? g.lrScale * growth : Math.min(g.lrScale * growth, 1);
+        },
+      },
+    ];
+  }
   if (recipe === 'fine-tune') {
     // fastai Learner.fine_tune, stage for stage (see the module comment).
     const baseLr = options.baseLr ?? 2e-3;
@@ -436,8 +507,8 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
   check('batchSize', batchSize, Number.isInteger(batchSize) && batchSize > 0, 'an integer > 0');
   check('headLearningRate', headLr, headLr > 0, '> 0');
   check('learningRate', lr, lr > 0, '> 0');
-  if (!['two-stage', 'fine-tune', 'feature-extraction', 'head-only', 'full'].includes(recipe)) {
-    throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'fine-tune', 'feature-extraction' (or 'head-only') or 'full'.`);
+  if (!['two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction', 'head-only', 'full'].includes(recipe)) {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction' (or 'head-only') or 'full'.`);
   }
   if (train.xs.shape[0] !== train.labels.length) {
     throw new TransferKitError('E_DATA', `fineTune: train.xs has ${train.xs.shape[0]} examples but train.labels has ${train.labels.length}.`);
@@ -461,7 +532,9 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
     if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
     if (plan.epochs === 0) continue;
     const here = resume !== null && i === resume.stageIndex ? resume : null;
-    await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides }, rng, history, { recipe, stageIndex: i, resume: here });
+    await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides }, rng, history, {
+      recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin,
+    });
   }
   return { model: pm, history };
 }

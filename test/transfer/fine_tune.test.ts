@@ -304,3 +304,46 @@ describe('replaceHead cut point and pooling', () => {
     expect(() => replaceHead(pm, { numClasses: 2, at: 99 })).toThrow(/index out of range/);
   });
 });
+
+describe("Lightning 'gradual-unfreeze' recipe", () => {
+  it('backbone joins the same optimizer at 0.1x the head rate, doubling per epoch, capped at the head rate', async () => {
+    const pm = replaceHead(await tinyPretrained(13), { numClasses: 3, seed: 13 });
+    const scales: number[] = [];
+    let optimizers = 0;
+    let captured: { group: (n: string) => { lrScale: number } | undefined } | null = null;
+    const { SGD } = await import('../../src/index.js');
+    const { history } = await fineTune(pm, quadrantImages(16), {
+      recipe: 'gradual-unfreeze', epochs: 7, unfreezeAtEpoch: 2, batchSize: 8, learningRate: 1e-2,
+      optimizer: (groups, lr) => {
+        optimizers++;
+        const o = new SGD(groups, { learningRate: lr, momentum: 0.9 });
+        captured = o;
+        return o;
+      },
+      callbacks: [{ onEpochEnd: (_l, c) => { if (c.stage === 'fine-tune') scales.push(captured?.group('backbone')?.lrScale ?? NaN); } }],
+    });
+    expect(optimizers).toBe(1); // one optimizer for the whole run (Lightning adds a param group)
+    expect(history.map((h) => h.stage)).toEqual(['head', 'head', 'fine-tune', 'fine-tune', 'fine-tune', 'fine-tune', 'fine-tune']);
+    // 0.1, 0.2, 0.4, 0.8, then aligned to the head's rate (1.6 > 1)
+    expect(scales.map((x) => Number(x.toFixed(10)))).toEqual([0.1, 0.2, 0.4, 0.8, 1]);
+    expect(history.every((h) => h.learningRate === 1e-2)).toBe(true);
+  });
+
+  it('resumes exactly in the middle of the unfrozen phase', async () => {
+    const dir = path.join(tmp(), 'ckpt');
+    const opts = { recipe: 'gradual-unfreeze' as const, epochs: 5, unfreezeAtEpoch: 2, batchSize: 8, seed: 4, learningRate: 5e-3 };
+    const mk = async () => replaceHead(await tinyPretrained(14), { numClasses: 3, seed: 14, dropout: 0 });
+    const whole = await mk();
+    await fineTune(whole, quadrantImages(16), opts);
+    const crashed = await mk();
+    await expect(fineTune(crashed, quadrantImages(16), { ...opts, checkpoint: { dir }, callbacks: [{ onEpochEnd: (l) => { if (l.stage === 'fine-tune' && l.epoch === 2) throw new Error('crash'); } }] })).rejects.toThrow('crash');
+    const resumed = await mk();
+    await fineTune(resumed, quadrantImages(16), { ...opts, resumeFrom: dir });
+    const a = allWeights(whole);
+    const b = allWeights(resumed);
+    a.forEach((w, i) => {
+      const scale = Math.max(1e-6, ...Array.from(w, Math.abs));
+      w.forEach((v, k) => expect(Math.abs(v - b[i][k]) / scale).toBeLessThan(1e-6));
+    });
+  });
+});
