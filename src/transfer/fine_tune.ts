@@ -43,6 +43,7 @@ import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
 import { permutation, SeededRandom } from '../utils/random.js';
+import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
 import { namedState, positionalState, readCheckpoint, writeCheckpoint, type CheckpointState } from '../train/checkpoint.js';
 import type { BatchNormMode } from './batch_norm.js';
 import type { Callback, TrainingContext } from '../callbacks/callback.js';
@@ -527,14 +528,18 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
   if (resume !== null) rng.state = resume.rng;
   const history: EpochLog[] = resume?.history ?? [];
   const plans = planStages(pm, recipe, options);
-  for (const [i, plan] of plans.entries()) {
-    plan.setup();
-    if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
-    if (plan.epochs === 0) continue;
-    const here = resume !== null && i === resume.stageIndex ? resume : null;
-    await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides }, rng, history, {
-      recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin,
-    });
-  }
+  applySeededDropout(pm.model);
+  // Dropout masks come from the run's seeded stream, so the seed determines the whole run.
+  await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () => {
+    for (const [i, plan] of plans.entries()) {
+      plan.setup();
+      if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
+      if (plan.epochs === 0) continue;
+      const here = resume !== null && i === resume.stageIndex ? resume : null;
+      await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides }, rng, history, {
+        recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin,
+      });
+    }
+  });
   return { model: pm, history };
 }
