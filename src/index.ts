@@ -21,7 +21,8 @@ export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } fr
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
-export { fineTune, defaultUnfreezeFrom, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
+export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
 export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
 export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';

@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
-import { inboundIndices, isCut } from '../train/graph_executor.js';
+import { blockStarts, featureIndex } from '../transfer/block_boundaries.js';
 import type { ParamGroup } from './optimizer.js';
 
 /**
@@ -41,8 +41,6 @@ export function layerDecayScales(n: number, decay = 0.75, minScale = 0): number[
   return Array.from({ length: n }, (_, i) => Math.max(minScale, decay ** (n - 1 - i)));
 }
 
-const BLOCK_START = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
-
 /**
  * Splits a PretrainedModel's weighted layers into `n` contiguous groups: `n - 1` backbone groups
  * of similar depth, cut only at block starts (a conv/dense layer after a graph cut, so residual
@@ -52,10 +50,8 @@ const BLOCK_START = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'De
 export function layerGroups(pm: PretrainedModel, n: number): tfl.layers.Layer[][] {
   if (!Number.isInteger(n) || n < 2) throw new TransferKitError('E_BAD_OPTION', `layerGroups: n must be an integer >= 2 (at least one backbone group and the head). Received: n=${n}.`);
   const layers = pm.model.layers;
-  const featureIdx = layers.findIndex((l) => l.name === pm.featureLayer);
-  const feeds = inboundIndices(pm.model);
-  const starts = [0];
-  for (let c = 1; c < featureIdx; c++) if (isCut(feeds, c) && BLOCK_START.has(layers[c + 1].getClassName())) starts.push(c + 1);
+  const featureIdx = featureIndex(pm);
+  const starts = [0, ...blockStarts(pm.model, featureIdx)];
   const bodyGroups = n - 1;
   if (starts.length < bodyGroups) {
     throw new TransferKitError('E_BAD_OPTION', `layerGroups: the backbone has ${starts.length} blocks, fewer than the ${bodyGroups} backbone groups asked for. Received: n=${n}.`);

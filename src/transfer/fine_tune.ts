@@ -32,24 +32,22 @@ import type { LabeledData } from '../data/dataset.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
-import { OneCycle } from '../schedules/one_cycle.js';
-import { AdamW } from '../optimizers/adam.js';
-import type { Optimizer } from '../optimizers/optimizer.js';
 import type { LRSchedule } from '../schedules/schedule.js';
 import { batchInputs, computeCache, disposeCache, type Cache } from '../train/activation_cache.js';
 import { autoMicroBatch } from '../train/memory.js';
-import { cachePoint, inboundIndices, isCut, runLayers } from '../train/graph_executor.js';
+import { cachePoint, runLayers } from '../train/graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { crossEntropy, trainStep } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
 import { permutation, SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
+import { planStages, type StagePlan } from './recipes.js';
 import { namedState, positionalState, readCheckpoint, writeCheckpoint, type CheckpointState } from '../train/checkpoint.js';
 import type { BatchNormMode } from './batch_norm.js';
 import type { Callback, TrainingContext } from '../callbacks/callback.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import type { LossOptions } from '../train/train_step.js';
-import { freeze, unfreeze, type LayerSpec } from './freeze.js';
+import type { LayerSpec } from './freeze.js';
 
 /** The stage an epoch belongs to. */
 export type Stage = 'head' | 'fine-tune' | 'full';
@@ -192,27 +190,6 @@ export interface FineTuneResult {
 function check(name: string, v: number, ok: boolean, what: string): void {
   if (!ok) throw new TransferKitError('E_BAD_OPTION', `fineTune: \`${name}\` must be ${what}. Received: ${name}=${v}.`);
 }
-
-const BLOCK_START = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
-
-/**
- * Default fine-tune boundary: the block start nearest 75 % of the backbone's depth. A block
- * start is a conv/dense layer that begins after a graph cut (so a residual block is never split
- * and a conv is never separated from its BatchNorm).
- */
-export function defaultUnfreezeFrom(pm: PretrainedModel): string {
-  const model = pm.model;
-  const featureIdx = model.layers.findIndex((l) => l.name === pm.featureLayer);
-  const feeds = inboundIndices(model);
-  const target = Math.round(featureIdx * 0.75);
-  let best = -1;
-  for (let c = 1; c < featureIdx; c++) {
-    if (!isCut(feeds, c) || !BLOCK_START.has(model.layers[c + 1].getClassName())) continue;
-    if (best < 0 || Math.abs(c - target) < Math.abs(best - target)) best = c;
-  }
-  return model.layers[(best < 0 ? target : best) + 1].name;
-}
-
 
 /** Mean loss and accuracy of `model` on `data`, in inference mode. */
 export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number, lossOptions: LossOptions = {}): { loss: number; accuracy: number } {
@@ -371,119 +348,6 @@ function resolveLoss(opts: FineTuneOptions, train: LabeledData, numClasses: numb
     classWeights = opts.classWeights;
   }
   return { labelSmoothing: eps, classWeights };
-}
-
-/** fastai's Adam: decoupled weight decay 0.01, betas (0.9, 0.99), eps 1e-5 (`fastai.optimizer.Adam`). */
-const fastaiAdam: OptimizerSpec = (groups, lr) => new AdamW(groups, { learningRate: lr, betas: [0.9, 0.99], epsilon: 1e-5, weightDecay: 0.01 });
-
-/** One stage of a recipe: its trainability setup (cumulative) and its training settings. */
-interface StagePlan {
-  stage: Stage;
-  epochs: number;
-  lr: number;
-  setup: () => void;
-  overrides: Partial<FineTuneOptions>;
-  /** The optimizer lives on into the next stage (not disposed; its state is checkpointed). */
-  keepOptimizer?: boolean;
-  /** Called before each epoch of the stage (0-based epoch within the stage). */
-  onEpochBegin?: (epochInStage: number, optimizer: Optimizer) => void;
-}
-
-/** The stages of `recipe`, in order. */
-function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTuneOptions): StagePlan[] {
-  const epochs = options.epochs ?? 5;
-  const headUnfreeze = () => unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
-  if (recipe === 'full') return [{ stage: 'full', epochs, lr: options.learningRate ?? 1e-4, setup: () => unfreeze(pm, 'all'), overrides: {} }];
-  if (recipe === 'gradual-unfreeze') {
-    // Lightning BackboneFinetuning: one optimizer across both phases.
-    const lr = options.learningRate ?? 1e-3;
-    const at = options.unfreezeAtEpoch ?? Math.min(10, Math.floor(epochs / 2));
-    if (!Number.isInteger(at) || at < 0 || at > epochs) {
-      throw new TransferKitError('E_BAD_OPTION', `fineTune: unfreezeAtEpoch must be an integer in [0, epochs=${epochs}]. Received: unfreezeAtEpoch=${at}.`);
-    }
-    const spec = options.optimizer ?? 'adam';
-    let shared: Optimizer | null = null;
-    // Phase 1 trains the head and (train_bn) the backbone's BatchNorm parameters; recorded by its
-    // setup, which also runs when a resume skips the phase, so a rebuilt group holds the same set.
-    let phase1Vars: tf.Variable[] = [];
-    const constant: FineTuneOptions['schedule'] = (_s, peak) => new ConstantSchedule(peak);
-    const ratio = options.backboneInitialRatioLr ?? 0.1;
-    const growth = options.backboneLrGrowth ?? 2;
-    return [
-      {
-        stage: 'head', epochs: at, lr,
-        setup: () => {
-          freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
-          headUnfreeze();
-          phase1Vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
-        },
-        overrides: { optimizer: (groups, peak) => (shared = createOptimizer(spec, groups, peak, options.weightDecay)), schedule: options.schedule ?? constant, paramGroups: undefined },
-        keepOptimizer: true,
-      },
-      {
-        stage: 'fine-tune', epochs: epochs - at, lr,
-        setup: () => void unfreeze(pm, 'all', { bn: options.bn ?? 'train' }),
-        overrides: {
-          optimizer: (groups, peak) => {
-            // After a resume the head phase was skipped: rebuild its group, then add the backbone.
-            shared ??= createOptimizer(spec, [{ params: phase1Vars, name: 'group_0' }], peak, options.weightDecay);
-            shared.addParamGroup({ params: groups.flatMap((g) => g.params), lrScale: ratio, name: 'backbone' });
-            return shared;
-          },
-          schedule: options.schedule ?? constant,
-          paramGroups: undefined,
-        },
-        onEpochBegin: (j, opt) => {
-          const g = opt.group('backbone');
-          if (g === undefined) return;
-          // Lightning: first epoch current_lr * ratio; then previous * lambda, aligned to the head's rate.
-          if (j === 0) g.lrScale = ratio;
-          else g.lrScale = options.shouldAlign === false ? g.lrScale * growth : Math.min(g.lrScale * growth, 1);
-        },
-      },
-    ];
-  }
-  if (recipe === 'fine-tune') {
-    // fastai Learner.fine_tune, stage for stage (see the module comment).
-    const baseLr = options.baseLr ?? 2e-3;
-    const groups = options.paramGroups?.groups ?? 3;
-    const optimizer = options.optimizer ?? fastaiAdam;
-    return [
-      {
-        stage: 'head', epochs: options.headEpochs ?? 1, lr: baseLr,
-        setup: () => {
-          freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
-          headUnfreeze();
-        },
-        overrides: { optimizer, paramGroups: { ...options.paramGroups, groups, lr: { hi: baseLr } }, schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: 0.99 }) },
-      },
-      {
-        stage: 'fine-tune', epochs, lr: baseLr / 2,
-        setup: () => void unfreeze(pm, 'all', { bn: options.bn ?? 'train' }),
-        overrides: {
-          optimizer,
-          paramGroups: { ...options.paramGroups, groups, lr: { lo: baseLr / 2 / (options.lrMult ?? 100), hi: baseLr / 2 } },
-          schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: options.pctStart ?? 0.3, div: options.div ?? 5 }),
-        },
-      },
-    ];
-  }
-  const plans: StagePlan[] = [{
-    stage: 'head', epochs: options.headEpochs ?? 5, lr: options.headLearningRate ?? 1e-3,
-    setup: () => {
-      freeze(pm, 'backbone', { bn: options.frozenBn ?? 'frozen' });
-      headUnfreeze();
-    },
-    overrides: {},
-  }];
-  if (recipe === 'two-stage') {
-    plans.push({
-      stage: 'fine-tune', epochs, lr: options.learningRate ?? 1e-4,
-      setup: () => void unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' }),
-      overrides: {},
-    });
-  }
-  return plans;
 }
 
 /**

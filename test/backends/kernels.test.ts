@@ -17,6 +17,16 @@ function gradsOf(backend: string, f: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tens
   });
 }
 
+/** True when the optional @tensorflow/tfjs-node peer can be imported here. */
+async function nativePeerInstalled(): Promise<boolean> {
+  try {
+    await import('@tensorflow/tfjs-node' as string);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 beforeAll(async () => {
   await useBackend('cpu');
   await useBackend('wasm');
@@ -101,13 +111,7 @@ describe('useBackend errors', () => {
     await expect(useBackend('tpu' as never)).rejects.toMatchObject({ code: 'E_BACKEND_UNKNOWN', message: expect.stringContaining('wasm') });
   });
   it('names the missing optional peer for a native backend', async (ctx) => {
-    let hasNode = true;
-    try {
-      await import('@tensorflow/tfjs-node' as string);
-    } catch {
-      hasNode = false;
-    }
-    if (hasNode) {
+    if (await nativePeerInstalled()) {
       console.warn('[skip] @tensorflow/tfjs-node is installed; the missing-peer error cannot be observed');
       return ctx.skip();
     }
@@ -116,13 +120,7 @@ describe('useBackend errors', () => {
     expect(tf.getBackend()).toBe('wasm');
   });
   it("'auto' in Node takes the first usable of tensorflow-gpu, tensorflow, wasm, cpu and says why", async (ctx) => {
-    let hasNative = true;
-    try {
-      await import('@tensorflow/tfjs-node' as string);
-    } catch {
-      hasNative = false;
-    }
-    if (hasNative) {
+    if (await nativePeerInstalled()) {
       console.warn('[skip] @tensorflow/tfjs-node is installed; auto would (correctly) pick it');
       return ctx.skip();
     }
