@@ -1,17 +1,7 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EarlyStopping, fineTune, loadPretrained, replaceHead, useBackend, type EpochLog, type PretrainedModel, type TrainingContext } from '../../src/index.js';
-import { fileSystem } from '../../src/io/file_system.js';
-import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
-
-async function tiny(): Promise<PretrainedModel> {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-es-')), 'm');
-  await tinyConvNet().save(fileSystem(dir));
-  return replaceHead(await loadPretrained(dir), { numClasses: 3, seed: 1 });
-}
+import { EarlyStopping, fineTune, useBackend, type EpochLog, type TrainingContext } from '../../src/index.js';
+import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 
 const log = (valLoss: number, epoch: number): EpochLog => ({ stage: 'head', epoch, loss: 1, accuracy: 0.5, valLoss, valAccuracy: 0.5, learningRate: 1e-3, seconds: 0, numTensors: 0, cachedFrom: 0 });
 
@@ -21,7 +11,7 @@ beforeAll(async () => {
 
 describe('EarlyStopping (Keras rule)', () => {
   it('stops when wait reaches patience and restores the best epoch\'s weights', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const ctx: TrainingContext = { model: pm, stage: 'head', stopTraining: false };
     const es = new EarlyStopping({ patience: 2, restoreBestWeights: true });
     es.onTrainBegin();
@@ -61,7 +51,7 @@ describe('EarlyStopping (Keras rule)', () => {
 
 describe('callbacks in fineTune', () => {
   it('hooks run in Keras order per stage and stopTraining ends the stage', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const events: string[] = [];
     await fineTune(pm, quadrantImages(16), {
       headEpochs: 3, epochs: 1, batchSize: 8,
@@ -83,7 +73,7 @@ describe('callbacks in fineTune', () => {
   });
 
   it('a NaN loss stops with an error naming the step', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     // A diverged head: NaN weights give NaN probabilities. (NaN *inputs* are not a reliable probe:
     // wasm's ReLU6 clamps NaN to 0 or 6, unlike TensorFlow, so they never reach the loss.)
     const head = pm.model.getLayer('head_predictions');
@@ -92,7 +82,7 @@ describe('callbacks in fineTune', () => {
   });
 
   it('validates label smoothing and class weights', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const data = quadrantImages(8);
     await expect(fineTune(pm, data, { labelSmoothing: 1.2 })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('labelSmoothing') });
     await expect(fineTune(pm, data, { classWeights: [1, 2] })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('one weight >= 0 per class (3)') });

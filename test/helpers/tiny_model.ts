@@ -1,5 +1,10 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { loadPretrained, replaceHead, type PretrainedModel, type ReplaceHeadOptions } from '../../src/index.js';
+import { fileSystem } from '../../src/io/file_system.js';
 
 type Sym = tfl.SymbolicTensor;
 
@@ -46,4 +51,19 @@ export function quadrantImages(n: number, size = 16, classes = 3, seed = 7): { x
     const xs = tf.add(noise, tf.stack(patches)) as tf.Tensor4D;
     return { xs, labels, classNames: Array.from({ length: classes }, (_, i) => `class_${i}`) };
   });
+}
+
+/**
+ * The tiny net saved to a temp folder and loaded back with `loadPretrained` — the path every real
+ * model takes (topology flattening, feature layer, BatchNorm patching).
+ */
+export async function tinyPretrained(seed = 1): Promise<PretrainedModel> {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-tiny-')), 'm');
+  await tinyConvNet({ seed }).save(fileSystem(dir));
+  return loadPretrained(dir);
+}
+
+/** {@link tinyPretrained} with a fresh 3-class head (seeded). */
+export async function tinyHeaded(seed = 1, head: Partial<ReplaceHeadOptions> = {}): Promise<PretrainedModel> {
+  return replaceHead(await tinyPretrained(seed), { numClasses: 3, seed, ...head });
 }

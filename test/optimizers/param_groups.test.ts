@@ -1,19 +1,6 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  Adam, discriminativeLrs, evenMults, fineTune, layerDecayScales, layerGroups, loadPretrained, paramGroups, replaceHead, unfreeze, useBackend,
-  type PretrainedModel,
-} from '../../src/index.js';
-import { fileSystem } from '../../src/io/file_system.js';
-import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
-
-async function tiny(): Promise<PretrainedModel> {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pg-')), 'm');
-  await tinyConvNet().save(fileSystem(dir));
-  return replaceHead(await loadPretrained(dir), { numClasses: 3, seed: 1 });
-}
+import { Adam, discriminativeLrs, evenMults, fineTune, layerDecayScales, layerGroups, paramGroups, unfreeze, useBackend } from '../../src/index.js';
+import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -43,7 +30,7 @@ describe('timm layer-wise LR decay', () => {
 
 describe('layer groups and parameter groups', () => {
   it('cuts the backbone at block starts and keeps the head last', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const groups = layerGroups(pm, 3).map((g) => g.map((l) => l.name));
     expect(groups[0]).toEqual(['input_1', 'Conv1', 'bn_Conv1', 'Conv1_relu']);
     expect(groups[1][0]).toBe('block_1_depthwise');
@@ -53,7 +40,7 @@ describe('layer groups and parameter groups', () => {
   });
 
   it('one decayed and one no-decay group per layer group, scaled lo..hi', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     unfreeze(pm, 'all');
     const g = paramGroups(pm, { groups: 3, lr: { lo: 1e-5, hi: 1e-3 }, weightDecay: 0.05 });
     expect(g.map((x) => x.name)).toEqual(['body_0', 'body_0_no_decay', 'body_1', 'body_1_no_decay', 'head', 'head_no_decay']);
@@ -65,7 +52,7 @@ describe('layer groups and parameter groups', () => {
   });
 
   it('fineTune builds the groups over the trainable variables of each stage', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const seen: string[][] = [];
     await fineTune(pm, quadrantImages(16), {
       headEpochs: 1, epochs: 1, batchSize: 8, unfreeze: { from: 'Conv_1' },

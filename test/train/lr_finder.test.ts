@@ -1,16 +1,6 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findLearningRate, loadPretrained, minimum, replaceHead, steep, useBackend, valley, type PretrainedModel } from '../../src/index.js';
-import { fileSystem } from '../../src/io/file_system.js';
-import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
-
-async function tiny(): Promise<PretrainedModel> {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-lrf-')), 'm');
-  await tinyConvNet().save(fileSystem(dir));
-  return replaceHead(await loadPretrained(dir), { numClasses: 3, seed: 1 });
-}
+import { findLearningRate, minimum, steep, useBackend, valley } from '../../src/index.js';
+import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -36,7 +26,7 @@ describe("fastai's suggestion functions", () => {
 
 describe('findLearningRate', () => {
   it('sweeps exponentially, smooths like AvgSmoothLoss, and restores every weight', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const before = pm.model.getWeights().map((w) => Array.from(w.dataSync()));
     const r = await findLearningRate(pm, quadrantImages(24), { startLr: 1e-5, endLr: 1, numIt: 20, batchSize: 8, stopDiv: false });
     expect(r.lrs).toHaveLength(20);
@@ -57,7 +47,7 @@ describe('findLearningRate', () => {
   });
 
   it('stops when the smoothed loss passes 4x its best', async () => {
-    const pm = await tiny();
+    const pm = await tinyHeaded();
     const r = await findLearningRate(pm, quadrantImages(24), { startLr: 1e-4, endLr: 1e6, numIt: 100, batchSize: 8, optimizer: 'sgd' });
     expect(r.stoppedEarly).toBe(true);
     expect(r.lrs.length).toBeLessThan(100);

@@ -3,18 +3,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fineTune, freeze, loadPretrained, replaceHead, useBackend, type PretrainedModel } from '../../src/index.js';
-import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
-import { fileSystem } from '../../src/io/file_system.js';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as fs from 'node:fs';
-
-async function tinyPretrained(): Promise<PretrainedModel> {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-bn-')), 'm');
-  await tinyConvNet().save(fileSystem(dir));
-  return loadPretrained(dir);
-}
+import { fineTune, freeze, replaceHead, useBackend, type PretrainedModel } from '../../src/index.js';
+import { quadrantImages, tinyPretrained } from '../helpers/tiny_model.js';
 
 const snapshot = (pm: PretrainedModel, names: string[]) =>
   Object.fromEntries(names.flatMap((n) => pm.model.getLayer(n).getWeights().map((w, i) => [`${n}/${i}`, Array.from(w.dataSync())])));

@@ -7,16 +7,9 @@ import {
   defaultUnfreezeFrom, evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, selectLayers, summary, unfreeze, useBackend,
   type PretrainedModel,
 } from '../../src/index.js';
-import { fileSystem } from '../../src/io/file_system.js';
-import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
+import { quadrantImages, tinyPretrained } from '../helpers/tiny_model.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-ft-'));
-
-async function tinyPretrained(seed = 1): Promise<PretrainedModel> {
-  const dir = path.join(tmp(), 'm');
-  await tinyConvNet({ seed }).save(fileSystem(dir));
-  return loadPretrained(dir);
-}
 
 const allWeights = (pm: PretrainedModel) => pm.model.getWeights().map((w) => Float32Array.from(w.dataSync()));
 
