@@ -3,9 +3,12 @@
 Prints one JSON object per (size, threads): samples/s of full training steps (forward, backward,
 Adam update; --mode train) or of inference forward passes (--mode infer) at batch 32 on random
 data, the same work the TF.js side times.
-Usage: /usr/bin/python3 bench/torch_mobilenet_v2.py --sizes 224,96 --threads 1,2 --steps 3
+Times are the median of --steps timed steps after two warm-up steps; on CUDA every step ends
+with a device synchronisation (the loss is read back), as the TF.js side reads its loss.
+Usage: /usr/bin/python3 bench/torch_mobilenet_v2.py --sizes 224,96 --threads 1,2 --steps 5
+       python3 bench/torch_mobilenet_v2.py --device cuda --threads 0
 """
-import argparse, json, resource, time
+import argparse, json, resource, statistics, time
 
 import torch
 import torchvision
@@ -17,17 +20,22 @@ p.add_argument("--batch", type=int, default=32)
 p.add_argument("--steps", type=int, default=3)
 p.add_argument("--classes", type=int, default=10)
 p.add_argument("--mode", choices=["train", "infer"], default="train")
+p.add_argument("--device", default="cpu")
 a = p.parse_args()
+dev = torch.device(a.device)
+if dev.type == "cuda":
+    torch.backends.cudnn.benchmark = True  # what a speed-minded PyTorch user turns on
 
 for size in [int(s) for s in a.sizes.split(",")]:
     for threads in [int(t) for t in a.threads.split(",")]:
-        torch.set_num_threads(threads)
+        if threads > 0:
+            torch.set_num_threads(threads)
         torch.manual_seed(0)
-        model = torchvision.models.mobilenet_v2(num_classes=a.classes)
+        model = torchvision.models.mobilenet_v2(num_classes=a.classes).to(dev)
         model.train(a.mode == "train")
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        x = torch.randn(a.batch, 3, size, size)
-        y = torch.randint(0, a.classes, (a.batch,))
+        x = torch.randn(a.batch, 3, size, size, device=dev)
+        y = torch.randint(0, a.classes, (a.batch,), device=dev)
         loss_fn = torch.nn.CrossEntropyLoss()
 
         def infer():
@@ -42,14 +50,21 @@ for size in [int(s) for s in a.sizes.split(",")]:
             return loss.item()
 
         step = train if a.mode == "train" else infer
-        step()  # warm-up
-        t0 = time.perf_counter()
+        step()  # warm-up (and cudnn autotuning)
+        step()
+        times = []
         for _ in range(a.steps):
+            t0 = time.perf_counter()
             step()
-        dt = (time.perf_counter() - t0) / a.steps
-        print(json.dumps({
+            times.append(time.perf_counter() - t0)
+        dt = statistics.median(times)
+        out = {
             "framework": "pytorch", "version": torch.__version__, "model": "mobilenet_v2_1.0", "mode": a.mode,
-            "inputSize": size, "batch": a.batch, "threads": threads,
-            "samplesPerSec": round(a.batch / dt, 2),
+            "inputSize": size, "batch": a.batch, "device": dev.type, "threads": threads if threads > 0 else torch.get_num_threads(),
+            "samplesPerSec": round(a.batch / dt, 2), "steps": a.steps,
             "peakRssMB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        }), flush=True)
+        }
+        if dev.type == "cuda":
+            out["gpu"] = torch.cuda.get_device_name(dev)
+            out["peakGpuMB"] = round(torch.cuda.max_memory_allocated(dev) / 2**20)
+        print(json.dumps(out), flush=True)

@@ -3,8 +3,11 @@
  * PyTorch's figure for the same work in the same run when /usr/bin/python3 has torch.
  *
  *   npm run bench
- *   npm run bench -- --backends wasm --sizes 96 --steps 3 --torch off
+ *   npm run bench -- --backends wasm --sizes 96 --steps 5 --torch off
+ *   npm run bench -- --backends webgpu --torch-device cuda --python python3   (GPU machine)
  *
+ * Each figure is the median of `--steps` timed steps after two warm-up steps. Every step ends
+ * by reading its loss (or output) back, so GPU work is finished inside the timed interval.
  * Every configuration runs in its own child process, so peak resident memory is per
  * configuration (and the wasm heap, which never shrinks, starts empty each time).
  * Output: one JSON line per measurement, then a summary JSON line with tk/PyTorch ratios.
@@ -17,7 +20,7 @@ import { parseArgs } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const assets = process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared');
-const MODEL = path.join(assets, 'models/mobilenet_v2_1.0_224_nsfwjs');
+let MODEL = path.join(assets, 'models/mobilenet_v2_1.0_224_nsfwjs');
 
 interface Job {
   backend: string;
@@ -26,6 +29,7 @@ interface Job {
   batch: number;
   microBatch: number;
   steps: number;
+  model: string;
 }
 
 interface Result extends Partial<Job> {
@@ -40,29 +44,47 @@ interface Result extends Partial<Job> {
 async function child(job: Job): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   const tk = await import('../src/index.js');
+  const { trainStepAsync } = await import('../src/train/train_step.js');
+  if (job.backend === 'webgpu') await (await import('./_webgpu_preload.js')).preloadWebgpu();
   const info = await tk.useBackend(job.backend as never);
-  const pm = await tk.loadPretrained(MODEL, { inputShape: [job.size, job.size, 3], cutAt: 'out_relu' });
+  if (info.gpuAdapter?.software === true && process.env.TK_BENCH_SOFTWARE_GPU !== '1') {
+    console.log(JSON.stringify({ framework: 'transferkit', ...job, skipped: `webgpu adapter is a software rasteriser (${info.gpuAdapter.device}): correctness only, not timed (set TK_BENCH_SOFTWARE_GPU=1 to time it)` }));
+    return;
+  }
+  const pm = await tk.loadPretrained(job.model, { inputShape: [job.size, job.size, 3], cutAt: 'out_relu' });
   const m = tk.replaceHead(pm, { numClasses: 10, dropout: 0, seed: 1 });
   tk.unfreeze(m, 'all');
   const x = tf.randomNormal([job.batch, job.size, job.size, 3], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: job.batch }, (_, i) => i % 10), 'int32'), 10);
   const vars = m.model.trainableWeights.map((w) => w.read() as import('@tensorflow/tfjs-core').Variable);
   const opt = new tk.Adam(vars, { learningRate: 1e-4 }); // PyTorch's Adam, as fineTune uses
-  const { trainStep } = await import('../src/train/train_step.js');
-  const step = () => {
-    if (job.mode === 'train') trainStep({ model: m.model, from: 0, x, y, vars, optimizer: opt, microBatchSize: job.microBatch });
-    else tf.tidy(() => (m.model.apply(x, { training: false }) as import('@tensorflow/tfjs-core').Tensor).dataSync());
+  let peakGpuBytes = 0;
+  const step = async (): Promise<void> => {
+    if (job.mode === 'train') await trainStepAsync({ model: m.model, from: 0, x, y, vars, optimizer: opt, microBatchSize: job.microBatch });
+    else {
+      const out = tf.tidy(() => tf.sum(m.model.apply(x, { training: false }) as import('@tensorflow/tfjs-core').Tensor));
+      await out.data();
+      out.dispose();
+    }
+    const mem = tf.memory() as { numBytesInGPUAllocated?: number; numBytesInGPU?: number };
+    peakGpuBytes = Math.max(peakGpuBytes, mem.numBytesInGPUAllocated ?? mem.numBytesInGPU ?? 0);
   };
-  step(); // warm-up (kernel setup, first allocations)
-  const t0 = performance.now();
-  for (let i = 0; i < job.steps; i++) step();
-  const sec = (performance.now() - t0) / 1000 / job.steps;
+  await step(); // warm-up (kernel setup / shader compilation, first allocations)
+  await step();
+  const times: number[] = [];
+  for (let i = 0; i < job.steps; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  const sec = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
   console.log(JSON.stringify({
-    framework: 'transferkit', tfjs: tf.version_core, ...job, threads: info.threads,
+    framework: 'transferkit', tfjs: tf.version_core, ...job, model: path.basename(job.model), threads: info.threads,
     samplesPerSec: Number((job.batch / sec).toFixed(2)), stepSeconds: Number(sec.toFixed(3)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(heap !== undefined ? { wasmHeapMB: Math.round(heap / 2 ** 20) } : {}),
+    ...(info.gpuAdapter !== undefined ? { gpu: info.gpuAdapter.device || info.gpuAdapter.description, dawnBackend: info.gpuAdapter.dawnBackend, gpuResidentMB: Math.round(peakGpuBytes / 2 ** 20) } : {}),
   }));
 }
 
@@ -79,13 +101,13 @@ function runChild(job: Job, timeoutS: number): Result {
   return { framework: 'transferkit', ...job, skipped: `failed: ${why || `exit ${r.status}`}` };
 }
 
-function torchAvailable(): boolean {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
-  return r.status === 0;
+function torchAvailable(python: string, device: string): boolean {
+  const check = device === 'cuda' ? 'import torch, torchvision; assert torch.cuda.is_available()' : 'import torch, torchvision';
+  return spawnSync(python, ['-c', check], { encoding: 'utf8' }).status === 0;
 }
 
-function runTorch(mode: string, size: number, threads: number, batch: number, steps: number): Result {
-  const r = spawnSync('/usr/bin/python3', [path.join(here, 'torch_mobilenet_v2.py'), '--mode', mode, '--sizes', String(size), '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_200_000 });
+function runTorch(python: string, device: string, mode: string, size: number, threads: number, batch: number, steps: number): Result {
+  const r = spawnSync(python, [path.join(here, 'torch_mobilenet_v2.py'), '--device', device, '--mode', mode, '--sizes', String(size), '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_200_000 });
   return lastJson(r.stdout ?? '') ?? { framework: 'pytorch', mode: mode as 'train', size, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` };
 }
 
@@ -93,17 +115,21 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       child: { type: 'string' },
-      backends: { type: 'string', default: 'wasm,cpu' },
+      backends: { type: 'string', default: 'wasm,cpu,webgpu' },
       sizes: { type: 'string', default: '224,96' },
       batch: { type: 'string', default: '32' },
-      steps: { type: 'string', default: '3' },
+      steps: { type: 'string', default: '5' },
       'micro-batch-224': { type: 'string', default: '8' },
       torch: { type: 'string', default: 'auto' },
+      'torch-device': { type: 'string', default: 'cpu' },
+      python: { type: 'string', default: '/usr/bin/python3' },
+      model: { type: 'string' },
       'cpu-full': { type: 'boolean', default: false },
       timeout: { type: 'string', default: '1200' },
     },
   });
   if (values.child !== undefined) return child(JSON.parse(values.child) as Job);
+  if (values.model !== undefined) MODEL = path.resolve(values.model);
   if (!fs.existsSync(MODEL)) {
     console.log(JSON.stringify({ skipped: `MobileNetV2 1.0 weights not found at ${MODEL}; set TRANSFERKIT_ASSETS to the shared assets folder` }));
     return;
@@ -125,19 +151,22 @@ async function main(): Promise<void> {
         }
         // 224 px training at batch 32 exceeds the 4 GB wasm32 heap in one pass: accumulate micro-batches.
         const microBatch = mode === 'train' && size >= 160 && backend === 'wasm' ? Number(values['micro-batch-224']) : batch;
-        emit(runChild({ backend, mode, size, batch, microBatch, steps: backend === 'cpu' ? 1 : steps }, Number(values.timeout)));
+        emit(runChild({ backend, mode, size, batch, microBatch, steps: backend === 'cpu' ? 1 : steps, model: MODEL }, Number(values.timeout)));
       }
     }
   }
-  const useTorch = values.torch === 'on' || (values.torch === 'auto' && torchAvailable());
-  if (!useTorch) emit({ framework: 'pytorch', skipped: values.torch === 'off' ? 'disabled (--torch off)' : '/usr/bin/python3 cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)' });
-  else for (const size of sizes) for (const mode of ['train', 'infer']) for (const threads of [1, 2]) emit(runTorch(mode, size, threads, batch, steps));
+  const python = values.python as string;
+  const device = values['torch-device'] as string;
+  const useTorch = values.torch === 'on' || (values.torch === 'auto' && torchAvailable(python, device));
+  const torchThreads = device === 'cuda' ? [0] : [1, 2];
+  if (!useTorch) emit({ framework: 'pytorch', skipped: values.torch === 'off' ? 'disabled (--torch off)' : `${python} cannot import torch and torchvision${device === 'cuda' ? ' with CUDA' : ''} (apt-get install python3-torch python3-torchvision)` });
+  else for (const size of sizes) for (const mode of ['train', 'infer']) for (const threads of torchThreads) emit(runTorch(python, device, mode, size, threads, batch, steps));
 
   const ratios: Record<string, number | null> = {};
   for (const r of results.filter((x) => x.framework === 'transferkit' && x.samplesPerSec !== undefined)) {
-    for (const threads of [1, 2]) {
-      const t = results.find((x) => x.framework === 'pytorch' && x.mode === r.mode && (x.inputSize ?? x.size) === r.size && x.threads === threads && x.samplesPerSec !== undefined);
-      ratios[`${r.backend}/${r.mode}/${r.size}px vs torch ${threads}t`] = t ? Number(((r.samplesPerSec as number) / (t.samplesPerSec as number)).toFixed(3)) : null;
+    for (const t of results.filter((x) => x.framework === 'pytorch' && x.mode === r.mode && x.inputSize === r.size && x.samplesPerSec !== undefined)) {
+      const label = t.device === 'cuda' ? 'torch cuda' : `torch ${t.threads}t`;
+      ratios[`${r.backend}/${r.mode}/${r.size}px vs ${label}`] = Number(((r.samplesPerSec as number) / (t.samplesPerSec as number)).toFixed(3));
     }
   }
   console.log(JSON.stringify({ summary: 'transferkit samples/s divided by PyTorch samples/s, same model, batch, input, machine and run', batch, ratios }));

@@ -7,6 +7,7 @@
 export { TransferKitError, isTransferKitError, type ErrorCode } from './errors.js';
 
 export { useBackend, backendInfo, type BackendName, type BackendInfo, type UseBackendOptions } from './backends/backend.js';
+export type { GpuAdapterInfo } from './backends/webgpu_node.js';
 export { TRAINING_KERNEL_NAMES, missingTrainingKernels, registerWasmTrainingKernels } from './backends/register_training_kernels.js';
 
 export { fileSystem, registerFileRouters } from './io/file_system.js';
@@ -27,7 +28,7 @@ export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
 export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
-export { trainStep, crossEntropy, type TrainStepArgs, type StepResult, type LossOptions } from './train/train_step.js';
+export { trainStep, trainStepAsync, trainStepPending, crossEntropy, type TrainStepArgs, type StepResult, type PendingStepResult, type LossOptions } from './train/train_step.js';
 export type { Callback, TrainingContext, BatchLog } from './callbacks/callback.js';
 export { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './callbacks/early_stopping.js';
 export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';

@@ -10,10 +10,14 @@ import * as tf from '@tensorflow/tfjs-core';
 // fails with 'gradient function not found' (tfjs-core's own ESM gradient module is not valid
 // Node ESM, so it cannot be imported directly).
 import '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
+// A namespace import that is used: tfjs-backend-cpu's package.json marks its Node entry as free of
+// side effects, so bundlers (esbuild, webpack) drop a bare import, and with it the 'cpu' backend.
+import * as cpuBackend from '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { TransferKitError } from '../errors.js';
+import { registerWebgpuTrainingKernels } from './webgpu/register.js';
+import { dawnAdapterInfo, installDawn, type GpuAdapterInfo } from './webgpu_node.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 
 /** Backends transferkit knows how to start. */
@@ -23,6 +27,12 @@ export type BackendName = 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu' | 'we
 export interface UseBackendOptions {
   /** Where the wasm binaries are served from (browser bundles). Default: next to the package (Node). */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Node + webgpu only: the Dawn backend to use (`'vulkan'`, `'opengles'`, ...). Default: the
+   * platform's (Vulkan on Linux), then OpenGL ES at compatibility level (Mesa llvmpipe on machines
+   * without a GPU). Also read from `TRANSFERKIT_DAWN_BACKEND`.
+   */
+  dawnBackend?: string;
 }
 
 /** What {@link backendInfo} reports. */
@@ -43,7 +53,12 @@ export interface BackendInfo {
   addedKernels: string[];
   /** Why this backend was chosen. */
   reason: string;
+  /** webgpu in Node: the GPU adapter Dawn chose and through which API. */
+  gpuAdapter?: GpuAdapterInfo;
 }
+
+/** Version of the cpu backend package (referencing it keeps bundlers from dropping its registration). */
+export const cpuBackendVersion: string = cpuBackend.version_cpu;
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 let lastReason = 'default backend; useBackend() not called';
@@ -70,14 +85,11 @@ async function loadNative(gpu: boolean): Promise<void> {
   }
 }
 
-async function loadWebgpu(): Promise<void> {
+async function loadWebgpu(options: UseBackendOptions): Promise<void> {
   if (isNode && (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === undefined) {
+    let dawn: unknown;
     try {
-      // Dawn for Node: navigator.gpu must exist before the backend module is evaluated.
-      const dawn = (await importOptional('webgpu')) as { create: (o: string[]) => unknown; globals: object };
-      Object.assign(globalThis, dawn.globals);
-      const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown };
-      nav.gpu = dawn.create([]);
+      dawn = await importOptional('webgpu');
     } catch (err) {
       throw new TransferKitError(
         'E_BACKEND_UNAVAILABLE',
@@ -85,7 +97,22 @@ async function loadWebgpu(): Promise<void> {
         { cause: err },
       );
     }
+    const mod = ((dawn as { default?: unknown }).default ?? dawn) as Parameters<typeof installDawn>[0];
+    const prefer = options.dawnBackend ?? process.env.TRANSFERKIT_DAWN_BACKEND;
+    if (prefer === 'null') {
+      throw new TransferKitError('E_BAD_OPTION', "Dawn's 'null' backend computes nothing (every read returns zeros); transferkit refuses it. Use 'vulkan' or 'opengles'.");
+    }
+    const adapter = await installDawn(mod, prefer);
+    if (adapter === null) {
+      throw new TransferKitError(
+        'E_BACKEND_UNAVAILABLE',
+        `Backend 'webgpu': Dawn found no GPU adapter (tried ${prefer ?? 'Vulkan, then OpenGL ES at compatibility level'}). ` +
+          'On Linux with a GPU install the Vulkan loader and driver (libvulkan1 and the vendor ICD); without a GPU install Mesa EGL/GLES (libegl1 libgles2 libegl-mesa0) for llvmpipe; or use useBackend(\'wasm\').',
+      );
+    }
   }
+  // Already imported by the application (a bundle that imports the backend itself): keep that copy.
+  if (tf.findBackendFactory('webgpu') !== null) return;
   try {
     await importOptional('@tensorflow/tfjs-backend-webgpu');
   } catch (err) {
@@ -100,7 +127,7 @@ async function loadWebgpu(): Promise<void> {
 async function activate(name: BackendName, options: UseBackendOptions): Promise<void> {
   const tfName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   if (name === 'tensorflow' || name === 'tensorflow-gpu') await loadNative(name === 'tensorflow-gpu');
-  if (name === 'webgpu') await loadWebgpu();
+  if (name === 'webgpu') await loadWebgpu(options);
   if (name === 'webgl') {
     try {
       await importOptional('@tensorflow/tfjs-backend-webgl');
@@ -122,7 +149,7 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false). Pick another with useBackend('wasm') or useBackend('cpu').`);
   }
   await tf.ready();
-  const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : [];
+  const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : name === 'webgpu' ? registerWebgpuTrainingKernels() : [];
   addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);
 }
 
@@ -199,5 +226,6 @@ export function backendInfo(): BackendInfo {
     missingKernels: missing,
     addedKernels: [...(addedKernels.get(name) ?? [])],
     reason: lastReason,
+    ...(name === 'webgpu' && dawnAdapterInfo() !== null ? { gpuAdapter: dawnAdapterInfo() as GpuAdapterInfo } : {}),
   };
 }

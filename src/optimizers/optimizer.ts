@@ -145,12 +145,15 @@ export abstract class Optimizer {
     return this.slotVars.get(v.name)?.has(name) ?? false;
   }
 
-  /** Everything a resumed run needs: learning rate, momentum, per-variable steps and slots. */
-  getState(): OptimizerState {
+  /**
+   * Everything a resumed run needs: learning rate, momentum, per-variable steps and slots.
+   * Asynchronous because the slots are read back from the device (WebGPU cannot read synchronously).
+   */
+  async getState(): Promise<OptimizerState> {
     const slots: OptimizerState['slots'] = {};
     for (const v of this.variables) {
       const values: Record<string, number[]> = {};
-      for (const [name, s] of this.slotVars.get(v.name) ?? []) values[name] = Array.from(s.dataSync());
+      for (const [name, s] of this.slotVars.get(v.name) ?? []) values[name] = Array.from(await s.data());
       slots[v.name] = { step: this.steps.get(v.name) ?? 0, values };
     }
     return { className: this.constructor.name, learningRate: this.lr, momentum: this.momentum, slots, groups: this.groups.map((g) => ({ name: g.name, lrScale: g.lrScale })) };

@@ -34,16 +34,16 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.
 }
 
 /** Mean categorical cross-entropy and accuracy of `pm` on `data`. */
-export function evaluate(pm: PretrainedModel, data: LabeledData, batchSize = 32): EvaluateResult {
+export async function evaluate(pm: PretrainedModel, data: LabeledData, batchSize = 32): Promise<EvaluateResult> {
   const probs = predict(pm, data.xs, batchSize);
   const k = probs.shape[1];
-  const [loss, preds] = tf.tidy(() => {
+  const [ceT, predT] = tf.tidy(() => {
     const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), k);
-    const ce = tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1)));
-    return [ce.dataSync()[0], tf.argMax(probs, -1).dataSync() as Int32Array];
+    return [tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(probs, 1e-7, 1))), -1))), tf.argMax(probs, -1)];
   });
-  const rows = probs.arraySync() as number[][];
-  probs.dispose();
+  // Asynchronous reads: they work on every backend (WebGPU in Node cannot read synchronously).
+  const [loss, preds, rows] = [(await ceT.data())[0], (await predT.data()) as Int32Array, (await probs.array()) as number[][]];
+  tf.dispose([ceT, predT, probs]);
   const report = classificationReport(data.labels, preds, k);
   const hasBoth = data.labels.some((l) => l === 1) && data.labels.some((l) => l === 0);
   return {

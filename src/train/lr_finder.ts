@@ -20,7 +20,7 @@ import { mulberry32, permutation } from '../utils/random.js';
 import { batchInputs, computeCache, disposeCache } from './activation_cache.js';
 import { cachePoint } from './graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from './optimizers.js';
-import { trainStep } from './train_step.js';
+import { trainStepAsync } from './train_step.js';
 
 /** Options of {@link findLearningRate}. */
 export interface LRFinderOptions {
@@ -150,7 +150,7 @@ export async function findLearningRate(pm: PretrainedModel, data: LabeledData, o
       optimizer.setLearningRate(lr);
       const x = tf.tidy(() => batchInputs(cache, idx, null));
       const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => data.labels[k]), 'int32'), numClasses));
-      const { loss } = trainStep({ model, from, x, y, vars, optimizer });
+      const { loss } = await trainStepAsync({ model, from, x, y, vars, optimizer });
       tf.dispose([x, y]);
       val = beta * val + (1 - beta) * loss;
       const smooth = val / (1 - beta ** (it + 1));

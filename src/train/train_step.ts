@@ -73,31 +73,53 @@ function hits(probs: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
   return tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(oneHot, -1)), 'float32'));
 }
 
-/** Runs forward, backward and one optimizer update. */
-export function trainStep(args: TrainStepArgs): StepResult {
+/** The step's figures as scalar tensors, not yet read back (the caller disposes them). */
+export interface PendingStepResult {
+  loss: tf.Scalar;
+  correct: tf.Scalar;
+  gradNorm?: tf.Scalar;
+}
+
+/**
+ * Runs forward, backward and one optimizer update, and returns the loss and hit count as
+ * tensors without reading them back.
+ *
+ * Why: a GPU→CPU read is a pipeline stall on GPU backends (and impossible synchronously on
+ * WebGPU in Node), so the loop reads the figures once per step, asynchronously.
+ */
+export function trainStepPending(args: TrainStepArgs): PendingStepResult {
   const { model, from, x, y, vars, optimizer } = args;
   const last = model.layers.length - 1;
   const n = x.shape[0];
   const micro = Math.min(args.microBatchSize ?? n, n);
   let acc: tf.NamedTensorMap | null = null;
-  const result: StepResult = { loss: 0, correct: 0 };
+  let loss: tf.Scalar | null = null;
+  let correct: tf.Scalar | null = null;
+  // Running sums kept across the micro-batch tidies (each tidy frees everything else it made).
+  const addKept = (prev: tf.Scalar | null, t: tf.Scalar): tf.Scalar => {
+    if (prev === null) return tf.keep(t);
+    const sum = tf.keep(tf.add(prev, t)) as tf.Scalar;
+    prev.dispose();
+    return sum;
+  };
   for (let i = 0; i < n; i += micro) {
     const b = Math.min(micro, n - i);
     tf.tidy(() => {
       const xs = b === n ? x : tf.slice(x, i, b);
       const ys = b === n ? y : tf.slice(y, i, b);
-      let h: tf.Tensor | null = null;
+      let h: tf.Scalar | null = null;
       // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
       const { value, grads } = tf.variableGrads(() => {
         const probs = runLayers(model, from, xs, last, true);
         // variableGrads() disposes everything made in here but the loss: keep the hit count.
-        h = tf.keep(hits(probs, ys));
-        const loss = crossEntropy(probs, ys, args.loss);
-        return (b === n ? loss : tf.mul(loss, b / n)) as tf.Scalar;
+        h = tf.keep(hits(probs, ys)) as tf.Scalar;
+        const l = crossEntropy(probs, ys, args.loss);
+        return (b === n ? l : tf.mul(l, b / n)) as tf.Scalar;
       }, vars);
-      result.loss += value.dataSync()[0];
-      result.correct += (h as unknown as tf.Tensor).dataSync()[0];
-      (h as unknown as tf.Tensor).dispose();
+      loss = addKept(loss, value);
+      const hit = h as unknown as tf.Scalar;
+      correct = addKept(correct, hit);
+      if (correct !== hit) hit.dispose(); // kept past variableGrads, so tidy() would not free it
       if (acc === null) acc = Object.fromEntries(Object.keys(grads).map((k) => [k, tf.keep(grads[k])]));
       else {
         const prev: tf.NamedTensorMap = acc;
@@ -107,6 +129,7 @@ export function trainStep(args: TrainStepArgs): StepResult {
     });
   }
   let grads = acc as unknown as tf.NamedTensorMap;
+  const result: PendingStepResult = { loss: loss as unknown as tf.Scalar, correct: correct as unknown as tf.Scalar };
   if (args.clipNorm !== undefined) {
     const clipped = clipGradNorm(grads, args.clipNorm);
     tf.dispose(Object.values(grads));
@@ -117,4 +140,23 @@ export function trainStep(args: TrainStepArgs): StepResult {
   else optimizer.applyGradients(grads);
   tf.dispose(Object.values(grads));
   return result;
+}
+
+function settle(p: PendingStepResult, read: (t: tf.Scalar) => number): StepResult {
+  const r: StepResult = { loss: read(p.loss), correct: read(p.correct), ...(p.gradNorm ? { gradNorm: read(p.gradNorm) } : {}) };
+  tf.dispose([p.loss, p.correct, ...(p.gradNorm ? [p.gradNorm] : [])]);
+  return r;
+}
+
+/** Runs forward, backward and one optimizer update; reads the figures synchronously (cpu, wasm, tensorflow). */
+export function trainStep(args: TrainStepArgs): StepResult {
+  return settle(trainStepPending(args), (t) => t.dataSync()[0]);
+}
+
+/** As {@link trainStep}, reading the figures asynchronously: works on every backend, WebGPU included. */
+export async function trainStepAsync(args: TrainStepArgs): Promise<StepResult> {
+  const p = trainStepPending(args);
+  const tensors = [p.loss, p.correct, ...(p.gradNorm ? [p.gradNorm] : [])];
+  const values = await Promise.all(tensors.map(async (t) => (await t.data())[0]));
+  return settle(p, (t) => values[tensors.indexOf(t)]);
 }

@@ -37,7 +37,7 @@ import { batchInputs, computeCache, disposeCache, type Cache } from '../train/ac
 import { autoMicroBatch } from '../train/memory.js';
 import { cachePoint, runLayers } from '../train/graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
-import { crossEntropy, trainStep } from '../train/train_step.js';
+import { crossEntropy, trainStepAsync } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
 import { permutation, SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
@@ -192,24 +192,26 @@ function check(name: string, v: number, ok: boolean, what: string): void {
 }
 
 /** Mean loss and accuracy of `model` on `data`, in inference mode. */
-export function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number, lossOptions: LossOptions = {}): { loss: number; accuracy: number } {
+export async function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number, lossOptions: LossOptions = {}): Promise<{ loss: number; accuracy: number }> {
   const last = model.layers.length - 1;
-  let lossSum = 0;
-  let correct = 0;
   const n = labels.length;
+  // Sums stay on the device and are read once (one GPU→CPU transfer, async so WebGPU works).
+  let sums = tf.zeros([2]);
   for (let i = 0; i < n; i += batchSize) {
     const b = Math.min(batchSize, n - i);
-    const [l, c] = tf.tidy(() => {
+    const next = tf.tidy(() => {
       const x = tf.slice(cache.plain, i, b);
       const probs = runLayers(model, cache.from, x, last, false);
       const y = tf.oneHot(tf.tensor1d(labels.subarray(i, i + b), 'int32'), numClasses);
       const loss = tf.mul(crossEntropy(probs, y, lossOptions), b);
       const hits = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(y, -1)), 'float32'));
-      return [loss.dataSync()[0], hits.dataSync()[0]];
+      return tf.add(sums, tf.stack([loss, hits]));
     });
-    lossSum += l;
-    correct += c;
+    sums.dispose();
+    sums = next;
   }
+  const [lossSum, correct] = await sums.data();
+  sums.dispose();
   return { loss: lossSum / n, accuracy: correct / n };
 }
 
@@ -274,7 +276,7 @@ async function runStage(
         if (mom !== undefined) optimizer.setMomentum(mom);
         const x = tf.tidy(() => batchInputs(trainCache, idx, flips));
         const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses));
-        const { loss: l, correct: c } = trainStep({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions });
+        const { loss: l, correct: c } = await trainStepAsync({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions });
         tf.dispose([x, y]);
         if (!Number.isFinite(l)) {
           throw new TransferKitError(
@@ -300,7 +302,7 @@ async function runStage(
         ...(microBatchSize !== undefined && microBatchSize < batchSize ? { microBatchSize } : {}),
       };
       if (valCache !== null && opts.validation) {
-        const v = evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize, lossOptions);
+        const v = await evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize, lossOptions);
         log.valLoss = v.loss;
         log.valAccuracy = v.accuracy;
       }
@@ -316,7 +318,7 @@ async function runStage(
           stageIndex: last ? where.stageIndex + 1 : where.stageIndex,
           epochsDone: last ? 0 : epoch,
           step: last ? 0 : step,
-          optimizer: last && !where.keepOptimizer ? null : positionalState(optimizer.getState(), pm),
+          optimizer: last && !where.keepOptimizer ? null : positionalState(await optimizer.getState(), pm),
           schedule: last ? null : schedule.getState(),
           rng: rng.state,
           history,

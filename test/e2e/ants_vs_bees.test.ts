@@ -35,7 +35,7 @@ describe('ants vs bees (real MobileNetV2, real photos)', () => {
     const head = history.filter((h) => h.stage === 'head');
     expect(head[head.length - 1].numTensors).toBe(head[0].numTensors);
     // evaluate() (full forward pass, no cache) agrees with the cached validation figure.
-    expect(evaluate(model, val).accuracy).toBeCloseTo(last.valAccuracy as number, 5);
+    expect((await evaluate(model, val)).accuracy).toBeCloseTo(last.valAccuracy as number, 5);
     tf.dispose([train.xs, val.xs]);
   });
 });

@@ -80,9 +80,10 @@ describe('optimizers match torch.optim over 5 steps', () => {
       for (let i = 0; i < 5; i++) {
         if (c.moms) opt.setMomentum(c.moms[i]);
         const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(tf.add(tf.matMul(x, W), b), y))) as tf.Scalar, [W, b]);
-        const used = c.clip ? clipGradNorm(grads, c.clip).grads : grads;
+        const clipped = c.clip ? clipGradNorm(grads, c.clip) : null;
+        const used = clipped?.grads ?? grads;
         opt.step(used);
-        tf.dispose([...Object.values(grads), ...(c.clip ? Object.values(used) : [])]);
+        tf.dispose([...Object.values(grads), ...(clipped ? [...Object.values(clipped.grads), clipped.totalNorm] : [])]);
       }
       expect(relErr(ref.W, W.dataSync())).toBeLessThan(1e-5);
       expect(relErr(ref.b, b.dataSync())).toBeLessThan(1e-5);
@@ -92,15 +93,15 @@ describe('optimizers match torch.optim over 5 steps', () => {
 });
 
 describe('optimizer state', () => {
-  it('getState/setState resumes exactly (a JSON round trip mid-run)', () => {
-    const run = (resumeAt: number | null) => {
+  it('getState/setState resumes exactly (a JSON round trip mid-run)', async () => {
+    const run = async (resumeAt: number | null) => {
       const W = tf.variable(tf.tensor2d(W0, [3, 4]));
       let opt = new AdamW([W], { learningRate: LR });
       const x = tf.tensor2d(X, [5, 3]);
       const y = tf.tensor2d(Y.slice(0, 20), [5, 4]);
       for (let i = 0; i < 6; i++) {
         if (i === resumeAt) {
-          const saved = JSON.parse(JSON.stringify(opt.getState()));
+          const saved = JSON.parse(JSON.stringify(await opt.getState()));
           opt.dispose();
           opt = new AdamW([W], { learningRate: 999 });
           opt.setState(saved);
@@ -111,7 +112,7 @@ describe('optimizer state', () => {
       }
       return Array.from(W.dataSync());
     };
-    expect(run(3)).toEqual(run(null));
+    expect(await run(3)).toEqual(await run(null));
   });
 
   it('rejects a variable in two groups, and bad hyper-parameters, naming them', () => {

@@ -35,7 +35,7 @@ describe('fineTune', () => {
     const data = quadrantImages(60);
     const { history } = await fineTune(model, data, { headEpochs: 15, epochs: 5, batchSize: 12, headLearningRate: 3e-2, learningRate: 3e-3, augment: { flip: false } });
     expect(history[history.length - 1].loss).toBeLessThan(history[0].loss * 0.7);
-    expect(evaluate(model, quadrantImages(30, 16, 3, 11)).accuracy).toBeGreaterThan(0.6);
+    expect((await evaluate(model, quadrantImages(30, 16, 3, 11))).accuracy).toBeGreaterThan(0.6);
   });
 
   it('activation caching gives the same weights as running the whole network', async () => {
