@@ -1,20 +1,24 @@
 /**
  * What activation caching buys: the demo's two-stage recipe on the real ants-vs-bees photos with
  * `cacheActivations` on and off (same seed, so the same updates up to float rounding), timing each
- * stage. Prints one JSON line per run and a summary with the speed-ups.
+ * stage and the time to reach the target validation accuracy (wall clock from the start of
+ * fineTune, cache computation included). Where /usr/bin/python3 has torch, the same run times
+ * PyTorch's tutorial recipe (frozen backbone recomputed every epoch, head trained for the same
+ * epochs) on the same photos: bench/torch_tutorial_recipe.py. Prints JSON lines and a summary.
  *
- *   npx tsx bench/activation-caching.ts [--epochs 5] [--head-epochs 5] [--backend wasm]
+ *   npx tsx bench/activation-caching.ts [--epochs 5] [--head-epochs 5] [--target 0.9] [--backend wasm] [--torch auto|off]
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { fineTune, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type BackendName } from '../src/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const assets = process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared');
-const { values } = parseArgs({ options: { epochs: { type: 'string', default: '5' }, 'head-epochs': { type: 'string', default: '5' }, backend: { type: 'string', default: 'wasm' }, seed: { type: 'string', default: '42' } } });
+const { values } = parseArgs({ options: { epochs: { type: 'string', default: '5' }, 'head-epochs': { type: 'string', default: '5' }, backend: { type: 'string', default: 'wasm' }, seed: { type: 'string', default: '42' }, target: { type: 'string', default: '0.9' }, torch: { type: 'string', default: 'auto' } } });
 
 async function main(): Promise<void> {
   const modelDir = path.join(assets, 'models/mobilenet_v2_0.35_224_teachable');
@@ -32,15 +36,23 @@ async function main(): Promise<void> {
     const [train, val] = trainValSplit(all, 0.2, seed);
     all.xs.dispose();
     const model = replaceHead(base, { numClasses: 2, seed });
+    const target = Number(values.target);
+    let reachedAt: number | null = null;
     const t0 = performance.now();
-    const { history } = await fineTune(model, train, { validation: val, headEpochs: Number(values['head-epochs']), epochs: Number(values.epochs), seed, cacheActivations: cache });
+    const { history } = await fineTune(model, train, {
+      validation: val, headEpochs: Number(values['head-epochs']), epochs: Number(values.epochs), seed, cacheActivations: cache, progress: 'silent',
+      onEpochEnd: (l) => void (reachedAt ??= (l.valAccuracy ?? 0) >= target ? (performance.now() - t0) / 1000 : null),
+    });
     const total = (performance.now() - t0) / 1000;
     const stage = (s: string) => history.filter((h) => h.stage === s).reduce((a, h) => a + h.seconds, 0);
     const r = {
-      cacheActivations: String(cache), totalSeconds: Number(total.toFixed(1)),
+      cacheActivations: String(cache), trainImages: train.labels.length, totalSeconds: Number(total.toFixed(1)),
       headEpochSeconds: Number((stage('head') / Number(values['head-epochs'])).toFixed(2)),
       fineTuneEpochSeconds: Number((stage('fine-tune') / Number(values.epochs)).toFixed(2)),
       valAccuracy: history[history.length - 1].valAccuracy ?? NaN,
+      target,
+      secondsToTarget: reachedAt === null ? 'not reached' : Number((reachedAt as number).toFixed(1)),
+      epochsToTarget: history.findIndex((h) => (h.valAccuracy ?? 0) >= target) + 1 || 'not reached',
       cachedFrom: history.map((h) => h.cachedFrom).join(','),
     };
     console.log(JSON.stringify(r));
@@ -48,11 +60,27 @@ async function main(): Promise<void> {
     tf.dispose([train.xs, val.xs]);
   }
   const [on, off] = results;
+  const torch: Record<string, number | string>[] = [];
+  const hasTorch = values.torch !== 'off' && spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' }).status === 0;
+  if (!hasTorch) console.log(JSON.stringify({ framework: 'pytorch', skipped: values.torch === 'off' ? 'disabled (--torch off)' : '/usr/bin/python3 lacks torch/torchvision/PIL' }));
+  else {
+    for (const threads of [1, 2]) {
+      const r = spawnSync('/usr/bin/python3', [path.join(here, 'torch_tutorial_recipe.py'), '--data', dataDir, '--epochs', String(values['head-epochs']), '--threads', String(threads), '--limit', String(on.trainImages)], { encoding: 'utf8', timeout: 1_800_000 });
+      const line = (r.stdout ?? '').trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const res = line ? (JSON.parse(line) as Record<string, number | string>) : { framework: 'pytorch', threads, skipped: (r.stderr ?? '').slice(-300) };
+      console.log(JSON.stringify(res));
+      torch.push(res);
+    }
+  }
+  const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' ? Number((a / b).toFixed(2)) : null);
   console.log(JSON.stringify({
-    summary: 'time with caching vs without, same recipe and seed',
-    totalSpeedup: Number(((off.totalSeconds as number) / (on.totalSeconds as number)).toFixed(2)),
-    headEpochSpeedup: Number(((off.headEpochSeconds as number) / (on.headEpochSeconds as number)).toFixed(1)),
-    fineTuneEpochSpeedup: Number(((off.fineTuneEpochSeconds as number) / (on.fineTuneEpochSeconds as number)).toFixed(2)),
+    summary: 'time with caching vs without (same recipe and seed); head-stage epoch time vs PyTorch tutorial recipe (same photos and epochs)',
+    totalSpeedup: ratio(off.totalSeconds, on.totalSeconds),
+    headEpochSpeedup: ratio(off.headEpochSeconds, on.headEpochSeconds),
+    fineTuneEpochSpeedup: ratio(off.fineTuneEpochSeconds, on.fineTuneEpochSeconds),
+    timeToTargetSpeedup: ratio(off.secondsToTarget, on.secondsToTarget),
+    headEpochTorchOverTk: Object.fromEntries(torch.filter((t) => typeof t.headEpochSeconds === 'number').map((t) => [`torch ${t.threads}t / transferkit cached`, ratio(t.headEpochSeconds, on.headEpochSeconds)])),
+    headEpochTorchOverTkUncached: Object.fromEntries(torch.filter((t) => typeof t.headEpochSeconds === 'number').map((t) => [`torch ${t.threads}t / transferkit uncached`, ratio(t.headEpochSeconds, off.headEpochSeconds)])),
   }));
 }
 

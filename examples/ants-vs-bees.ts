@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel,
-  trainValSplit, useBackend, type BackendName, type LabeledData, type Recipe,
+  trainValSplit, useBackend, type BackendName, type BatchNormMode, type LabeledData, type Recipe,
 } from '../src/index.js';
 import { assetsDir, repoRoot } from './_assets.js';
 
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(repoRoot, 'runs/ants-vs-bees') },
     backend: { type: 'string', default: 'wasm' },
     seed: { type: 'string', default: '42' },
+    bn: { type: 'string' },
+    'frozen-bn': { type: 'string' },
   },
 });
 
@@ -84,6 +86,8 @@ async function main(): Promise<void> {
     learningRate: Number(values.lr),
     headLearningRate: Number(values['head-lr']),
     seed,
+    ...(values.bn !== undefined ? { bn: values.bn as BatchNormMode } : {}),
+    ...(values['frozen-bn'] !== undefined ? { frozenBn: values['frozen-bn'] as BatchNormMode } : {}),
     onEpochEnd: (l) =>
       console.log(
         `${l.stage.padEnd(9)} epoch ${l.epoch}: loss ${l.loss.toFixed(4)} acc ${(100 * l.accuracy).toFixed(1)}% | ` +

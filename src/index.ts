@@ -16,20 +16,22 @@ export { flattenTopology, type ModelTopology } from './io/flatten_topology.js';
 export { saveModel } from './io/save_model.js';
 
 export { loadPretrained, type LoadPretrainedOptions } from './models/load_pretrained.js';
-export type { PretrainedModel, Preprocessing } from './models/pretrained_model.js';
+export type { PretrainedModel, Preprocessing, HeadTask } from './models/pretrained_model.js';
 
 export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } from './transfer/freeze.js';
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
-export { fineTune, type FineTuneOptions, type FineTuneResult, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
-export { evaluate, predict, type EvaluateResult } from './train/evaluate.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
+export { evaluate, evaluateOutputs, predict, type EvaluateResult, type OutputsEvaluation } from './train/evaluate.js';
 export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
-export { trainStep, trainStepAsync, trainStepPending, crossEntropy, type TrainStepArgs, type StepResult, type PendingStepResult, type LossOptions } from './train/train_step.js';
+export { trainStep, trainStepAsync, trainStepPending, type TrainStepArgs, type StepResult, type PendingStepResult } from './train/train_step.js';
+export { crossEntropy, binaryCrossEntropy, meanSquaredError, taskLoss, type LossOptions } from './train/losses.js';
 export type { Callback, TrainingContext, BatchLog } from './callbacks/callback.js';
+export { progressReporter, type ProgressEvent, type ProgressOption } from './callbacks/progress.js';
 export { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './callbacks/early_stopping.js';
 export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';
 export { Adam, AdamW, type AdamOptions } from './optimizers/adam.js';
@@ -54,7 +56,7 @@ export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedules/re
 export { scheduleFromConfig } from './schedules/registry.js';
 export { schedules } from './schedules/index.js';
 
-export type { LabeledData } from './data/dataset.js';
+export { fromTfDataset, isStreaming, type LabeledData, type Batch, type StreamingData, type TrainData } from './data/dataset.js';
 export { decodeImage, type RgbImage } from './data/decode_image.js';
 export { loadImageFolder, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
 export { trainValSplit, subset } from './data/split.js';

@@ -5,8 +5,8 @@ import type { PretrainedModel } from '../models/pretrained_model.js';
 import { fileSystem } from './file_system.js';
 
 /**
- * Writes `pm` to `dir` as a TF.js layers model (model.json + weights.bin). Class names,
- * preprocessing and the feature layer travel in model.json's `userDefinedMetadata.transferkit`,
+ * Writes `pm` to `dir` as a TF.js layers model (model.json + weights.bin). Class names, the head's
+ * task, preprocessing and the feature layer travel in model.json's `userDefinedMetadata.transferkit`,
  * so {@link loadPretrained} restores them.
  */
 export async function saveModel(pm: PretrainedModel, dir: string): Promise<void> {
@@ -17,6 +17,7 @@ export async function saveModel(pm: PretrainedModel, dir: string): Promise<void>
         ...(artifacts.userDefinedMetadata ?? {}),
         transferkit: {
           classNames: pm.classNames ?? null,
+          task: pm.task ?? 'multiclass',
           preprocessing: pm.preprocessing,
           featureLayer: pm.featureLayer,
           inputShape: pm.inputShape,

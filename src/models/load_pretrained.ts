@@ -8,7 +8,7 @@ import { TransferKitError } from '../errors.js';
 import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
 import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
-import type { PretrainedModel, Preprocessing } from './pretrained_model.js';
+import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
 
 /** Options of {@link loadPretrained}. */
 export interface LoadPretrainedOptions {
@@ -174,7 +174,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   const meta = await readMetadata();
   // A model saved by saveModel() carries its own transfer metadata.
   const saved = (artifacts.userDefinedMetadata?.transferkit ?? null) as
-    | { classNames: string[] | null; preprocessing: Preprocessing; featureLayer: string }
+    | { classNames: string[] | null; preprocessing: Preprocessing; featureLayer: string; task?: HeadTask }
     | null;
   const { feature, head } = findFeatureLayer(model, options.featureLayer ?? options.cutAt ?? saved?.featureLayer);
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1);
@@ -186,6 +186,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     featureLayer: feature,
     headLayers: head,
     classNames: labels,
+    ...(saved?.task !== undefined ? { task: saved.task } : {}),
     source,
   };
 }

@@ -17,6 +17,14 @@ export interface Preprocessing {
   source: string;
 }
 
+/**
+ * What the head predicts (as the Keras guide's three head/loss pairs):
+ * - `'multiclass'`: one class per example; softmax + categorical cross-entropy;
+ * - `'multilabel'`: any subset of classes; sigmoid per class + binary cross-entropy;
+ * - `'regression'`: real values; linear outputs + mean squared error.
+ */
+export type HeadTask = 'multiclass' | 'multilabel' | 'regression';
+
 /** A pretrained (or re-headed) model with its input contract and named feature layer. */
 export interface PretrainedModel {
   /** The trainable model; every backbone layer is addressable by name (nested models are inlined). */
@@ -29,8 +37,10 @@ export interface PretrainedModel {
   featureLayer: string;
   /** Names of the layers after `featureLayer` (the classifier head). */
   headLayers: string[];
-  /** Class names of the head, when known. */
+  /** Class names of the head (or output names for regression), when known. */
   classNames?: string[];
+  /** What the head predicts (default `'multiclass'`); set by replaceHead and saved with the model. */
+  task?: HeadTask;
   /** Where the model was loaded from. */
   source: string;
 }

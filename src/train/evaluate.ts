@@ -3,12 +3,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LabeledData } from '../data/dataset.js';
-import type { PretrainedModel } from '../models/pretrained_model.js';
+import { TransferKitError } from '../errors.js';
+import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
+import { taskLoss } from './losses.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 
-/** Loss and accuracy on a data set. */
+/** Loss and metrics on a data set. */
 export interface EvaluateResult {
-  /** Mean categorical cross-entropy. */
+  /** Mean loss of the head's task (categorical cross-entropy, binary cross-entropy, or MSE). */
   loss: number;
   /** Fraction of examples whose arg-max prediction equals the label. */
   accuracy: number;
@@ -33,8 +35,11 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.
   return out;
 }
 
-/** Mean categorical cross-entropy and accuracy of `pm` on `data`. */
+/** Mean categorical cross-entropy and accuracy of `pm` on `data` (multiclass heads; see {@link evaluateOutputs} for the others). */
 export async function evaluate(pm: PretrainedModel, data: LabeledData, batchSize = 32): Promise<EvaluateResult> {
+  if ((pm.task ?? 'multiclass') !== 'multiclass') {
+    throw new TransferKitError('E_BAD_OPTION', `evaluate() reports classification metrics; this head's task is '${pm.task}'. Use evaluateOutputs(model, data).`);
+  }
   const probs = predict(pm, data.xs, batchSize);
   const k = probs.shape[1];
   const [ceT, predT] = tf.tidy(() => {
@@ -53,5 +58,53 @@ export async function evaluate(pm: PretrainedModel, data: LabeledData, batchSize
     report,
     top5Accuracy: topKAccuracy(data.labels, rows, Math.min(5, k)),
     ...(k === 2 && hasBoth ? { auc: rocAuc(data.labels, rows.map((r) => r[1])) } : {}),
+  };
+}
+
+/** Metrics of a multilabel or regression head (see {@link evaluateOutputs}). */
+export interface OutputsEvaluation {
+  task: HeadTask;
+  /** Mean loss: binary cross-entropy (multilabel) or mean squared error (regression). */
+  loss: number;
+  /** Multilabel: Keras `binary_accuracy` (threshold 0.5) over all labels. */
+  binaryAccuracy?: number;
+  /** Multilabel: fraction of examples whose every label is right (scikit-learn's subset accuracy). */
+  exactMatch?: number;
+  /** Regression: mean absolute error over all outputs. */
+  mae?: number;
+  /** Regression: root mean squared error over all outputs. */
+  rmse?: number;
+  /** Per output (class name or index): binary accuracy (multilabel) or MAE (regression). */
+  perOutput: Array<{ name: string; value: number }>;
+}
+
+/** Loss and metrics of a multilabel or regression head on `data` (which must carry `targets`). */
+export async function evaluateOutputs(pm: PretrainedModel, data: LabeledData, batchSize = 32): Promise<OutputsEvaluation> {
+  const task = pm.task ?? 'multiclass';
+  if (task === 'multiclass') throw new TransferKitError('E_BAD_OPTION', 'evaluateOutputs() is for multilabel and regression heads; use evaluate() for a multiclass head.');
+  if (data.targets === undefined) throw new TransferKitError('E_DATA', `evaluateOutputs: the data has no \`targets\` [N, K]; a '${task}' head is evaluated against targets.`);
+  const out = predict(pm, data.xs, batchSize);
+  const targets = data.targets;
+  const lossT = tf.tidy(() => taskLoss(task, out, targets));
+  const [loss, pred, truth] = [(await lossT.data())[0], (await out.array()) as number[][], (await targets.array()) as number[][]];
+  tf.dispose([lossT, out]);
+  const k = pred[0]?.length ?? 0;
+  const names = Array.from({ length: k }, (_, j) => pm.classNames?.[j] ?? String(j));
+  const n = pred.length;
+  if (task === 'multilabel') {
+    const right = pred.map((row, i) => row.map((p, j) => ((p > 0.5) === (truth[i][j] > 0.5) ? 1 : 0)));
+    return {
+      task, loss,
+      binaryAccuracy: right.flat().reduce((a: number, b) => a + b, 0) / (n * k),
+      exactMatch: right.filter((r) => r.every((v) => v === 1)).length / n,
+      perOutput: names.map((name, j) => ({ name, value: right.reduce((a, r) => a + r[j], 0) / n })),
+    };
+  }
+  const abs = pred.map((row, i) => row.map((p, j) => Math.abs(p - truth[i][j])));
+  return {
+    task, loss,
+    mae: abs.flat().reduce((a: number, b) => a + b, 0) / (n * k),
+    rmse: Math.sqrt(abs.flat().reduce((a: number, b) => a + b * b, 0) / (n * k)),
+    perOutput: names.map((name, j) => ({ name, value: abs.reduce((a, r) => a + r[j], 0) / n })),
   };
 }

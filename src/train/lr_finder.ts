@@ -135,13 +135,14 @@ export async function findLearningRate(pm: PretrainedModel, data: LabeledData, o
   const rand = mulberry32(options.seed ?? 42);
   const result: LRFinderResult = { lrs: [], losses: [], rawLosses: [], stoppedEarly: false, suggestions: { valley: null, steep: null, minimum: null } };
   try {
-    let order = permutation(data.labels.length, rand);
+    const n = data.xs.shape[0];
+    let order = permutation(n, rand);
     let pos = 0;
     let val = 0;
     let best = Infinity;
     for (let it = 0; it < numIt; it++) {
       if (pos + batchSize > order.length && pos > 0) {
-        order = permutation(data.labels.length, rand);
+        order = permutation(n, rand);
         pos = 0;
       }
       const idx = order.subarray(pos, Math.min(order.length, pos + batchSize));
@@ -149,8 +150,8 @@ export async function findLearningRate(pm: PretrainedModel, data: LabeledData, o
       const lr = startLr * (endLr / startLr) ** (it / numIt);
       optimizer.setLearningRate(lr);
       const x = tf.tidy(() => batchInputs(cache, idx, null));
-      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => data.labels[k]), 'int32'), numClasses));
-      const { loss } = await trainStepAsync({ model, from, x, y, vars, optimizer });
+      const y = tf.tidy(() => (data.targets !== undefined ? tf.gather(data.targets, tf.tensor1d(idx, 'int32')) : tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => data.labels[k]), 'int32'), numClasses)));
+      const { loss } = await trainStepAsync({ model, from, x, y, vars, optimizer, task: pm.task ?? 'multiclass' });
       tf.dispose([x, y]);
       val = beta * val + (1 - beta) * loss;
       const smooth = val / (1 - beta ** (it + 1));

@@ -11,7 +11,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import { Optimizer } from '../optimizers/optimizer.js';
+import type { HeadTask } from '../models/pretrained_model.js';
 import { runLayers } from './graph_executor.js';
+import { taskLoss, taskMetricSum, type LossOptions } from './losses.js';
+
+export { crossEntropy, type LossOptions } from './losses.js';
 
 /** Inputs of {@link trainStep}. */
 export interface TrainStepArgs {
@@ -19,8 +23,10 @@ export interface TrainStepArgs {
   /** Index of the layer whose output `x` is (0 = the model input). */
   from: number;
   x: tf.Tensor;
-  /** One-hot targets. */
+  /** Targets: one-hot rows (multiclass), multi-hot rows (multilabel) or values (regression). */
   y: tf.Tensor;
+  /** The head's task, which picks the loss and metric (default `'multiclass'`). */
+  task?: HeadTask;
   vars: tf.Variable[];
   /** A transferkit optimizer (PyTorch semantics) or a TF.js one. */
   optimizer: Optimizer | tf.Optimizer;
@@ -32,45 +38,13 @@ export interface TrainStepArgs {
   loss?: LossOptions;
 }
 
-/** Options of the classification loss. */
-export interface LossOptions {
-  /**
-   * Label smoothing ε: targets become `y (1 - ε) + ε / numClasses` (Keras
-   * `categorical_crossentropy(label_smoothing=ε)`; the same distribution as fastai's
-   * `LabelSmoothingCrossEntropy`). Default 0.
-   */
-  labelSmoothing?: number;
-  /**
-   * Weight per class: each example's loss is multiplied by its class's weight and the batch loss
-   * is `sum(w_i l_i) / N`, as Keras' `class_weight` (Divergence: PyTorch's `CrossEntropyLoss(weight)`
-   * divides by `sum(w_i)` instead).
-   */
-  classWeights?: number[];
-}
-
-/** Loss (batch mean) and number of correct predictions of the step. */
+/** Loss (batch mean) and metric sum of the step. */
 export interface StepResult {
   loss: number;
+  /** Correct predictions (multiclass); summed per-example binary accuracy (multilabel); summed per-example MAE (regression). */
   correct: number;
   /** Global gradient norm before clipping (only when `clipNorm` is set). */
   gradNorm?: number;
-}
-
-/** Mean categorical cross-entropy of softmax probabilities (with optional smoothing and class weights). */
-export function crossEntropy(probs: tf.Tensor, oneHot: tf.Tensor, options: LossOptions = {}): tf.Scalar {
-  // Keras clips to [eps, 1]; wasm's clamp maps NaN to a bound, which would hide a diverged
-  // network behind a finite loss, so NaNs are carried through (as TensorFlow's clip does).
-  const p = tf.where(tf.isNaN(probs), probs, tf.clipByValue(probs, 1e-7, 1));
-  const eps = options.labelSmoothing ?? 0;
-  const k = oneHot.shape[oneHot.shape.length - 1] as number;
-  const target = eps > 0 ? tf.add(tf.mul(oneHot, 1 - eps), eps / k) : oneHot;
-  let perExample = tf.neg(tf.sum(tf.mul(target, tf.log(p)), -1));
-  if (options.classWeights !== undefined) perExample = tf.mul(perExample, tf.sum(tf.mul(oneHot, tf.tensor1d(options.classWeights)), -1));
-  return tf.mean(perExample) as tf.Scalar;
-}
-
-function hits(probs: tf.Tensor, oneHot: tf.Tensor): tf.Tensor {
-  return tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(oneHot, -1)), 'float32'));
 }
 
 /** The step's figures as scalar tensors, not yet read back (the caller disposes them). */
@@ -89,6 +63,7 @@ export interface PendingStepResult {
  */
 export function trainStepPending(args: TrainStepArgs): PendingStepResult {
   const { model, from, x, y, vars, optimizer } = args;
+  const task = args.task ?? 'multiclass';
   const last = model.layers.length - 1;
   const n = x.shape[0];
   const micro = Math.min(args.microBatchSize ?? n, n);
@@ -112,8 +87,8 @@ export function trainStepPending(args: TrainStepArgs): PendingStepResult {
       const { value, grads } = tf.variableGrads(() => {
         const probs = runLayers(model, from, xs, last, true);
         // variableGrads() disposes everything made in here but the loss: keep the hit count.
-        h = tf.keep(hits(probs, ys)) as tf.Scalar;
-        const l = crossEntropy(probs, ys, args.loss);
+        h = tf.keep(taskMetricSum(task, probs, ys));
+        const l = taskLoss(task, probs, ys, args.loss);
         return (b === n ? l : tf.mul(l, b / n)) as tf.Scalar;
       }, vars);
       loss = addKept(loss, value);

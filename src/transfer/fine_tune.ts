@@ -28,32 +28,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import type { LabeledData } from '../data/dataset.js';
+import { isStreaming, type TrainData } from '../data/dataset.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
-import { batchInputs, computeCache, disposeCache, type Cache } from '../train/activation_cache.js';
+import { cacheBytes, makeFeeder, type Feeder } from '../train/feeders.js';
+import { taskLoss, taskMetricSum } from '../train/losses.js';
 import { autoMicroBatch } from '../train/memory.js';
 import { cachePoint, runLayers } from '../train/graph_executor.js';
+import type { HeadTask } from '../models/pretrained_model.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
-import { crossEntropy, trainStepAsync } from '../train/train_step.js';
+import { trainStepAsync } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
-import { permutation, SeededRandom } from '../utils/random.js';
+import { SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
 import { planStages, type StagePlan } from './recipes.js';
 import { namedState, positionalState, readCheckpoint, writeCheckpoint, type CheckpointState } from '../train/checkpoint.js';
 import type { BatchNormMode } from './batch_norm.js';
 import type { Callback, TrainingContext } from '../callbacks/callback.js';
+import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import type { LossOptions } from '../train/train_step.js';
 import type { LayerSpec } from './freeze.js';
 
 /** The stage an epoch belongs to. */
-export type Stage = 'head' | 'fine-tune' | 'full';
+export type Stage = 'head' | 'fine-tune' | 'full' | (string & {});
 
 /** Training recipes (see {@link fineTune}). */
-export type Recipe = 'two-stage' | 'fine-tune' | 'gradual-unfreeze' | 'feature-extraction' | 'head-only' | 'full';
+export type Recipe = 'two-stage' | 'fine-tune' | 'gradual-unfreeze' | 'feature-extraction' | 'head-only' | 'full' | 'custom';
 
 /** One epoch's figures. */
 export interface EpochLog {
@@ -61,14 +64,21 @@ export interface EpochLog {
   stage: Stage;
   /** 1-based epoch within the stage. */
   epoch: number;
-  /** Mean training loss (categorical cross-entropy) over the epoch's steps. */
+  /** Mean training loss over the epoch's examples (the head task's loss: CE, BCE or MSE). */
   loss: number;
-  /** Training accuracy over the epoch (training mode: dropout on, flips applied). */
+  /**
+   * Training accuracy over the epoch (training mode: dropout on, flips applied); binary accuracy
+   * for multilabel heads; NaN for regression (see `mae`).
+   */
   accuracy: number;
+  /** Regression heads: mean absolute error over the epoch. */
+  mae?: number;
   /** Validation loss after the epoch (inference mode). */
   valLoss?: number;
-  /** Validation accuracy after the epoch (inference mode). */
+  /** Validation accuracy after the epoch (inference mode; binary accuracy for multilabel; NaN for regression). */
   valAccuracy?: number;
+  /** Regression heads: validation mean absolute error. */
+  valMae?: number;
   /** Learning rate at the epoch's last step. */
   learningRate: number;
   /** Wall-clock seconds of the epoch (training and validation). */
@@ -77,8 +87,37 @@ export interface EpochLog {
   numTensors: number;
   /** Index of the layer whose cached output the epoch trained from (0 = no caching). */
   cachedFrom: number;
+  /** Where the cached activations lived (`'none'` when nothing was cached). */
+  cache: 'memory' | 'disk' | 'none';
   /** Micro-batch size used (gradient accumulation), when the batch was split. */
   microBatchSize?: number;
+}
+
+/**
+ * One user-defined stage of {@link fineTune} (as a Keras user calling `fit` several times with
+ * different `trainable` settings, or fastai's `freeze_to(n)` + `fit_one_cycle`).
+ */
+export interface FineTuneStage {
+  /** Name in logs and checkpoints (default `stage_<i>`). */
+  name?: string;
+  /** Epochs of the stage. */
+  epochs: number;
+  /** Layers that train in this stage (default `'head'`: the layers after the feature layer); all others are frozen. */
+  trainable?: LayerSpec | 'head';
+  /** BatchNorm mode of the trainable BN layers (default `'train'`). */
+  bn?: BatchNormMode;
+  /** BatchNorm mode of the frozen layers (default `'frozen'`, Keras). */
+  frozenBn?: BatchNormMode;
+  /** Peak learning rate of the stage (default 1e-3). */
+  learningRate?: number;
+  /** Schedule of the stage: a factory `(peak, totalSteps) => LRSchedule` (default constant). */
+  schedule?: (peakLearningRate: number, totalSteps: number) => LRSchedule;
+  /** Optimizer of the stage (default the run's `optimizer`). */
+  optimizer?: OptimizerSpec;
+  /** Parameter groups of the stage (default the run's `paramGroups`). */
+  paramGroups?: ParamGroupsOptions;
+  /** Weight decay of the stage (default the run's). */
+  weightDecay?: number;
 }
 
 /** Options of {@link fineTune}. */
@@ -147,15 +186,35 @@ export interface FineTuneOptions {
    */
   frozenBn?: BatchNormMode;
   /** Validation data, evaluated after every epoch. */
-  validation?: LabeledData;
+  validation?: TrainData;
+  /**
+   * Explicit stages (recipe `'custom'`, chosen automatically when this is set): each stage sets
+   * which layers train and how, then trains for its epochs. Layers not named by a stage's
+   * `trainable` are frozen (BatchNorm among them per `frozenBn`).
+   */
+  stages?: FineTuneStage[];
   /** Random horizontal flips of training images (default true for image inputs). */
   augment?: { flip?: boolean };
-  /** Cache the outputs of the frozen prefix (default true). */
-  cacheActivations?: boolean;
+  /**
+   * Cache the outputs of the frozen prefix (default true: in memory, or on disk in Node when the
+   * cache would exceed `cacheMemoryLimitMB`). `'memory'` / `'disk'` force a store; false turns
+   * caching off (every epoch recomputes the frozen layers, as Keras and PyTorch do).
+   */
+  cacheActivations?: boolean | 'memory' | 'disk';
+  /** In-memory cache budget in MB before the automatic switch to disk (default 1024). */
+  cacheMemoryLimitMB?: number;
+  /** Parent folder of on-disk caches (default the OS temp folder). */
+  cacheDir?: string;
   /** Seed for shuffling and flips (default 42). */
   seed?: number;
   /** Called after each epoch. */
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
+  /**
+   * Progress output: `'auto'` (default: a one-line bar on stderr when it is a TTY, silent
+   * otherwise), `'bar'`, `'json'` (structured events, one JSON line each on stderr), `'silent'`,
+   * or a function receiving every {@link ProgressEvent}.
+   */
+  progress?: ProgressOption;
   /**
    * Write a checkpoint (weights, optimizer, schedule, RNG, history) to `dir` every `everyEpochs`
    * epochs (default 1) and at the end of each stage, atomically.
@@ -191,28 +250,34 @@ function check(name: string, v: number, ok: boolean, what: string): void {
   if (!ok) throw new TransferKitError('E_BAD_OPTION', `fineTune: \`${name}\` must be ${what}. Received: ${name}=${v}.`);
 }
 
-/** Mean loss and accuracy of `model` on `data`, in inference mode. */
-export async function evaluateCached(model: tfl.LayersModel, cache: Cache, labels: Int32Array, numClasses: number, batchSize: number, lossOptions: LossOptions = {}): Promise<{ loss: number; accuracy: number }> {
+/** Mean loss and metric of `model` over one in-order pass of `feeder`, in inference mode. */
+async function evaluateFeeder(model: tfl.LayersModel, feeder: Feeder, from: number, task: HeadTask, lossOptions: LossOptions): Promise<{ loss: number; metric: number }> {
   const last = model.layers.length - 1;
-  const n = labels.length;
   // Sums stay on the device and are read once (one GPU→CPU transfer, async so WebGPU works).
   let sums = tf.zeros([2]);
-  for (let i = 0; i < n; i += batchSize) {
-    const b = Math.min(batchSize, n - i);
+  let n = 0;
+  for await (const { x, y, count } of feeder.epoch(null)) {
     const next = tf.tidy(() => {
-      const x = tf.slice(cache.plain, i, b);
-      const probs = runLayers(model, cache.from, x, last, false);
-      const y = tf.oneHot(tf.tensor1d(labels.subarray(i, i + b), 'int32'), numClasses);
-      const loss = tf.mul(crossEntropy(probs, y, lossOptions), b);
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), tf.argMax(y, -1)), 'float32'));
-      return tf.add(sums, tf.stack([loss, hits]));
+      const out = runLayers(model, from, x, last, false);
+      return tf.add(sums, tf.stack([tf.mul(taskLoss(task, out, y, lossOptions), count), taskMetricSum(task, out, y)]));
     });
-    sums.dispose();
+    tf.dispose([x, y, sums]);
     sums = next;
+    n += count;
   }
-  const [lossSum, correct] = await sums.data();
+  const [lossSum, metricSum] = await sums.data();
   sums.dispose();
-  return { loss: lossSum / n, accuracy: correct / n };
+  return { loss: lossSum / n, metric: metricSum / n };
+}
+
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+/** Memory unless asked otherwise, or unless the cache would pass the memory budget (then disk, in Node). */
+function chooseCacheStore(opts: FineTuneOptions, model: tfl.LayersModel, from: number, train: TrainData, flip: boolean): 'memory' | 'disk' {
+  if (opts.cacheActivations === 'memory' || opts.cacheActivations === 'disk') return opts.cacheActivations;
+  if (isStreaming(train) || from === 0) return 'memory';
+  const limit = (opts.cacheMemoryLimitMB ?? 1024) * 2 ** 20;
+  return isNode && cacheBytes(model, from, train.xs.shape[0], flip) > limit ? 'disk' : 'memory';
 }
 
 async function runStage(
@@ -220,7 +285,7 @@ async function runStage(
   stage: Stage,
   epochs: number,
   peakLr: number,
-  train: LabeledData,
+  train: TrainData,
   opts: FineTuneOptions,
   rng: SeededRandom,
   history: EpochLog[],
@@ -228,25 +293,27 @@ async function runStage(
 ): Promise<void> {
   const rand = () => rng.next();
   const model = pm.model;
+  const task = pm.task ?? 'multiclass';
   const batchSize = opts.batchSize ?? 32;
-  const numClasses = (model.outputs[0].shape[1] as number) ?? train.classNames.length;
-  const n = train.labels.length;
-  const stepsPerEpoch = Math.ceil(n / batchSize);
-  const schedule = opts.schedule?.(stage, peakLr, epochs * stepsPerEpoch) ??
-    (stage === 'head' ? new ConstantSchedule(peakLr) : new CosineDecay(peakLr, epochs * stepsPerEpoch));
+  const numClasses = model.outputs[0].shape[1] as number;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (vars.length === 0) {
     throw new TransferKitError('E_BAD_OPTION', `fineTune stage '${stage}': the model has no trainable weights. Unfreeze some layers (unfreeze(model, 'all')) or check the unfreeze option.`);
   }
-  const isImage = train.xs.rank === 4;
+  const isImage = model.inputs[0].shape.length === 4;
   const flip = isImage && (opts.augment?.flip ?? true);
   const from = opts.cacheActivations === false ? 0 : cachePoint(model);
-  const trainCache = computeCache(model, from, train.xs, flip, batchSize);
-  const valCache = opts.validation ? computeCache(model, from, opts.validation.xs, false, batchSize) : null;
+  const cacheStore = chooseCacheStore(opts, model, from, train, flip);
+  const feederOptions = { model, from, batchSize, task, numClasses, cacheStore, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) };
+  const trainFeeder = await makeFeeder(train, { ...feederOptions, flip, name: 'train' });
+  const valFeeder = opts.validation ? await makeFeeder(opts.validation, { ...feederOptions, flip: false, name: 'validation' }) : null;
+  const stepsPerEpoch = trainFeeder.steps;
+  const schedule = opts.schedule?.(stage, peakLr, epochs * stepsPerEpoch) ??
+    (stage === 'head' ? new ConstantSchedule(peakLr) : new CosineDecay(peakLr, epochs * stepsPerEpoch));
   const groups = opts.paramGroups !== undefined ? paramGroups(pm, opts.paramGroups) : [{ params: vars }];
   const optimizer = createOptimizer(opts.optimizer ?? 'adam', groups, peakLr, opts.weightDecay);
   const microBatchSize = opts.microBatchSize ?? autoMicroBatch(model, from, batchSize);
-  const lossOptions = resolveLoss(opts, train, numClasses);
+  const lossOptions = resolveLoss(opts, train, numClasses, task);
   const callbacks: Callback[] = [...(opts.callbacks ?? []), ...(opts.earlyStopping ? [new EarlyStopping(opts.earlyStopping)] : [])];
   const ctx: TrainingContext = { model: pm, stage, stopTraining: false };
   const stageHistory: EpochLog[] = [];
@@ -257,27 +324,30 @@ async function runStage(
     if (resume.schedule !== null) schedule.setState(resume.schedule);
     rng.state = resume.rng;
   }
+  const progress = progressReporter(opts.progress ?? 'auto');
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
     for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
       where.onEpochBegin?.(epoch - 1, optimizer);
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       const t0 = performance.now();
-      const order = permutation(n, rand);
       let lossSum = 0;
-      let correct = 0;
+      let metricSum = 0;
+      let seen = 0;
       let lr = peakLr;
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        const idx = order.subarray(s * batchSize, Math.min(n, (s + 1) * batchSize));
-        const flips = flip ? Array.from(idx, () => rand() < 0.5) : null;
+      let s = 0;
+      for await (const { x, y, count } of trainFeeder.epoch(rand)) {
         lr = schedule.at(step);
         optimizer.setLearningRate(lr);
         const mom = schedule.momentumAt(step);
         if (mom !== undefined) optimizer.setMomentum(mom);
-        const x = tf.tidy(() => batchInputs(trainCache, idx, flips));
-        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => train.labels[k]), 'int32'), numClasses));
-        const { loss: l, correct: c } = await trainStepAsync({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions });
-        tf.dispose([x, y]);
+        let l: number;
+        let c: number;
+        try {
+          ({ loss: l, correct: c } = await trainStepAsync({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions, task }));
+        } finally {
+          tf.dispose([x, y]);
+        }
         if (!Number.isFinite(l)) {
           throw new TransferKitError(
             'E_TRAINING_DIVERGED',
@@ -285,31 +355,40 @@ async function runStage(
               'Lower the learning rate, set clipNorm, or check the inputs for NaN/Inf values.',
           );
         }
-        for (const cb of callbacks) await cb.onBatchEnd?.({ step, loss: l, accuracy: c / idx.length, learningRate: lr }, ctx);
-        lossSum += l * idx.length;
-        correct += c;
+        for (const cb of callbacks) await cb.onBatchEnd?.({ step, loss: l, accuracy: c / count, learningRate: lr }, ctx);
+        lossSum += l * count;
+        metricSum += c;
+        seen += count;
         step++;
+        s++;
+        progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: stepsPerEpoch, loss: lossSum / seen, metric: metricSum / seen, learningRate: lr });
       }
       const log: EpochLog = {
         stage,
         epoch,
-        loss: lossSum / n,
-        accuracy: correct / n,
+        loss: lossSum / seen,
+        accuracy: task === 'regression' ? NaN : metricSum / seen,
+        ...(task === 'regression' ? { mae: metricSum / seen } : {}),
         learningRate: lr,
         seconds: 0,
         numTensors: 0,
         cachedFrom: from,
+        cache: from === 0 || isStreaming(train) ? 'none' : cacheStore,
         ...(microBatchSize !== undefined && microBatchSize < batchSize ? { microBatchSize } : {}),
       };
-      if (valCache !== null && opts.validation) {
-        const v = await evaluateCached(model, valCache, opts.validation.labels, numClasses, batchSize, lossOptions);
+      if (valFeeder !== null) {
+        const v = await evaluateFeeder(model, valFeeder, from, task, lossOptions);
         log.valLoss = v.loss;
-        log.valAccuracy = v.accuracy;
+        if (task === 'regression') {
+          log.valAccuracy = NaN;
+          log.valMae = v.metric;
+        } else log.valAccuracy = v.metric;
       }
       log.seconds = (performance.now() - t0) / 1000;
       log.numTensors = tf.memory().numTensors;
       history.push(log);
       stageHistory.push(log);
+      progress?.({ type: 'epoch', log });
       if (opts.checkpoint !== undefined && (epoch === epochs || epoch % (opts.checkpoint.everyEpochs ?? 1) === 0)) {
         const last = epoch === epochs;
         await writeCheckpoint(opts.checkpoint.dir, pm, {
@@ -329,17 +408,23 @@ async function runStage(
     }
     for (const cb of callbacks) await cb.onTrainEnd?.(stageHistory, ctx);
   } finally {
-    disposeCache(trainCache);
-    disposeCache(valCache);
+    trainFeeder.dispose();
+    valFeeder?.dispose();
     if (!where.keepOptimizer) optimizer.dispose();
   }
 }
 
-function resolveLoss(opts: FineTuneOptions, train: LabeledData, numClasses: number): LossOptions {
+function resolveLoss(opts: FineTuneOptions, train: TrainData, numClasses: number, task: HeadTask): LossOptions {
   const eps = opts.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps < 1)) throw new TransferKitError('E_BAD_OPTION', `fineTune: labelSmoothing must be in [0, 1). Received: labelSmoothing=${eps}.`);
   let classWeights: number[] | undefined;
+  if (opts.classWeights !== undefined && task !== 'multiclass') {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune: classWeights apply to multiclass heads; this head's task is '${task}'.`);
+  }
   if (opts.classWeights === 'balanced') {
+    if (isStreaming(train)) {
+      throw new TransferKitError('E_BAD_OPTION', "fineTune: classWeights 'balanced' needs the labels up front; with streamed data pass explicit weights (classWeights: [w0, w1, ...]).");
+    }
     const counts = new Array(numClasses).fill(0);
     train.labels.forEach((l) => counts[l]++);
     classWeights = counts.map((c) => (c === 0 ? 0 : train.labels.length / (numClasses * c)));
@@ -362,8 +447,11 @@ function resolveLoss(opts: FineTuneOptions, train: LabeledData, numClasses: numb
  * const { history } = await fineTune(model, train, { validation: val, headEpochs: 5, epochs: 5 });
  * ```
  */
-export async function fineTune(pm: PretrainedModel, train: LabeledData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
-  const recipe = options.recipe ?? 'two-stage';
+export async function fineTune(pm: PretrainedModel, train: TrainData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+  const recipe: Recipe = options.stages !== undefined ? 'custom' : options.recipe ?? 'two-stage';
+  if (options.stages !== undefined && options.recipe !== undefined && options.recipe !== 'custom') {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune: pass either \`stages\` or a recipe, not both. Received: recipe=${options.recipe} with ${options.stages.length} stages.`);
+  }
   const headEpochs = options.headEpochs ?? 5;
   const epochs = options.epochs ?? 5;
   const headLr = options.headLearningRate ?? 1e-3;
@@ -374,14 +462,14 @@ export async function fineTune(pm: PretrainedModel, train: LabeledData, options:
   check('batchSize', batchSize, Number.isInteger(batchSize) && batchSize > 0, 'an integer > 0');
   check('headLearningRate', headLr, headLr > 0, '> 0');
   check('learningRate', lr, lr > 0, '> 0');
-  if (!['two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction', 'head-only', 'full'].includes(recipe)) {
+  if (!['two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction', 'head-only', 'full', 'custom'].includes(recipe)) {
     throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction' (or 'head-only') or 'full'.`);
   }
-  if (train.xs.shape[0] !== train.labels.length) {
+  const outUnits = pm.model.outputs[0].shape[1];
+  if (!isStreaming(train) && train.targets === undefined && train.xs.shape[0] !== train.labels.length) {
     throw new TransferKitError('E_DATA', `fineTune: train.xs has ${train.xs.shape[0]} examples but train.labels has ${train.labels.length}.`);
   }
-  const outUnits = pm.model.outputs[0].shape[1];
-  const maxLabel = train.labels.reduce((a, b) => Math.max(a, b), 0);
+  const maxLabel = isStreaming(train) || train.targets !== undefined ? -1 : train.labels.reduce((a, b) => Math.max(a, b), 0);
   if (typeof outUnits === 'number' && maxLabel >= outUnits) {
     throw new TransferKitError('E_DATA', `fineTune: label ${maxLabel} is out of range for a head with ${outUnits} outputs. Call replaceHead(base, { numClasses: ${maxLabel + 1} }) first.`);
   }

@@ -11,7 +11,7 @@ import { ConstantSchedule } from '../schedules/constant.js';
 import { OneCycle } from '../schedules/one_cycle.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { defaultUnfreezeFrom } from './block_boundaries.js';
-import type { FineTuneOptions, Recipe, Stage } from './fine_tune.js';
+import type { FineTuneOptions, FineTuneStage, Recipe, Stage } from './fine_tune.js';
 import { freeze, unfreeze } from './freeze.js';
 
 /** fastai's Adam: decoupled weight decay 0.01, betas (0.9, 0.99), eps 1e-5 (`fastai.optimizer.Adam`). */
@@ -34,6 +34,7 @@ export interface StagePlan {
 export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTuneOptions): StagePlan[] {
   const epochs = options.epochs ?? 5;
   const headUnfreeze = () => unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
+  if (recipe === 'custom') return customStages(pm, options.stages ?? [], options);
   if (recipe === 'full') return [{ stage: 'full', epochs, lr: options.learningRate ?? 1e-4, setup: () => unfreeze(pm, 'all'), overrides: {} }];
   if (recipe === 'gradual-unfreeze') {
     // Lightning BackboneFinetuning: one optimizer across both phases.
@@ -127,3 +128,36 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
   return plans;
 }
 
+
+/** User-defined stages: each freezes everything, then unfreezes its `trainable` layers. */
+function customStages(pm: PretrainedModel, stages: FineTuneStage[], options: FineTuneOptions): StagePlan[] {
+  if (stages.length === 0) throw new TransferKitError('E_BAD_OPTION', 'fineTune: `stages` is empty. Pass at least one stage ({ epochs, trainable, learningRate }).');
+  const names = new Set<string>();
+  return stages.map((st, i) => {
+    const name = st.name ?? `stage_${i}`;
+    if (names.has(name)) throw new TransferKitError('E_BAD_OPTION', `fineTune: two stages are named '${name}'. Stage names must be unique (they label logs and checkpoints).`);
+    names.add(name);
+    if (!(Number.isInteger(st.epochs) && st.epochs >= 0)) {
+      throw new TransferKitError('E_BAD_OPTION', `fineTune: stages[${i}].epochs must be an integer >= 0. Received: ${st.epochs}.`);
+    }
+    const lr = st.learningRate ?? 1e-3;
+    if (!(lr > 0)) throw new TransferKitError('E_BAD_OPTION', `fineTune: stages[${i}].learningRate must be > 0. Received: ${lr}.`);
+    const schedule = st.schedule;
+    return {
+      stage: name,
+      epochs: st.epochs,
+      lr,
+      setup: () => {
+        freeze(pm, 'all', { bn: st.frozenBn ?? 'frozen' });
+        if (st.trainable === undefined || st.trainable === 'head') unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer }, { bn: st.bn ?? 'train' });
+        else unfreeze(pm, st.trainable, { bn: st.bn ?? 'train' });
+      },
+      overrides: {
+        schedule: (_s, peak, total) => (schedule !== undefined ? schedule(peak, total) : new ConstantSchedule(peak)),
+        ...(st.optimizer !== undefined ? { optimizer: st.optimizer } : {}),
+        ...(st.paramGroups !== undefined ? { paramGroups: st.paramGroups } : {}),
+        ...(st.weightDecay !== undefined ? { weightDecay: st.weightDecay } : {}),
+      },
+    };
+  });
+}

@@ -5,12 +5,17 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import type { PretrainedModel } from '../models/pretrained_model.js';
+import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
-  /** Number of output classes (>= 2 for multiclass). */
+  /** Number of outputs: classes (>= 2 for multiclass, >= 1 for multilabel) or regression targets (>= 1). */
   numClasses: number;
+  /**
+   * `'multiclass'` (default: softmax), `'multilabel'` (sigmoid per class) or `'regression'`
+   * (linear outputs). fineTune picks the matching loss (categorical / binary cross-entropy / MSE).
+   */
+  task?: HeadTask;
   /** Class names (length `numClasses`), kept with the model. */
   classNames?: string[];
   /**
@@ -43,7 +48,8 @@ function uniqueName(model: tfl.LayersModel, base: string): string {
 
 /**
  * Returns a new PretrainedModel: the same backbone layers (shared weights) up to
- * `featureLayer`, then [pooling] → [dropout → dense(hidden, act)]* → dropout → dense(numClasses, softmax).
+ * `featureLayer`, then [pooling] → [dropout → dense(hidden, act)]* → dropout → dense(numClasses, softmax |
+ * sigmoid | linear by `task`).
  *
  * @example
  * ```ts
@@ -51,9 +57,13 @@ function uniqueName(model: tfl.LayersModel, base: string): string {
  * ```
  */
 export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions): PretrainedModel {
-  const { numClasses, pooling = 'avg', hidden = [], hiddenActivation = 'relu', dropout = 0.2, seed } = options;
-  if (!Number.isInteger(numClasses) || numClasses < 2) {
-    throw new TransferKitError('E_BAD_OPTION', `numClasses must be an integer >= 2. Received: numClasses=${numClasses}.`);
+  const { numClasses, pooling = 'avg', hidden = [], hiddenActivation = 'relu', dropout = 0.2, seed, task = 'multiclass' } = options;
+  if (!['multiclass', 'multilabel', 'regression'].includes(task)) {
+    throw new TransferKitError('E_BAD_OPTION', `replaceHead: unknown task. Received: task=${String(task)}. Choose 'multiclass', 'multilabel' or 'regression'.`);
+  }
+  const minOut = task === 'multiclass' ? 2 : 1;
+  if (!Number.isInteger(numClasses) || numClasses < minOut) {
+    throw new TransferKitError('E_BAD_OPTION', `numClasses must be an integer >= ${minOut} for task '${task}'. Received: numClasses=${numClasses}.`);
   }
   if (options.classNames !== undefined && options.classNames.length !== numClasses) {
     throw new TransferKitError('E_BAD_OPTION', `classNames has ${options.classNames.length} names but numClasses=${numClasses}. Pass one name per class.`);
@@ -92,7 +102,8 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
     x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, kernelInitializer: init(k + 1), name: uniqueName(model, `head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
   });
   if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: uniqueName(model, 'head_dropout') }).apply(x) as tfl.SymbolicTensor;
-  const out = tfl.layers.dense({ units: numClasses, activation: 'softmax', kernelInitializer: init(0), name: uniqueName(model, 'head_predictions') }).apply(x) as tfl.SymbolicTensor;
+  const activation = task === 'multiclass' ? 'softmax' : task === 'multilabel' ? 'sigmoid' : 'linear';
+  const out = tfl.layers.dense({ units: numClasses, activation, kernelInitializer: init(0), name: uniqueName(model, 'head_predictions') }).apply(x) as tfl.SymbolicTensor;
   const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
   const featureIdx = next.layers.findIndex((l) => l.name === (feature as tfl.layers.Layer).name);
   return {
@@ -101,5 +112,6 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
     featureLayer: feature.name,
     headLayers: next.layers.slice(featureIdx + 1).map((l) => l.name),
     classNames: options.classNames,
+    task,
   };
 }

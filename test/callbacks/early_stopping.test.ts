@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EarlyStopping, fineTune, useBackend, type EpochLog, type TrainingContext } from '../../src/index.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 
-const log = (valLoss: number, epoch: number): EpochLog => ({ stage: 'head', epoch, loss: 1, accuracy: 0.5, valLoss, valAccuracy: 0.5, learningRate: 1e-3, seconds: 0, numTensors: 0, cachedFrom: 0 });
+const log = (valLoss: number, epoch: number): EpochLog => ({ stage: 'head', epoch, loss: 1, accuracy: 0.5, valLoss, valAccuracy: 0.5, learningRate: 1e-3, seconds: 0, numTensors: 0, cachedFrom: 0, cache: 'none' });
 
 beforeAll(async () => {
   await useBackend('wasm');
