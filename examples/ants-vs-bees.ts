@@ -1,12 +1,16 @@
 /**
  * Fine-tunes the real ImageNet MobileNetV2-0.35 on the ants-vs-bees photos (PyTorch's
- * transfer-learning tutorial data) — offline, on the wasm backend by default.
+ * transfer-learning tutorial data) — offline, on the wasm backend by default, with fastai's
+ * `fine_tune` recipe: 5 epochs of the new head (backbone frozen, one-cycle), then every layer with
+ * discriminative rates and one-cycle for 5 epochs.
  *
  *   npm run demo
  *   npm run demo -- --data my_photos/ --epochs 5 --backend cpu --out runs/mine
  *
  * Flags: --data DIR (one sub-folder per class), --val DIR (separate validation folder; no split
- * then), --model DIR, --recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction, --head-epochs N, --epochs N, --batch N, --lr X, --head-lr X, --out DIR, --backend NAME, --seed N.
+ * then), --model DIR, --recipe fine-tune|two-stage|gradual-unfreeze|feature-extraction, --head-epochs N,
+ * --epochs N, --batch N, --lr X and --head-lr X (two-stage), --bn MODE, --frozen-bn MODE, --out DIR,
+ * --backend NAME, --seed N.
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';
@@ -28,7 +32,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '5' },
     batch: { type: 'string', default: '32' },
     lr: { type: 'string', default: '1e-4' },
-    recipe: { type: 'string', default: 'two-stage' },
+    recipe: { type: 'string', default: 'fine-tune' },
     'head-lr': { type: 'string', default: '1e-3' },
     out: { type: 'string', default: path.join(repoRoot, 'runs/ants-vs-bees') },
     backend: { type: 'string', default: 'wasm' },
@@ -79,15 +83,20 @@ async function main(): Promise<void> {
   const { history } = await fineTune(model, train, {
     recipe,
     validation: val,
-    // fastai's fine_tune trains the head for freeze_epochs = 1 by default
-    headEpochs: recipe === 'fine-tune' && process.argv.every((a) => !a.startsWith('--head-epochs')) ? 1 : Number(values['head-epochs']),
+    // fastai's fine_tune: freeze_epochs (fastai's default 1; 5 here: with frozen BatchNorm the head
+    // trains from cached features, so the extra epochs cost under a second), then every layer.
+    headEpochs: Number(values['head-epochs']),
     epochs: Number(values.epochs),
     batchSize: Number(values.batch),
     learningRate: Number(values.lr),
     headLearningRate: Number(values['head-lr']),
     seed,
-    ...(values.bn !== undefined ? { bn: values.bn as BatchNormMode } : {}),
-    ...(values['frozen-bn'] !== undefined ? { frozenBn: values['frozen-bn'] as BatchNormMode } : {}),
+    // For 'fine-tune', BatchNorm keeps its ImageNet statistics throughout (Keras' advice for
+    // fine-tuning BN models on small data; fastai's default updates them): 'frozen' in the head
+    // stage (which also makes the backbone cacheable), gamma/beta trained with fixed statistics
+    // ('train-affine') once everything is unfrozen. --bn / --frozen-bn override.
+    ...(values.bn !== undefined ? { bn: values.bn as BatchNormMode } : recipe === 'fine-tune' ? { bn: 'train-affine' as const } : {}),
+    ...(values['frozen-bn'] !== undefined ? { frozenBn: values['frozen-bn'] as BatchNormMode } : recipe === 'fine-tune' ? { frozenBn: 'frozen' as const } : {}),
     onEpochEnd: (l) =>
       console.log(
         `${l.stage.padEnd(9)} epoch ${l.epoch}: loss ${l.loss.toFixed(4)} acc ${(100 * l.accuracy).toFixed(1)}% | ` +

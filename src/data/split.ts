@@ -10,8 +10,10 @@ import type { LabeledData } from './dataset.js';
 export function subset<T extends LabeledData>(data: T, idx: ArrayLike<number>): LabeledData {
   const i = tf.tensor1d(Int32Array.from(idx), 'int32');
   const xs = tf.gather(data.xs, i);
+  const targets = data.targets !== undefined ? tf.gather(data.targets, i) : undefined;
   i.dispose();
-  return { xs, labels: Int32Array.from(Array.from(idx, (k) => data.labels[k])), classNames: data.classNames };
+  const labels = data.labels.length === data.xs.shape[0] ? Int32Array.from(Array.from(idx, (k) => data.labels[k])) : new Int32Array(idx.length);
+  return { xs, labels, classNames: data.classNames, ...(targets !== undefined ? { targets } : {}) };
 }
 
 /**
@@ -26,9 +28,11 @@ export function trainValSplit(data: LabeledData, valFraction = 0.2, seed = 42): 
   const rand = mulberry32(seed);
   const train: number[] = [];
   const val: number[] = [];
-  for (let c = 0; c < data.classNames.length; c++) {
+  // Data with targets and no per-example labels (multilabel, regression) is split as one group.
+  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
+  for (let c = 0; c < Math.max(1, data.classNames.length); c++) {
     const rows: number[] = [];
-    data.labels.forEach((l, i) => l === c && rows.push(i));
+    labels.forEach((l, i) => l === c && rows.push(i));
     const order = permutation(rows.length, rand);
     const nVal = Math.round(rows.length * valFraction);
     order.forEach((o, k) => (k < nVal ? val : train).push(rows[o]));

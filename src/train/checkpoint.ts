@@ -26,6 +26,13 @@ export interface CheckpointState {
   schedule: Record<string, unknown> | null;
   rng: number;
   history: EpochLog[];
+  /**
+   * Mid-epoch checkpoints (`everySteps`): steps done in the interrupted epoch, that epoch's example
+   * order (in-memory data), and its running sums, so the resumed epoch continues exactly.
+   */
+  stepInEpoch?: number;
+  order?: number[];
+  partial?: { lossSum: number; metricSum: number; seen: number };
 }
 
 /** Writes `pm`'s weights and `state` to `dir` atomically. */

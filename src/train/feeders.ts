@@ -29,8 +29,13 @@ export interface Feeder {
   steps: number;
   /** Examples per epoch, when known before the epoch runs. */
   examples: number | null;
-  /** One epoch of batches; `rand` draws shuffles and flips (null: in order, no flips). */
-  epoch(rand: (() => number) | null): AsyncGenerator<FedBatch>;
+  /**
+   * One epoch of batches; `rand` draws shuffles and flips (null: in order, no flips). `resume`
+   * continues an interrupted epoch: its example order (in memory) and the steps already done.
+   */
+  epoch(rand: (() => number) | null, resume?: { order?: Int32Array; start: number }): AsyncGenerator<FedBatch>;
+  /** The example order of the epoch in progress (in-memory data only). */
+  currentOrder(): Int32Array | null;
   dispose(): void;
 }
 
@@ -83,14 +88,16 @@ async function memoryFeeder(data: LabeledData, o: FeederOptions): Promise<Feeder
   const disk = onDisk ? await import('./disk_cache.js') : null;
   const diskCache = disk !== null ? await disk.computeDiskCache(o.model, o.from, data.xs, o.flip, o.batchSize, o.cacheDir) : null;
   const cache: Cache | null = diskCache === null ? computeCache(o.model, o.from, data.xs, o.flip, o.batchSize) : null;
+  let current: Int32Array | null = null;
   const targetsOf = (idx: Int32Array) =>
     data.targets !== undefined ? tf.gather(data.targets, tf.tensor1d(idx, 'int32')) : tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => data.labels[k]), 'int32'), o.numClasses);
   return {
     steps: Math.ceil(n / o.batchSize),
     examples: n,
-    async *epoch(rand) {
-      const order = rand !== null ? permutation(n, rand) : Int32Array.from({ length: n }, (_, i) => i);
-      for (let s = 0; s * o.batchSize < n; s++) {
+    async *epoch(rand, resume) {
+      const order = resume?.order ?? (rand !== null ? permutation(n, rand) : Int32Array.from({ length: n }, (_, i) => i));
+      current = order;
+      for (let s = resume?.start ?? 0; s * o.batchSize < n; s++) {
         const idx = order.subarray(s * o.batchSize, Math.min(n, (s + 1) * o.batchSize));
         const flips = o.flip && rand !== null ? Array.from(idx, () => rand() < 0.5) : null;
         const x = diskCache !== null && disk !== null ? disk.readRows(diskCache, idx, flips) : tf.tidy(() => batchInputs(cache as Cache, idx, flips));
@@ -98,6 +105,7 @@ async function memoryFeeder(data: LabeledData, o: FeederOptions): Promise<Feeder
         yield { x, y, count: idx.length };
       }
     },
+    currentOrder: () => current,
     dispose: () => {
       disposeCache(cache);
       if (disk !== null) disk.disposeDiskCache(diskCache);
@@ -122,9 +130,16 @@ async function streamFeeder(data: StreamingData, o: FeederOptions): Promise<Feed
   return {
     steps,
     examples: null,
-    async *epoch(rand) {
+    async *epoch(rand, resume) {
       let s = 0;
+      const skip = resume?.start ?? 0;
       for await (const b of data.batches() as AsyncIterable<Batch>) {
+        if (s < skip) {
+          // Resuming mid-epoch: the source replays its batches; the ones already trained are dropped.
+          tf.dispose([b.xs, ...(b.targets ? [b.targets] : [])]);
+          s++;
+          continue;
+        }
         if (s === steps) {
           tf.dispose([b.xs, ...(b.targets ? [b.targets] : [])]);
           break; // as Keras steps_per_epoch: the epoch ends after `steps` batches
@@ -146,6 +161,7 @@ async function streamFeeder(data: StreamingData, o: FeederOptions): Promise<Feed
       }
       if (s < steps && s === 0) throw new TransferKitError('E_DATA', `The ${o.name} stream yielded no batches this epoch; batches() must return a fresh iterable on every call.`);
     },
+    currentOrder: () => null,
     dispose: () => undefined,
   };
 }

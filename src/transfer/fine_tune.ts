@@ -28,7 +28,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import { isStreaming, type TrainData } from '../data/dataset.js';
+import { isStreaming, type LabeledData, type TrainData } from '../data/dataset.js';
+import { trainValSplit } from '../data/split.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
@@ -188,6 +189,12 @@ export interface FineTuneOptions {
   /** Validation data, evaluated after every epoch. */
   validation?: TrainData;
   /**
+   * Hold out this fraction of in-memory training data for validation when `validation` is not
+   * given: a seeded split (`seed`), stratified by class. Divergence: Keras' `validation_split`
+   * takes the last fraction of the arrays unshuffled.
+   */
+  validationSplit?: number;
+  /**
    * Explicit stages (recipe `'custom'`, chosen automatically when this is set): each stage sets
    * which layers train and how, then trains for its epochs. Layers not named by a stage's
    * `trainable` are frozen (BatchNorm among them per `frozenBn`).
@@ -217,9 +224,10 @@ export interface FineTuneOptions {
   progress?: ProgressOption;
   /**
    * Write a checkpoint (weights, optimizer, schedule, RNG, history) to `dir` every `everyEpochs`
-   * epochs (default 1) and at the end of each stage, atomically.
+   * epochs (default 1), every `everySteps` optimizer steps when set (mid-epoch: the epoch's
+   * example order and running sums are saved too), and at the end of each stage, atomically.
    */
-  checkpoint?: { dir: string; everyEpochs?: number };
+  checkpoint?: { dir: string; everyEpochs?: number; everySteps?: number };
   /**
    * Continue from a checkpoint folder written by `checkpoint`, with the same model, data and
    * options: the result equals an uninterrupted run (early-stopping state is not checkpointed).
@@ -327,16 +335,26 @@ async function runStage(
   const progress = progressReporter(opts.progress ?? 'auto');
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+    const everySteps = opts.checkpoint?.everySteps;
+    if (everySteps !== undefined && !(Number.isInteger(everySteps) && everySteps > 0)) {
+      throw new TransferKitError('E_BAD_OPTION', `fineTune: checkpoint.everySteps must be an integer > 0. Received: ${everySteps}.`);
+    }
+    let midEpoch = resume?.stepInEpoch !== undefined ? resume : null;
     for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
-      where.onEpochBegin?.(epoch - 1, optimizer);
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      // An epoch resumed mid-way already ran its begin hooks (their effects are in the optimizer state).
+      if (midEpoch === null) {
+        where.onEpochBegin?.(epoch - 1, optimizer);
+        for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+      }
       const t0 = performance.now();
-      let lossSum = 0;
-      let metricSum = 0;
-      let seen = 0;
+      let lossSum = midEpoch?.partial?.lossSum ?? 0;
+      let metricSum = midEpoch?.partial?.metricSum ?? 0;
+      let seen = midEpoch?.partial?.seen ?? 0;
       let lr = peakLr;
-      let s = 0;
-      for await (const { x, y, count } of trainFeeder.epoch(rand)) {
+      let s = midEpoch?.stepInEpoch ?? 0;
+      const batches = trainFeeder.epoch(rand, midEpoch !== null ? { start: s, ...(midEpoch.order ? { order: Int32Array.from(midEpoch.order) } : {}) } : undefined);
+      midEpoch = null;
+      for await (const { x, y, count } of batches) {
         lr = schedule.at(step);
         optimizer.setLearningRate(lr);
         const mom = schedule.momentumAt(step);
@@ -362,6 +380,14 @@ async function runStage(
         step++;
         s++;
         progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: stepsPerEpoch, loss: lossSum / seen, metric: metricSum / seen, learningRate: lr });
+        if (opts.checkpoint !== undefined && everySteps !== undefined && step % everySteps === 0 && s < stepsPerEpoch) {
+          const order = trainFeeder.currentOrder();
+          await writeCheckpoint(opts.checkpoint.dir, pm, {
+            version: 1, recipe: where.recipe, stageIndex: where.stageIndex, epochsDone: epoch - 1, step,
+            optimizer: positionalState(await optimizer.getState(), pm), schedule: schedule.getState(), rng: rng.state, history,
+            stepInEpoch: s, ...(order !== null ? { order: Array.from(order) } : {}), partial: { lossSum, metricSum, seen },
+          });
+        }
       }
       const log: EpochLog = {
         stage,
@@ -472,6 +498,16 @@ export async function fineTune(pm: PretrainedModel, train: TrainData, options: F
   const maxLabel = isStreaming(train) || train.targets !== undefined ? -1 : train.labels.reduce((a, b) => Math.max(a, b), 0);
   if (typeof outUnits === 'number' && maxLabel >= outUnits) {
     throw new TransferKitError('E_DATA', `fineTune: label ${maxLabel} is out of range for a head with ${outUnits} outputs. Call replaceHead(base, { numClasses: ${maxLabel + 1} }) first.`);
+  }
+  if (options.validationSplit !== undefined) {
+    if (options.validation !== undefined) throw new TransferKitError('E_BAD_OPTION', 'fineTune: pass either `validation` or `validationSplit`, not both.');
+    if (isStreaming(train)) throw new TransferKitError('E_BAD_OPTION', 'fineTune: `validationSplit` needs in-memory data; with streamed data pass a `validation` stream.');
+    const parts: LabeledData[] = trainValSplit(train, options.validationSplit, options.seed ?? 42);
+    try {
+      return await fineTune(pm, parts[0], { ...options, validationSplit: undefined, validation: parts[1] });
+    } finally {
+      tf.dispose(parts.flatMap((d) => [d.xs, ...(d.targets ? [d.targets] : [])]));
+    }
   }
   const rng = new SeededRandom(options.seed ?? 42);
   const resume = options.resumeFrom !== undefined ? await readCheckpoint(options.resumeFrom, pm) : null;

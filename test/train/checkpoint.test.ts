@@ -59,6 +59,33 @@ describe('checkpoint and resume', () => {
     });
   }
 
+  it('a step checkpoint resumes mid-epoch exactly (example order, flips, dropout, running sums), also in a gradual-unfreeze run', async () => {
+    for (const opts of [
+      { ...base, headEpochs: 2, epochs: 2 },
+      { recipe: 'gradual-unfreeze', epochs: 4, unfreezeAtEpoch: 1, batchSize: 8, seed: 3 },
+    ] as FineTuneOptions[]) {
+      const mk = () => tinyHeaded(4, { dropout: 0.3 });
+      const whole = await mk();
+      const full = await fineTune(whole, data(), opts);
+      const dir = path.join(tmp(), 'ckpt');
+      // 3 steps per epoch; the fine-tune stage checkpoints after its steps 2 and 4 (counted from 1);
+      // the crash comes in its step with index 4 (second of its second epoch), so the last
+      // checkpoint is mid-epoch (after the first step of that epoch).
+      await expect(fineTune(await mk(), data(), {
+        ...opts,
+        checkpoint: { dir, everySteps: 2, everyEpochs: 100 },
+        callbacks: [{ onBatchEnd: (b, ctx) => { if (ctx.stage === 'fine-tune' && b.step === 4) throw new Error('simulated crash'); } }],
+      })).rejects.toThrow('simulated crash');
+      const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { stepInEpoch?: number; order?: number[] };
+      expect(state.stepInEpoch).toBe(1);
+      expect(state.order).toHaveLength(24);
+      const resumed = await mk();
+      const rest = await fineTune(resumed, data(), { ...opts, resumeFrom: dir });
+      expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss).map((l, i) => expect.closeTo(l, 6) as unknown as number).slice(0, rest.history.length));
+      expect(maxRelDiff(weights(whole), weights(resumed))).toBeLessThan(1e-6);
+    }
+  });
+
   it('refuses a checkpoint from another recipe or another model', async () => {
     const dir = path.join(tmp(), 'ckpt');
     await fineTune(await fresh(), quadrantImages(8), { recipe: 'feature-extraction', headEpochs: 1, batchSize: 8, checkpoint: { dir } });

@@ -63,3 +63,19 @@ describe('fineTune stages', () => {
     expect(tf.memory().numTensors).toBeGreaterThan(0);
   });
 });
+
+describe('validationSplit', () => {
+  it('holds out a seeded, stratified fraction and validates on it; the split tensors are freed', async () => {
+    const data = quadrantImages(30, 16, 3, 5);
+    const before = tf.memory().numTensors;
+    const pm = await tinyHeaded(7);
+    const afterModel = tf.memory().numTensors;
+    const { history } = await fineTune(pm, data, { headEpochs: 1, epochs: 0, batchSize: 8, validationSplit: 0.2, seed: 3 });
+    expect(history[0].valAccuracy).toBeDefined();
+    // 24 training rows → 3 steps of 8; the validation part (6 rows) gave a valAccuracy in sixths.
+    expect(Math.round((history[0].valAccuracy as number) * 6) / 6).toBeCloseTo(history[0].valAccuracy as number, 10);
+    expect(tf.memory().numTensors - afterModel).toBeLessThanOrEqual(0);
+    expect(afterModel).toBeGreaterThan(before);
+    await expect(fineTune(pm, data, { validationSplit: 0.2, validation: data })).rejects.toThrow(/either `validation` or `validationSplit`/);
+  });
+});
