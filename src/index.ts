@@ -7,6 +7,7 @@
 export { TransferKitError, isTransferKitError, type ErrorCode } from './errors.js';
 
 export { useBackend, backendInfo, type BackendName, type BackendInfo, type UseBackendOptions } from './backends/backend.js';
+export { doctor, type DoctorReport, type BackendProbe } from './backends/doctor.js';
 export type { GpuAdapterInfo } from './backends/webgpu_node.js';
 export { TRAINING_KERNEL_NAMES, missingTrainingKernels, registerWasmTrainingKernels } from './backends/register_training_kernels.js';
 

@@ -52,9 +52,9 @@ const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe/i;
  * OpenGL ES at compatibility level second. `prefer` forces one (`'vulkan'`, `'opengles'`, ...).
  * `extraFlags` go to Dawn as they are (e.g. `enable-dawn-features=allow_unsafe_apis` for
  * timestamp queries when profiling). Returns null when no adapter exists; the caller turns that
- * into a clear error.
+ * into a clear error. `probeOnly` reports the adapter without installing `navigator.gpu`.
  */
-export async function installDawn(dawn: DawnModule, prefer?: string, extraFlags: string[] = []): Promise<GpuAdapterInfo | null> {
+export async function installDawn(dawn: DawnModule, prefer?: string, extraFlags: string[] = [], probeOnly = false): Promise<GpuAdapterInfo | null> {
   const attempts: Array<{ dawnBackend: string; featureLevel: 'core' | 'compatibility' }> =
     prefer !== undefined
       ? [{ dawnBackend: prefer, featureLevel: prefer === 'opengles' || prefer === 'opengl' ? 'compatibility' : 'core' }]
@@ -76,7 +76,7 @@ export async function installDawn(dawn: DawnModule, prefer?: string, extraFlags:
     }
     if (adapter === null) continue;
     const info = adapter.info;
-    chosen = {
+    const found: GpuAdapterInfo = {
       ...a,
       device: info.device,
       vendor: info.vendor,
@@ -84,6 +84,8 @@ export async function installDawn(dawn: DawnModule, prefer?: string, extraFlags:
       description: info.description,
       software: SOFTWARE.test(`${info.device} ${info.description}`),
     };
+    if (probeOnly) return found;
+    chosen = found;
     const original = gpu.requestAdapter.bind(gpu);
     gpu.requestAdapter = (o: Record<string, unknown> = {}) => original({ ...o, featureLevel: a.featureLevel });
     const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown };
