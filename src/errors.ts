@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'E_BAD_OPTION'
   | 'E_DATA'
   | 'E_TRAINING_DIVERGED'
-  | 'E_NOT_IMPLEMENTED';
+  | 'E_NOT_IMPLEMENTED'
+  | 'E_WEIGHTS_UNAVAILABLE';
 
 /**
  * The one error class of transferkit. Messages follow the form

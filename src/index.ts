@@ -69,3 +69,10 @@ export {
   type AdaptationData,
   type AdaptationResult,
 } from './adaptation/domain_adapter.js';
+export { zooIds, pretrainedConfig, buildZooModel, type PretrainedConfig, type WeightSource } from './models/vision/registry.js';
+export { vgg16 } from './models/vision/vgg16.js';
+export { resnet50 } from './models/vision/resnet50.js';
+export { resnet18 } from './models/vision/resnet18.js';
+export { mobilenetV2, type MobileNetV2Options } from './models/vision/mobilenet_v2.js';
+export type { BuildOptions } from './models/vision/_util.js';
+export { copyWeightsByName, type WeightCopyReport } from './io/weights_by_name.js';

@@ -8,6 +8,7 @@ import { TransferKitError } from '../errors.js';
 import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
 import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
+import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
 import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
 
 /** Options of {@link loadPretrained}. */
@@ -29,6 +30,14 @@ export interface LoadPretrainedOptions {
    * head cannot be built at another `inputShape` (pooling windows, Flatten).
    */
   cutAt?: string;
+  /**
+   * Zoo ids only (`'resnet50'`, `'mobilenet_v2_0.35_224'`, ...): `null` builds the architecture
+   * with fresh random weights, as Keras' `weights=None` (no files needed). Loading the published
+   * ImageNet weights by id needs their files (see `pretrainedConfig(id).sources`).
+   */
+  weights?: null;
+  /** Zoo ids only: keep the ImageNet classifier (default false: the convolutional base, features pooled by the head you add). */
+  includeTop?: boolean;
 }
 
 const HEAD_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
@@ -150,6 +159,8 @@ function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Prep
  * ```
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
+  const zoo = pretrainedConfig(source);
+  if (zoo !== null && !/[/\\]/.test(source)) return loadZooModel(zoo, options);
   const { handler, readMetadata } = await resolveSource(source);
   const artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
   const topology = flattenTopology(artifacts.modelTopology as Record<string, unknown>);
@@ -188,5 +199,33 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     classNames: labels,
     ...(saved?.task !== undefined ? { task: saved.task } : {}),
     source,
+  };
+}
+
+/** A zoo architecture by id: fresh weights (`weights: null`), or a clear error about the weight files. */
+function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOptions): PretrainedModel {
+  if (options.weights !== null) {
+    const src = config.sources.map((s) => `${s.url} (${s.format}${s.includeTop ? '' : ', no top'})`).join('; ');
+    throw new TransferKitError(
+      'E_WEIGHTS_UNAVAILABLE',
+      `'${config.id}': loading its published weights by id is not supported yet (no download, no .h5/.pth reader in this release). ` +
+        `Pass { weights: null } for the architecture with random weights, or load a TF.js layers export of it by path. Published weights: ${src}.`,
+    );
+  }
+  const includeTop = options.includeTop ?? false;
+  const inputShape = (options.inputShape as [number, number, number] | undefined) ?? config.inputSize;
+  const { model } = buildZooModel(config.id, { includeTop, inputShape });
+  applyKerasBatchNormSemantics(model);
+  const feature = options.featureLayer ?? config.featureLayer;
+  const at = model.layers.findIndex((l) => l.name === feature);
+  if (at < 0) throw new TransferKitError('E_LAYER_NOT_FOUND', `'${config.id}' has no layer named '${feature}'. Received: featureLayer=${feature}.`);
+  return {
+    model,
+    inputShape,
+    preprocessing: options.preprocessing !== undefined ? { ...options.preprocessing, source: 'option' } : config.preprocessing,
+    featureLayer: feature,
+    headLayers: model.layers.slice(at + 1).map((l) => l.name),
+    ...(options.classNames !== undefined ? { classNames: options.classNames } : {}),
+    source: `zoo:${config.id} (random weights)`,
   };
 }

@@ -1,0 +1,98 @@
+/**
+ * The vision zoo: architectures with Keras' / torchvision's exact parameter counts, loadPretrained
+ * by id with random weights (Keras `weights=None`), and numerical parity with the real TF.js
+ * MobileNetV2 exports (weights copied by name into the zoo's own graph).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildZooModel, copyWeightsByName, loadPretrained, pretrainedConfig, replaceHead, useBackend, zooIds } from '../../src/index.js';
+import { asset } from '../helpers/assets.js';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const trainable = (m: { trainableWeights: { shape: number[] }[] }) => m.trainableWeights.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
+
+describe('zoo architectures', () => {
+  // Totals as Keras' model.summary() prints them (BatchNorm statistics included); ResNet18 as
+  // torchvision counts parameters (sum(p.numel() for p in model.parameters())).
+  const cases: Array<[string, boolean, number, 'total' | 'trainable']> = [
+    ['vgg16', false, 14_714_688, 'total'],
+    ['vgg16', true, 138_357_544, 'total'],
+    ['resnet50', false, 23_587_712, 'total'],
+    ['resnet50', true, 25_636_712, 'total'],
+    ['mobilenet_v2', false, 2_257_984, 'total'],
+    ['mobilenet_v2', true, 3_538_984, 'total'],
+    ['mobilenet_v2_0.35_224', false, 410_208, 'total'],
+    ['resnet18.tv_in1k', true, 11_689_512, 'trainable'],
+  ];
+  for (const [id, top, count, kind] of cases) {
+    it(`${id}${top ? ' with top' : ' without top'}: ${count.toLocaleString('en')} parameters (${kind})`, () => {
+      const { model } = buildZooModel(id, { includeTop: top });
+      expect(kind === 'total' ? model.countParams() : trainable(model)).toBe(count);
+      model.dispose();
+    });
+  }
+
+  it('every id has a config with a feature layer that exists, and resolvable sources', () => {
+    const ids = zooIds();
+    expect(ids).toContain('mobilenet_v2_0.35_224');
+    for (const id of ['vgg16', 'resnet50', 'resnet18.tv_in1k', 'mobilenet_v2_1.4_224', 'mobilenet_v2_0.5_96']) {
+      const cfg = pretrainedConfig(id);
+      expect(cfg?.sources.length).toBeGreaterThan(0);
+      const { model } = buildZooModel(id, { includeTop: false });
+      const names = model.layers.map((l) => l.name);
+      expect(names).toContain(cfg?.featureLayer);
+      for (const s of cfg?.stageFeatures ?? []) expect(names).toContain(s);
+      model.dispose();
+    }
+    expect(pretrainedConfig('mobilenet_v2_0.6_224')).toBeNull();
+  });
+
+  it("loadPretrained(id, { weights: null }) gives a trainable base; without weights: null it names the weight files", async () => {
+    const pm = await loadPretrained('resnet50', { weights: null, inputShape: [64, 64, 3] });
+    expect(pm.featureLayer).toBe('conv5_block3_out');
+    expect(pm.model.outputs[0].shape).toEqual([null, 2, 2, 2048]);
+    const m = replaceHead(pm, { numClasses: 3, seed: 1 });
+    const y = tf.tidy(() => m.model.predict(tf.zeros([1, 64, 64, 3])) as tf.Tensor);
+    expect(y.shape).toEqual([1, 3]);
+    y.dispose();
+    await expect(loadPretrained('resnet50')).rejects.toMatchObject({ code: 'E_WEIGHTS_UNAVAILABLE', message: expect.stringContaining('resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5') });
+  });
+});
+
+describe('parity with the real TF.js MobileNetV2 exports', () => {
+  for (const [rel, id] of [['models/mobilenet_v2_0.35_224_teachable', 'mobilenet_v2_0.35_224'], ['models/mobilenet_v2_1.0_224_nsfwjs', 'mobilenet_v2_1.0_224']] as const) {
+    it(`${id}: the zoo graph with weights copied by name equals TF.js's own deserialisation (1e-5)`, async (ctx) => {
+      const dir = asset(rel);
+      if (dir === null) return ctx.skip();
+      const ref = await loadPretrained(dir, { cutAt: 'out_relu' });
+      const { model } = buildZooModel(id, { includeTop: false });
+      const report = copyWeightsByName(model, ref.model);
+      expect(report.copied.length).toBe(model.weights.length);
+      const x = tf.randomUniform([2, 224, 224, 3], -1, 1, 'float32', 4);
+      const a = ref.model.predict(x) as tf.Tensor;
+      const b = model.predict(x) as tf.Tensor;
+      expect(b.shape).toEqual(a.shape);
+      const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+      const scale = tf.max(tf.abs(a)).dataSync()[0];
+      expect(diff / scale).toBeLessThan(1e-5);
+      expect(scale).toBeGreaterThan(0.1);
+      tf.dispose([x, a, b]);
+      model.dispose();
+    }, 60_000);
+  }
+
+  it('a strict copy between different widths fails, listing the wrongly shaped weights by name', async (ctx) => {
+    const dir = asset('models/mobilenet_v2_0.35_224_teachable');
+    if (dir === null) return ctx.skip();
+    const ref = await loadPretrained(dir, { cutAt: 'out_relu' });
+    const { model } = buildZooModel('mobilenet_v2_1.0_224', { includeTop: false });
+    expect(() => copyWeightsByName(model, ref.model)).toThrow(/Wrong shape \(\d+\): Conv1\/kernel: target \[3, 3, 3, 32\] vs source \[3, 3, 3, 16\]/);
+    const loose = copyWeightsByName(model, ref.model, { strict: false });
+    expect(loose.mismatched.length).toBeGreaterThan(0);
+    expect(loose.copied.length + loose.mismatched.length + loose.missing.length).toBe(model.weights.length);
+    model.dispose();
+  });
+});
