@@ -76,3 +76,5 @@ export { resnet18 } from './models/vision/resnet18.js';
 export { mobilenetV2, type MobileNetV2Options } from './models/vision/mobilenet_v2.js';
 export type { BuildOptions } from './models/vision/_util.js';
 export { copyWeightsByName, type WeightCopyReport } from './io/weights_by_name.js';
+export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
+export { loadTorchStateDict } from './io/torch_state_dict.js';

@@ -12,7 +12,7 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const trainable = (m: { trainableWeights: { shape: number[] }[] }) => m.trainableWeights.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
+const trainable = (m: { trainableWeights: { shape: (number | null)[] }[] }) => m.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0);
 
 describe('zoo architectures', () => {
   // Totals as Keras' model.summary() prints them (BatchNorm statistics included); ResNet18 as

@@ -1,0 +1,54 @@
+"""Writes torchvision reference fixtures for test/io/torchvision.test.ts.
+
+For each architecture: a random-initialised torchvision model (fixed seed; BatchNorm running
+statistics and affine parameters randomised too, so they matter), in eval mode, saved as
+`<name>.safetensors` (its state dict, written by hand: Debian has no `safetensors` package), plus
+`<name>_io.safetensors` with an input batch `x` (NCHW) and the model's softmax output `probs`.
+Usage: /usr/bin/python3 scripts/torchvision_fixtures.py OUT_DIR [--size 64]
+"""
+import argparse, json, os, struct
+
+import torch
+import torchvision
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header).encode()
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+    os.replace(path + ".tmp", path)
+
+
+p = argparse.ArgumentParser()
+p.add_argument("out")
+p.add_argument("--size", type=int, default=64)
+a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+torch.manual_seed(0)
+for name, build in [("resnet18", lambda: torchvision.models.resnet18(num_classes=10))]:
+    model = build()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    model.eval()
+    x = torch.randn(2, 3, a.size, a.size)
+    with torch.no_grad():
+        probs = torch.softmax(model(x), dim=1)
+    write_safetensors(os.path.join(a.out, f"{name}.safetensors"), model.state_dict())
+    write_safetensors(os.path.join(a.out, f"{name}_io.safetensors"), {"x": x, "probs": probs})
+    print(json.dumps({"model": name, "params": sum(p.numel() for p in model.parameters()), "torch": torch.__version__}))

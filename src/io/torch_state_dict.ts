@@ -1,0 +1,96 @@
+/**
+ * PyTorch state dicts (from safetensors) into the zoo's tfjs-layers models, layer by layer:
+ * convolution kernels OIHW → HWIO, depthwise [C·M, 1, kh, kw] → [kh, kw, C, M], linear weights
+ * [out, in] → [in, out], BatchNorm `weight`/`bias`/`running_mean`/`running_var` → `gamma`/`beta`/
+ * `moving_mean`/`moving_variance` (`num_batches_tracked` is bookkeeping and ignored). The zoo's
+ * torchvision-layout models name their layers after the state-dict prefixes (`layer1.0.conv1`), so
+ * the mapping needs no table. Mismatches are reported as `load_state_dict(strict=True)` does.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferKitError } from '../errors.js';
+import type { SafeTensor } from './safetensors.js';
+import type { WeightCopyReport } from './weights_by_name.js';
+
+function toTf(kind: string, t: SafeTensor): tf.Tensor {
+  const x = tf.tensor(t.data, t.shape, 'float32');
+  if (kind === 'conv') return tf.tidy(() => tf.transpose(x, [2, 3, 1, 0]));
+  if (kind === 'depthwise') {
+    // The caller reshapes to [C, M, kh, kw] (it knows C); transpose to [kh, kw, C, M].
+    return x;
+  }
+  if (kind === 'dense') return tf.tidy(() => tf.transpose(x, [1, 0]));
+  return x;
+}
+
+/** The state-dict entries each layer class reads, keyed by the layer's own weight suffix. */
+function plan(layer: tfl.layers.Layer): Array<{ suffix: string; key: string; kind: string }> {
+  const cls = layer.getClassName();
+  const n = layer.name;
+  if (cls === 'Conv2D') return [{ suffix: 'kernel', key: `${n}.weight`, kind: 'conv' }, { suffix: 'bias', key: `${n}.bias`, kind: 'vector' }];
+  if (cls === 'DepthwiseConv2D') return [{ suffix: 'depthwise_kernel', key: `${n}.weight`, kind: 'depthwise' }, { suffix: 'bias', key: `${n}.bias`, kind: 'vector' }];
+  if (cls === 'Dense') return [{ suffix: 'kernel', key: `${n}.weight`, kind: 'dense' }, { suffix: 'bias', key: `${n}.bias`, kind: 'vector' }];
+  if (cls === 'BatchNormalization') {
+    return [
+      { suffix: 'gamma', key: `${n}.weight`, kind: 'vector' }, { suffix: 'beta', key: `${n}.bias`, kind: 'vector' },
+      { suffix: 'moving_mean', key: `${n}.running_mean`, kind: 'vector' }, { suffix: 'moving_variance', key: `${n}.running_var`, kind: 'vector' },
+    ];
+  }
+  return [];
+}
+
+/**
+ * Loads a PyTorch state dict into `model` (a zoo model in torchvision layout).
+ * @throws E_MODEL_TOPOLOGY (strict) listing missing, unexpected and wrongly shaped entries by name.
+ */
+export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string, SafeTensor>, options: { strict?: boolean } = {}): WeightCopyReport {
+  const strict = options.strict ?? true;
+  const report: WeightCopyReport = { copied: [], missing: [], unexpected: [], mismatched: [] };
+  const used = new Set<string>();
+  const writes: Array<[tfl.LayerVariable, tf.Tensor]> = [];
+  for (const layer of model.layers) {
+    for (const w of layer.weights) {
+      const suffix = (w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '');
+      const entry = plan(layer).find((p) => p.suffix === suffix);
+      if (entry === undefined) {
+        report.missing.push(`${layer.name}/${suffix} (no PyTorch counterpart for ${layer.getClassName()})`);
+        continue;
+      }
+      const t = stateDict.get(entry.key);
+      if (t === undefined) {
+        report.missing.push(entry.key);
+        continue;
+      }
+      used.add(entry.key);
+      let value = toTf(entry.kind, t);
+      if (entry.kind === 'depthwise') {
+        const [kh, kw, c, m] = w.shape as number[];
+        const v = value;
+        value = tf.tidy(() => tf.transpose(tf.reshape(v, [c, m, kh, kw]), [2, 3, 0, 1]));
+        v.dispose();
+      }
+      if (value.shape.join(',') !== (w.shape as number[]).join(',')) {
+        report.mismatched.push(`${entry.key}: model ${layer.name}/${suffix} [${w.shape.join(', ')}] vs checkpoint [${t.shape.join(', ')}]`);
+        value.dispose();
+        continue;
+      }
+      writes.push([w, value]);
+      report.copied.push(entry.key);
+    }
+  }
+  report.unexpected = [...stateDict.keys()].filter((k) => !used.has(k) && !k.endsWith('num_batches_tracked'));
+  if (strict && report.missing.length + report.unexpected.length + report.mismatched.length > 0) {
+    tf.dispose(writes.map(([, v]) => v));
+    const list = (what: string, xs: string[]) => (xs.length ? ` ${what} (${xs.length}): ${xs.slice(0, 8).join(', ')}${xs.length > 8 ? ', ...' : ''}.` : '');
+    throw new TransferKitError(
+      'E_MODEL_TOPOLOGY',
+      `The state dict does not match the model '${model.name}'.${list('Missing', report.missing)}${list('Unexpected', report.unexpected)}${list('Wrong shape', report.mismatched)} ` +
+        'Use the zoo model of the same architecture and number of classes, or pass { strict: false }.',
+    );
+  }
+  for (const [w, v] of writes) {
+    w.write(v);
+    v.dispose();
+  }
+  return report;
+}
