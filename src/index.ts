@@ -78,3 +78,4 @@ export type { BuildOptions } from './models/vision/_util.js';
 export { copyWeightsByName, type WeightCopyReport } from './io/weights_by_name.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
 export { loadTorchStateDict } from './io/torch_state_dict.js';
+export { efficientnetB0 } from './models/vision/efficientnet_b0.js';

@@ -26,6 +26,9 @@ describe('zoo architectures', () => {
     ['mobilenet_v2', true, 3_538_984, 'total'],
     ['mobilenet_v2_0.35_224', false, 410_208, 'total'],
     ['resnet18.tv_in1k', true, 11_689_512, 'trainable'],
+    // Keras prints 4,049,571 / 5,330,571: its in-graph Normalization adds 7 statistics (mean, variance, count).
+    ['efficientnet_b0', false, 4_049_564, 'total'],
+    ['efficientnet_b0', true, 5_330_564, 'total'],
   ];
   for (const [id, top, count, kind] of cases) {
     it(`${id}${top ? ' with top' : ' without top'}: ${count.toLocaleString('en')} parameters (${kind})`, () => {
@@ -38,7 +41,7 @@ describe('zoo architectures', () => {
   it('every id has a config with a feature layer that exists, and resolvable sources', () => {
     const ids = zooIds();
     expect(ids).toContain('mobilenet_v2_0.35_224');
-    for (const id of ['vgg16', 'resnet50', 'resnet18.tv_in1k', 'mobilenet_v2_1.4_224', 'mobilenet_v2_0.5_96']) {
+    for (const id of ['vgg16', 'resnet50', 'efficientnet_b0', 'resnet18.tv_in1k', 'mobilenet_v2_1.4_224', 'mobilenet_v2_0.5_96']) {
       const cfg = pretrainedConfig(id);
       expect(cfg?.sources.length).toBeGreaterThan(0);
       const { model } = buildZooModel(id, { includeTop: false });
@@ -49,6 +52,17 @@ describe('zoo architectures', () => {
     }
     expect(pretrainedConfig('mobilenet_v2_0.6_224')).toBeNull();
   });
+
+  it('efficientnet_b0 trains: one fineTune step on its base at 32 px changes the SE and block weights', async () => {
+    const { fineTune } = await import('../../src/index.js');
+    const pm = replaceHead(await loadPretrained('efficientnet_b0', { weights: null, inputShape: [32, 32, 3] }), { numClasses: 2, seed: 1 });
+    const before = pm.model.getLayer('block6d_se_reduce').getWeights()[0].dataSync().slice();
+    const xs = tf.randomNormal([4, 32, 32, 3], 0, 1, 'float32', 2);
+    await fineTune(pm, { xs, labels: Int32Array.from([0, 1, 0, 1]), classNames: ['a', 'b'] }, { recipe: 'full', epochs: 1, batchSize: 4, learningRate: 1e-2 });
+    const after = pm.model.getLayer('block6d_se_reduce').getWeights()[0].dataSync();
+    expect(after.some((v, i) => v !== before[i])).toBe(true);
+    xs.dispose();
+  }, 120_000);
 
   it("loadPretrained(id, { weights: null }) gives a trainable base; without weights: null it names the weight files", async () => {
     const pm = await loadPretrained('resnet50', { weights: null, inputShape: [64, 64, 3] });

@@ -2,7 +2,7 @@
  * The vision zoo: one pretrained config per model id (as timm's `pretrained_cfg`), and the
  * builder that makes its architecture with tfjs-layers.
  *
- * Ids: `vgg16`, `resnet50`, `mobilenet_v2_<alpha>_<size>` (alpha 0.35 / 0.5 / 0.75 / 1.0 / 1.3 /
+ * Ids: `vgg16`, `resnet50`, `efficientnet_b0`, `mobilenet_v2_<alpha>_<size>` (alpha 0.35 / 0.5 / 0.75 / 1.0 / 1.3 /
  * 1.4; size 96 / 128 / 160 / 192 / 224; `mobilenet_v2` = 1.0 at 224), `resnet18.tv_in1k`.
  * Weight sources are listed with the hashes their publishers use (Keras: md5 in `get_file`;
  * torchvision: the sha256 prefix in the file name); downloading them is not part of this release.
@@ -10,6 +10,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../../errors.js';
 import type { Preprocessing } from '../pretrained_model.js';
+import { efficientnetB0 } from './efficientnet_b0.js';
 import { mobilenetV2 } from './mobilenet_v2.js';
 import { resnet18 } from './resnet18.js';
 import { resnet50 } from './resnet50.js';
@@ -30,7 +31,7 @@ export interface WeightSource {
 /** Everything needed to feed and cut a zoo model (as timm's `pretrained_cfg`). */
 export interface PretrainedConfig {
   id: string;
-  architecture: 'vgg16' | 'resnet50' | 'mobilenet_v2' | 'resnet18';
+  architecture: 'vgg16' | 'resnet50' | 'mobilenet_v2' | 'resnet18' | 'efficientnet_b0';
   /** Input size [H, W, C] the weights were trained at. */
   inputSize: [number, number, number];
   /** Resize the shorter side to `resize`, then centre-crop `crop` (Keras applications: no crop). */
@@ -85,6 +86,18 @@ const FIXED: PretrainedConfig[] = [
     ],
   },
   {
+    // Keras keeps Rescaling(1/255) + Normalization(ImageNet mean/variance) inside the graph; here
+    // they are this config's preprocessing, so the graph holds only trainable layers.
+    id: 'efficientnet_b0', architecture: 'efficientnet_b0', inputSize: [224, 224, 3], resize: 224, crop: 224, channelOrder: 'RGB',
+    preprocessing: { ...torchvision, source: "Keras EfficientNet's in-graph Rescaling + Normalization (ImageNet mean/std)" },
+    classifier: 'predictions', featureLayer: 'top_activation', stageFeatures: ['block1a_project_bn', 'block2b_add', 'block3b_add', 'block5c_add', 'top_activation'],
+    numClasses: 1000, licence: 'Apache-2.0 (Keras applications; weights from the TF TPU EfficientNet release)',
+    sources: [
+      { format: 'keras-h5', includeTop: true, url: 'https://storage.googleapis.com/keras-applications/efficientnetb0.h5', md5: '902e53a9f72be733fc0bcb005b3ebbac' },
+      { format: 'keras-h5', includeTop: false, url: 'https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5', md5: '50bc09e76180e00e4465e1a485ddc09d' },
+    ],
+  },
+  {
     id: 'resnet18.tv_in1k', architecture: 'resnet18', inputSize: [224, 224, 3], resize: 256, crop: 224, channelOrder: 'RGB', preprocessing: torchvision,
     classifier: 'fc', featureLayer: 'layer4.1.relu2', stageFeatures: ['relu', 'layer1.1.relu2', 'layer2.1.relu2', 'layer3.1.relu2', 'layer4.1.relu2'],
     numClasses: 1000, licence: 'BSD-3-Clause (torchvision)',
@@ -130,13 +143,14 @@ export function pretrainedConfig(id: string): PretrainedConfig | null {
 export function buildZooModel(id: string, options: BuildOptions = {}): { model: tfl.LayersModel; config: PretrainedConfig } {
   const config = pretrainedConfig(id);
   if (config === null) {
-    throw new TransferKitError('E_BAD_OPTION', `Unknown zoo model '${id}'. Known: vgg16, resnet50, resnet18.tv_in1k, mobilenet_v2, mobilenet_v2_<alpha>_<size> (alpha ${ALPHAS.join('/')}, size ${SIZES.join('/')}).`);
+    throw new TransferKitError('E_BAD_OPTION', `Unknown zoo model '${id}'. Known: vgg16, resnet50, efficientnet_b0, resnet18.tv_in1k, mobilenet_v2, mobilenet_v2_<alpha>_<size> (alpha ${ALPHAS.join('/')}, size ${SIZES.join('/')}).`);
   }
   const opts: BuildOptions = { inputShape: config.inputSize, ...options };
   const model =
     config.architecture === 'vgg16' ? vgg16(opts)
       : config.architecture === 'resnet50' ? resnet50(opts)
         : config.architecture === 'resnet18' ? resnet18(opts)
+          : config.architecture === 'efficientnet_b0' ? efficientnetB0(opts)
           : mobilenetV2({ ...opts, alpha: config.buildOptions?.alpha ?? 1.0 });
   return { model, config };
 }
