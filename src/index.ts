@@ -79,3 +79,4 @@ export { copyWeightsByName, type WeightCopyReport } from './io/weights_by_name.j
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
 export { loadTorchStateDict } from './io/torch_state_dict.js';
 export { efficientnetB0 } from './models/vision/efficientnet_b0.js';
+export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras_h5.js';

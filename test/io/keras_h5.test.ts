@@ -1,0 +1,72 @@
+/**
+ * Keras 2 .h5 weights through h5wasm: a zoo model saved and loaded back bit-exactly, files in the
+ * full-model layout (`model_weights`) with `layer_names` split over attributes, and clear errors.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildZooModel, loadKerasH5, readKerasH5, saveKerasH5, useBackend } from '../../src/index.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-h5-'));
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('Keras .h5 weights', () => {
+  it('saveKerasH5 then loadKerasH5 restores every weight of a zoo model exactly (save_weights layout)', async () => {
+    const file = path.join(tmp(), 'mnv2.h5');
+    const { model: a } = buildZooModel('mobilenet_v2_0.35_224', { includeTop: true, classes: 5, seed: 3 });
+    await saveKerasH5(a, file);
+    expect(fs.readdirSync(path.dirname(file))).toEqual(['mnv2.h5']);
+    const weights = await readKerasH5(file);
+    expect(weights.get('Conv1/kernel')?.shape).toEqual([3, 3, 3, 16]);
+    expect(weights.get('bn_Conv1/moving_variance')?.shape).toEqual([16]);
+    const { model: b } = buildZooModel('mobilenet_v2_0.35_224', { includeTop: true, classes: 5, seed: 9 });
+    const report = await loadKerasH5(b, file);
+    expect(report.copied.length).toBe(b.weights.length);
+    a.weights.forEach((w, i) => expect(Array.from(b.weights[i].read().dataSync())).toEqual(Array.from(w.read().dataSync())));
+    a.dispose();
+    b.dispose();
+  }, 60_000);
+
+  it("reads the full-model layout ('model_weights') with layer_names split into layer_names0/1", async () => {
+    const h5 = (await import('h5wasm/node')).default;
+    await h5.ready;
+    const file = path.join(tmp(), 'full.h5');
+    const f = new h5.File(file, 'w');
+    const mw = f.create_group('model_weights');
+    mw.create_attribute('layer_names0', ['input_1', 'fc1']);
+    mw.create_attribute('layer_names1', ['predictions']);
+    mw.create_group('input_1');
+    for (const [layer, shape] of [['fc1', [4, 3]], ['predictions', [3, 2]]] as const) {
+      const g = mw.create_group(layer);
+      g.create_attribute('weight_names', [`${layer}/kernel:0`, `${layer}/bias:0`]);
+      const inner = g.create_group(layer);
+      inner.create_dataset({ name: 'kernel:0', data: Float32Array.from({ length: shape[0] * shape[1] }, (_, i) => i / 10), shape: [...shape] });
+      inner.create_dataset({ name: 'bias:0', data: new Float32Array(shape[1]).fill(0.5), shape: [shape[1]] });
+    }
+    f.close();
+    const w = await readKerasH5(file);
+    expect([...w.keys()]).toEqual(['fc1/kernel', 'fc1/bias', 'predictions/kernel', 'predictions/bias']);
+    expect(Array.from(w.get('predictions/kernel')?.data ?? [])).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5].map((v) => Math.fround(v)));
+  });
+
+  it('mismatches and foreign files get errors naming the weights or the file', async () => {
+    const file = path.join(tmp(), 'a.h5');
+    const { model: a } = buildZooModel('mobilenet_v2_0.35_224', { includeTop: false, seed: 1 });
+    await saveKerasH5(a, file);
+    const { model: wide } = buildZooModel('mobilenet_v2_0.5_224', { includeTop: false, seed: 1 });
+    await expect(loadKerasH5(wide, file)).rejects.toThrow(/a\.h5 does not match the model 'mobilenetv2_0\.50_224'\. Wrong shape \(187\): block_1_project\/kernel: model \[1, 1, 48, 16\] vs file \[1, 1, 48, 8\]/);
+    const loose = await loadKerasH5(wide, file, { strict: false });
+    expect(loose.mismatched.length).toBeGreaterThan(0);
+    const junk = path.join(path.dirname(file), 'junk.h5');
+    fs.writeFileSync(junk, 'not hdf5 at all');
+    await expect(readKerasH5(junk)).rejects.toThrow(/junk\.h5 is not an HDF5 file/);
+    a.dispose();
+    wide.dispose();
+    tf.disposeVariables();
+  });
+});
