@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'E_DATA'
   | 'E_TRAINING_DIVERGED'
   | 'E_NOT_IMPLEMENTED'
-  | 'E_WEIGHTS_UNAVAILABLE';
+  | 'E_WEIGHTS_UNAVAILABLE'
+  | 'E_IO_CHECKSUM';
 
 /**
  * The one error class of transferkit. Messages follow the form

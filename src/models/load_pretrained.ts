@@ -9,6 +9,10 @@ import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
 import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
 import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
+import { cachedDownload, type DownloadOptions } from '../io/download.js';
+import { loadKerasH5 } from '../io/keras_h5.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { loadTorchStateDict } from '../io/torch_state_dict.js';
 import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
 
 /** Options of {@link loadPretrained}. */
@@ -31,11 +35,14 @@ export interface LoadPretrainedOptions {
    */
   cutAt?: string;
   /**
-   * Zoo ids only (`'resnet50'`, `'mobilenet_v2_0.35_224'`, ...): `null` builds the architecture
-   * with fresh random weights, as Keras' `weights=None` (no files needed). Loading the published
-   * ImageNet weights by id needs their files (see `pretrainedConfig(id).sources`).
+   * Zoo ids only (`'resnet50'`, `'mobilenet_v2_0.35_224'`, ...): `'imagenet'` (default) fetches the
+   * published weights into the cache (checksum-verified; `TRANSFERKIT_OFFLINE=1` says where to put
+   * the file instead), a path loads a local `.h5` or `.safetensors` file, and `null` builds the
+   * architecture with fresh random weights, as Keras' `weights=None` (no files needed).
    */
-  weights?: null;
+  weights?: null | 'imagenet' | string;
+  /** Zoo ids only: download options (cache folder, progress). */
+  download?: Pick<DownloadOptions, 'cacheDir' | 'progress' | 'offline'>;
   /** Zoo ids only: keep the ImageNet classifier (default false: the convolutional base, features pooled by the head you add). */
   includeTop?: boolean;
 }
@@ -160,7 +167,7 @@ function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Prep
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
   const zoo = pretrainedConfig(source);
-  if (zoo !== null && !/[/\\]/.test(source)) return loadZooModel(zoo, options);
+  if (zoo !== null && !/[/\\]/.test(source)) return await loadZooModel(zoo, options);
   const { handler, readMetadata } = await resolveSource(source);
   const artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
   const topology = flattenTopology(artifacts.modelTopology as Record<string, unknown>);
@@ -202,19 +209,31 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   };
 }
 
-/** A zoo architecture by id: fresh weights (`weights: null`), or a clear error about the weight files. */
-function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOptions): PretrainedModel {
-  if (options.weights !== null) {
-    const src = config.sources.map((s) => `${s.url} (${s.format}${s.includeTop ? '' : ', no top'})`).join('; ');
-    throw new TransferKitError(
-      'E_WEIGHTS_UNAVAILABLE',
-      `'${config.id}': loading its published weights by id is not supported yet (no download, no .h5/.pth reader in this release). ` +
-        `Pass { weights: null } for the architecture with random weights, or load a TF.js layers export of it by path. Published weights: ${src}.`,
-    );
-  }
+/** A zoo architecture by id, with fresh weights, a local weights file, or the published ImageNet weights. */
+async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOptions): Promise<PretrainedModel> {
   const includeTop = options.includeTop ?? false;
   const inputShape = (options.inputShape as [number, number, number] | undefined) ?? config.inputSize;
   const { model } = buildZooModel(config.id, { includeTop, inputShape });
+  let weightsFile: string | null = null;
+  if (options.weights === undefined || options.weights === 'imagenet') {
+    const src = config.sources.find((s) => s.includeTop === includeTop && (s.format === 'keras-h5' || s.format === 'safetensors'));
+    if (src === undefined) {
+      model.dispose();
+      const all = config.sources.map((s) => `${s.url} (${s.format}${s.includeTop ? '' : ', no top'})`).join('; ');
+      throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `'${config.id}' has no published ${includeTop ? 'full' : 'no-top'} weights in a format transferkit reads (.h5, .safetensors). Known sources: ${all}. Pass { weights: null } for random weights, or { includeTop: ${!includeTop} }.`);
+    }
+    weightsFile = await cachedDownload(src.url, { ...options.download, ...(src.md5 ? { md5: src.md5 } : {}), ...(src.sha256Prefix ? { sha256Prefix: src.sha256Prefix } : {}) });
+  } else if (options.weights !== null) weightsFile = options.weights;
+  if (weightsFile !== null) {
+    try {
+      if (weightsFile.endsWith('.safetensors') || weightsFile.endsWith('.index.json')) {
+        loadTorchStateDict(model, readSafetensors(weightsFile), { strict: true });
+      } else await loadKerasH5(model, weightsFile);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
   applyKerasBatchNormSemantics(model);
   const feature = options.featureLayer ?? config.featureLayer;
   const at = model.layers.findIndex((l) => l.name === feature);
@@ -226,6 +245,6 @@ function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOptions):
     featureLayer: feature,
     headLayers: model.layers.slice(at + 1).map((l) => l.name),
     ...(options.classNames !== undefined ? { classNames: options.classNames } : {}),
-    source: `zoo:${config.id} (random weights)`,
+    source: `zoo:${config.id} (${weightsFile ?? 'random weights'})`,
   };
 }

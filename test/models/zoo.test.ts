@@ -64,7 +64,7 @@ describe('zoo architectures', () => {
     xs.dispose();
   }, 120_000);
 
-  it("loadPretrained(id, { weights: null }) gives a trainable base; without weights: null it names the weight files", async () => {
+  it("loadPretrained(id, { weights: null }) gives a trainable base; offline without the file it says which file to place where", async () => {
     const pm = await loadPretrained('resnet50', { weights: null, inputShape: [64, 64, 3] });
     expect(pm.featureLayer).toBe('conv5_block3_out');
     expect(pm.model.outputs[0].shape).toEqual([null, 2, 2, 2048]);
@@ -72,7 +72,11 @@ describe('zoo architectures', () => {
     const y = tf.tidy(() => m.model.predict(tf.zeros([1, 64, 64, 3])) as tf.Tensor);
     expect(y.shape).toEqual([1, 3]);
     y.dispose();
-    await expect(loadPretrained('resnet50')).rejects.toMatchObject({ code: 'E_WEIGHTS_UNAVAILABLE', message: expect.stringContaining('resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5') });
+    const cacheDir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'tk-cache-'));
+    await expect(loadPretrained('resnet50', { download: { offline: true, cacheDir } })).rejects.toMatchObject({
+      code: 'E_IO_NOT_FOUND',
+      message: expect.stringMatching(/Download https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/resnet\/resnet50_weights_tf_dim_ordering_tf_kernels_notop\.h5 and place it at .*tk-cache-/),
+    });
   });
 });
 
