@@ -23,6 +23,11 @@ export interface ImageFolderOptions {
   cropFraction?: number;
   /** Class folder names in label order (default: sorted sub-folder names). */
   classNames?: string[];
+  /**
+   * Channel order the model expects (default `'RGB'`). Keras' 'caffe'-mode models (VGG16,
+   * ResNet50) take BGR; `preprocessing` then applies in that order (see `pretrainedConfig(id)`).
+   */
+  channelOrder?: 'RGB' | 'BGR';
   /** Called for every skipped file with a message naming it (default: console.warn). */
   onWarning?: (message: string) => void;
 }
@@ -93,7 +98,8 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   }
   if (images.length === 0) throw new TransferKitError('E_DATA', `No decodable JPEG/PNG images under ${dir}.`);
   const xs = tf.tidy(() => {
-    const stacked = tf.stack(images) as tf.Tensor4D;
+    const rgb = tf.stack(images) as tf.Tensor4D;
+    const stacked = options.channelOrder === 'BGR' ? tf.reverse(rgb, 3) : rgb;
     const s = Array.isArray(preprocessing.scale) ? tf.tensor1d(preprocessing.scale) : tf.scalar(preprocessing.scale);
     const o = Array.isArray(preprocessing.offset) ? tf.tensor1d(preprocessing.offset) : tf.scalar(preprocessing.offset);
     return tf.add(tf.mul(stacked, s), o);

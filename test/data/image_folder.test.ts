@@ -48,6 +48,18 @@ describe('image folders', () => {
     expect(px[2]).toBeLessThan(-0.8);
   });
 
+  it("channelOrder 'BGR' swaps red and blue before the per-channel preprocessing (Keras 'caffe' mode)", async () => {
+    const root = makeFolder();
+    // caffe offsets in BGR order: B -103.939, G -116.779, R -123.68.
+    const data = await loadImageFolder(root, { size: [8, 8], preprocessing: { scale: 1, offset: [-103.939, -116.779, -123.68] }, channelOrder: 'BGR', onWarning: () => undefined });
+    const px = tf.slice(data.xs, [5, 4, 4, 0], [1, 1, 1, 3]).dataSync(); // a red image: B low, R high
+    const rgb = await loadImageFolder(root, { size: [8, 8], preprocessing: { scale: 1, offset: 0 }, onWarning: () => undefined });
+    const raw = tf.slice(rgb.xs, [5, 4, 4, 0], [1, 1, 1, 3]).dataSync();
+    expect(px[0]).toBeCloseTo(raw[2] - 103.939, 3);
+    expect(px[2]).toBeCloseTo(raw[0] - 123.68, 3);
+    expect(raw[0]).toBeGreaterThan(200);
+  });
+
   it('explains a folder without class sub-folders', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-img-'));
     await expect(loadImageFolder(root, { size: [8, 8], preprocessing: { scale: 1, offset: 0 } })).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringContaining('one sub-folder per class') });
