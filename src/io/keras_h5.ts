@@ -16,7 +16,8 @@ import { TransferKitError } from '../errors.js';
 import type { WeightCopyReport } from './weights_by_name.js';
 
 interface H5Attr { value: unknown }
-interface H5Node {
+/** The part of h5wasm's Group/Dataset API transferkit uses. */
+export interface H5Node {
   attrs: Record<string, H5Attr>;
   keys?(): string[];
   get(name: string): H5Node | null;
@@ -35,7 +36,8 @@ interface H5Module {
   File: new (file: string, mode: string) => H5File;
 }
 
-async function h5(): Promise<H5Module> {
+/** Loads h5wasm's Node build (optional peer). */
+export async function h5(): Promise<H5Module> {
   try {
     const mod = (await import(/* @vite-ignore */ 'h5wasm/node' as string)) as { default?: H5Module } & H5Module;
     const m = mod.default ?? mod;

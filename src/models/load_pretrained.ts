@@ -11,6 +11,7 @@ import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
 import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
 import { cachedDownload, type DownloadOptions } from '../io/download.js';
 import { loadKerasH5 } from '../io/keras_h5.js';
+import { loadKerasArchive } from '../io/keras_archive.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { loadTorchStateDict } from '../io/torch_state_dict.js';
 import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
@@ -37,7 +38,7 @@ export interface LoadPretrainedOptions {
   /**
    * Zoo ids only (`'resnet50'`, `'mobilenet_v2_0.35_224'`, ...): `'imagenet'` (default) fetches the
    * published weights into the cache (checksum-verified; `TRANSFERKIT_OFFLINE=1` says where to put
-   * the file instead), a path loads a local `.h5` or `.safetensors` file, and `null` builds the
+   * the file instead), a path loads a local `.h5`, `.keras` or `.safetensors` file, and `null` builds the
    * architecture with fresh random weights, as Keras' `weights=None` (no files needed).
    */
   weights?: null | 'imagenet' | string;
@@ -228,7 +229,8 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
     try {
       if (weightsFile.endsWith('.safetensors') || weightsFile.endsWith('.index.json')) {
         loadTorchStateDict(model, readSafetensors(weightsFile), { strict: true });
-      } else await loadKerasH5(model, weightsFile);
+      } else if (weightsFile.endsWith('.keras')) await loadKerasArchive(model, weightsFile);
+      else await loadKerasH5(model, weightsFile);
     } catch (err) {
       model.dispose();
       throw err;

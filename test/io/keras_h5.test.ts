@@ -70,3 +70,37 @@ describe('Keras .h5 weights', () => {
     tf.disposeVariables();
   });
 });
+
+describe('Keras 3 .keras archives', () => {
+  it('reads weights at layers/<name>/vars/<i> from the zip (written here in the exact Keras 3 layout) into a zoo model', async () => {
+    const { zipSync } = await import('fflate');
+    const h5 = (await import('h5wasm/node')).default;
+    await h5.ready;
+    const dir = tmp();
+    const { model: ref } = buildZooModel('mobilenet_v2_0.35_224', { includeTop: false, seed: 4 });
+    const weightsFile = path.join(dir, 'model.weights.h5');
+    const f = new h5.File(weightsFile, 'w');
+    const layers = f.create_group('layers');
+    for (const layer of ref.layers) {
+      const g = layers.create_group(layer.name);
+      const vars = g.create_group('vars');
+      for (const [i, w] of layer.weights.entries()) vars.create_dataset({ name: String(i), data: Float32Array.from(w.read().dataSync()), shape: w.shape as number[] });
+    }
+    f.close();
+    const archive = path.join(dir, 'mnv2.keras');
+    fs.writeFileSync(archive, zipSync({
+      'config.json': new TextEncoder().encode(JSON.stringify({ class_name: 'Functional', config: { name: ref.name } })),
+      'metadata.json': new TextEncoder().encode(JSON.stringify({ keras_version: '3.3.3' })),
+      'model.weights.h5': new Uint8Array(fs.readFileSync(weightsFile)),
+    }));
+    const pm = await (await import('../../src/index.js')).loadPretrained('mobilenet_v2_0.35_224', { weights: archive });
+    ref.weights.forEach((w, i) => expect(Array.from(pm.model.weights[i].read().dataSync())).toEqual(Array.from(w.read().dataSync())));
+    const { model: wide } = buildZooModel('mobilenet_v2_1.0_224', { includeTop: false, seed: 1 });
+    const { loadKerasArchive } = await import('../../src/index.js');
+    await expect(loadKerasArchive(wide, archive)).rejects.toThrow(/mnv2\.keras does not match .*Wrong shape \(\d+\): Conv1\/vars\/0: model \[3, 3, 3, 32\] vs file \[3, 3, 3, 16\]/);
+    fs.writeFileSync(path.join(dir, 'plain.keras'), 'not a zip');
+    await expect(loadKerasArchive(wide, path.join(dir, 'plain.keras'))).rejects.toThrow(/plain\.keras is not a zip archive/);
+    ref.dispose();
+    wide.dispose();
+  }, 60_000);
+});
