@@ -82,3 +82,4 @@ export { efficientnetB0 } from './models/vision/efficientnet_b0.js';
 export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras_h5.js';
 export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/download.js';
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from './io/keras_archive.js';
+export { augmentBatch, hasRandomAugment, resizedCropParams, type AugmentOptions } from './data/augment.js';

@@ -13,6 +13,7 @@ import { isStreaming, type Batch, type LabeledData, type StreamingData, type Tra
 import { TransferKitError } from '../errors.js';
 import type { HeadTask } from '../models/pretrained_model.js';
 import { permutation } from '../utils/random.js';
+import { augmentBatch, hasRandomAugment, type AugmentOptions } from '../data/augment.js';
 import { batchInputs, computeCache, disposeCache, type Cache } from './activation_cache.js';
 import { runLayers } from './graph_executor.js';
 
@@ -55,6 +56,8 @@ export interface FeederOptions {
   cacheStore?: 'memory' | 'disk';
   /** Parent folder of an on-disk cache (default the OS temp folder). */
   cacheDir?: string;
+  /** Random augmentations beyond flips (images only; they make the prefix run per batch). */
+  augment?: AugmentOptions;
 }
 
 function flipSome(x: tf.Tensor, flips: boolean[]): tf.Tensor {
@@ -84,10 +87,14 @@ async function memoryFeeder(data: LabeledData, o: FeederOptions): Promise<Feeder
     throw new TransferKitError('E_DATA', `The ${o.name} data has ${n} inputs but ${data.targets.shape[0]} target rows.`);
   }
   checkTargets(o.task, o.numClasses, data.targets !== undefined, o.name, data.targets?.shape);
-  const onDisk = o.cacheStore === 'disk' && o.from > 0;
+  // Random augmentations change every epoch's inputs: keep the raw inputs, augment each batch,
+  // then run the frozen prefix on it (still no backward pass through the frozen layers).
+  const augment = hasRandomAugment(o.augment) && data.xs.rank === 4 ? (o.augment as AugmentOptions) : null;
+  const cacheFrom = augment !== null ? 0 : o.from;
+  const onDisk = o.cacheStore === 'disk' && cacheFrom > 0;
   const disk = onDisk ? await import('./disk_cache.js') : null;
-  const diskCache = disk !== null ? await disk.computeDiskCache(o.model, o.from, data.xs, o.flip, o.batchSize, o.cacheDir) : null;
-  const cache: Cache | null = diskCache === null ? computeCache(o.model, o.from, data.xs, o.flip, o.batchSize) : null;
+  const diskCache = disk !== null ? await disk.computeDiskCache(o.model, cacheFrom, data.xs, o.flip, o.batchSize, o.cacheDir) : null;
+  const cache: Cache | null = diskCache === null ? computeCache(o.model, cacheFrom, data.xs, o.flip, o.batchSize) : null;
   let current: Int32Array | null = null;
   const targetsOf = (idx: Int32Array) =>
     data.targets !== undefined ? tf.gather(data.targets, tf.tensor1d(idx, 'int32')) : tf.oneHot(tf.tensor1d(Int32Array.from(idx, (k) => data.labels[k]), 'int32'), o.numClasses);
@@ -100,7 +107,19 @@ async function memoryFeeder(data: LabeledData, o: FeederOptions): Promise<Feeder
       for (let s = resume?.start ?? 0; s * o.batchSize < n; s++) {
         const idx = order.subarray(s * o.batchSize, Math.min(n, (s + 1) * o.batchSize));
         const flips = o.flip && rand !== null ? Array.from(idx, () => rand() < 0.5) : null;
-        const x = diskCache !== null && disk !== null ? disk.readRows(diskCache, idx, flips) : tf.tidy(() => batchInputs(cache as Cache, idx, flips));
+        let x = diskCache !== null && disk !== null ? disk.readRows(diskCache, idx, flips) : tf.tidy(() => batchInputs(cache as Cache, idx, flips));
+        if (augment !== null && rand !== null) {
+          const raw = x;
+          x = tf.tidy(() => {
+            const a = augmentBatch(raw as tf.Tensor4D, augment, rand);
+            return o.from === 0 ? a : runLayers(o.model, 0, a, o.from, false);
+          });
+          raw.dispose();
+        } else if (augment !== null && o.from > 0) {
+          const raw = x;
+          x = tf.tidy(() => runLayers(o.model, 0, raw, o.from, false)); // evaluation: no augmentation
+          raw.dispose();
+        }
         const y = tf.tidy(() => targetsOf(idx));
         yield { x, y, count: idx.length };
       }
@@ -151,7 +170,8 @@ async function streamFeeder(data: StreamingData, o: FeederOptions): Promise<Feed
         checkTargets(o.task, o.numClasses, b.targets !== undefined, o.name, b.targets?.shape);
         const flips = o.flip && rand !== null && b.xs.rank === 4 ? Array.from({ length: count }, () => rand() < 0.5) : null;
         const x = tf.tidy(() => {
-          const input = flips !== null && flips.some((f) => f) ? flipSome(b.xs, flips) : b.xs;
+          let input = flips !== null && flips.some((f) => f) ? flipSome(b.xs, flips) : b.xs;
+          if (rand !== null && b.xs.rank === 4 && hasRandomAugment(o.augment)) input = augmentBatch(input as tf.Tensor4D, o.augment as AugmentOptions, rand);
           return o.from === 0 ? tf.clone(input) : runLayers(o.model, 0, input, o.from, false);
         });
         const y = b.targets !== undefined ? b.targets : tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(b.labels as ArrayLike<number>), 'int32'), o.numClasses));

@@ -30,6 +30,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { isStreaming, type LabeledData, type TrainData } from '../data/dataset.js';
 import { trainValSplit } from '../data/split.js';
+import { hasRandomAugment, type AugmentOptions } from '../data/augment.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
@@ -200,8 +201,13 @@ export interface FineTuneOptions {
    * `trainable` are frozen (BatchNorm among them per `frozenBn`).
    */
   stages?: FineTuneStage[];
-  /** Random horizontal flips of training images (default true for image inputs). */
-  augment?: { flip?: boolean };
+  /**
+   * Training-image augmentation, drawn from the run's seeded generator: `flip` (default true for
+   * images; cached as a mirrored copy), and torchvision's `randomResizedCrop`, `rotation` and
+   * `colorJitter` (see {@link AugmentOptions}), which make the frozen prefix run per batch instead
+   * of from a cache (each epoch's inputs differ).
+   */
+  augment?: AugmentOptions;
   /**
    * Cache the outputs of the frozen prefix (default true: in memory, or on disk in Node when the
    * cache would exceed `cacheMemoryLimitMB`). `'memory'` / `'disk'` force a store; false turns
@@ -313,7 +319,8 @@ async function runStage(
   const from = opts.cacheActivations === false ? 0 : cachePoint(model);
   const cacheStore = chooseCacheStore(opts, model, from, train, flip);
   const feederOptions = { model, from, batchSize, task, numClasses, cacheStore, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) };
-  const trainFeeder = await makeFeeder(train, { ...feederOptions, flip, name: 'train' });
+  const augmenting = isImage && hasRandomAugment(opts.augment);
+  const trainFeeder = await makeFeeder(train, { ...feederOptions, flip, name: 'train', ...(augmenting ? { augment: opts.augment } : {}) });
   const valFeeder = opts.validation ? await makeFeeder(opts.validation, { ...feederOptions, flip: false, name: 'validation' }) : null;
   const stepsPerEpoch = trainFeeder.steps;
   const schedule = opts.schedule?.(stage, peakLr, epochs * stepsPerEpoch) ??
@@ -399,7 +406,7 @@ async function runStage(
         seconds: 0,
         numTensors: 0,
         cachedFrom: from,
-        cache: from === 0 || isStreaming(train) ? 'none' : cacheStore,
+        cache: from === 0 || isStreaming(train) || augmenting ? 'none' : cacheStore,
         ...(microBatchSize !== undefined && microBatchSize < batchSize ? { microBatchSize } : {}),
       };
       if (valFeeder !== null) {
