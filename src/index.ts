@@ -59,6 +59,7 @@ export { schedules } from './schedules/index.js';
 
 export { fromTfDataset, isStreaming, type LabeledData, type Batch, type StreamingData, type TrainData } from './data/dataset.js';
 export { decodeImage, type RgbImage } from './data/decode_image.js';
+export { streamImageFolder, type StreamImageFolderOptions } from './data/image_folder.js';
 export { loadImageFolder, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
 export { trainValSplit, subset } from './data/split.js';
 

@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
 import type { Preprocessing } from '../models/pretrained_model.js';
-import type { LabeledData } from './dataset.js';
+import type { LabeledData, StreamingData } from './dataset.js';
+import { mulberry32, permutation } from '../utils/random.js';
 import { decodeImage, type RgbImage } from './decode_image.js';
 
 /** Options of {@link loadImageFolder}. */
@@ -106,4 +107,83 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   });
   tf.dispose(images);
   return { xs, labels: Int32Array.from(labels), classNames, files, skipped };
+}
+
+/** Options of {@link streamImageFolder}. */
+export interface StreamImageFolderOptions extends ImageFolderOptions {
+  /** Images per batch. */
+  batchSize: number;
+  /** Shuffle the files every epoch with this seed (epoch e uses seed + e); default: in order. */
+  shuffleSeed?: number;
+}
+
+/**
+ * An image folder read batch by batch (decode, resize/crop and preprocessing per batch), as
+ * Keras' `image_dataset_from_directory` or a torchvision `DataLoader` over `ImageFolder`: memory
+ * holds one batch, not the data set. Undecodable files are skipped with one warning each.
+ * Pass the result to `fineTune` as training or validation data.
+ */
+export async function streamImageFolder(dir: string, options: StreamImageFolderOptions): Promise<StreamingData & { files: string[]; classNames: string[] }> {
+  const { size, preprocessing, cropFraction = 0.875, batchSize } = options;
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: batchSize must be an integer > 0. Received: ${batchSize}.`);
+  const warn = options.onWarning ?? ((m: string) => console.warn(m));
+  const { classNames, items } = await listImageFolder(dir, options.classNames);
+  const warned = new Set<string>();
+  const s = Array.isArray(preprocessing.scale) ? preprocessing.scale : [preprocessing.scale, preprocessing.scale, preprocessing.scale];
+  const o = Array.isArray(preprocessing.offset) ? preprocessing.offset : [preprocessing.offset, preprocessing.offset, preprocessing.offset];
+  let epoch = 0;
+  return {
+    classNames,
+    files: items.map((i) => i.file),
+    stepsPerEpoch: Math.ceil(items.length / batchSize),
+    batches: async function* () {
+      const order = options.shuffleSeed !== undefined ? Array.from(permutation(items.length, mulberry32(options.shuffleSeed + epoch))) : items.map((_, i) => i);
+      epoch++;
+      for (let b = 0; b < order.length; b += batchSize) {
+        const images: tf.Tensor3D[] = [];
+        const labels: number[] = [];
+        for (const k of order.slice(b, b + batchSize)) {
+          const { file, label } = items[k];
+          try {
+            images.push(resizeCrop(decodeImage(new Uint8Array(await fs.readFile(file)), file), size, cropFraction));
+            labels.push(label);
+          } catch (err) {
+            if (!warned.has(file)) warn(`[transferkit] skipping ${file}: ${(err as Error).message.replace('[transferkit] ', '')}`);
+            warned.add(file);
+          }
+        }
+        if (images.length === 0) continue;
+        const xs = tf.tidy(() => {
+          const rgb = tf.stack(images) as tf.Tensor4D;
+          const x = options.channelOrder === 'BGR' ? tf.reverse(rgb, 3) : rgb;
+          return tf.add(tf.mul(x, tf.tensor1d(s)), tf.tensor1d(o));
+        });
+        tf.dispose(images);
+        yield { xs, labels };
+      }
+    },
+  };
+}
+
+/** The files of an image folder with their labels (class = sub-folder), in a stable order. */
+async function listImageFolder(dir: string, names?: string[]): Promise<{ classNames: string[]; items: Array<{ file: string; label: number }> }> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(dir);
+  } catch (err) {
+    throw new TransferKitError('E_DATA', `Cannot read the image folder ${dir}: ${(err as Error).message}. Expected one sub-folder per class, e.g. ${path.join(dir, 'cats')}/*.jpg.`, { cause: err });
+  }
+  const classDirs: string[] = [];
+  for (const e of entries.sort()) if ((await fs.stat(path.join(dir, e))).isDirectory()) classDirs.push(e);
+  const classNames = names ?? classDirs;
+  if (classNames.length < 2) throw new TransferKitError('E_DATA', `${dir} holds ${classNames.length} class sub-folder(s); classification needs at least 2. Received: [${classDirs.join(', ')}].`);
+  const items: Array<{ file: string; label: number }> = [];
+  for (const [label, cls] of classNames.entries()) {
+    if (!classDirs.includes(cls)) throw new TransferKitError('E_DATA', `Class folder ${path.join(dir, cls)} does not exist. Received: classNames=[${classNames.join(', ')}].`);
+    for (const f of (await fs.readdir(path.join(dir, cls))).sort()) {
+      const file = path.join(dir, cls, f);
+      if ((await fs.stat(file)).isFile()) items.push({ file, label });
+    }
+  }
+  return { classNames, items };
 }

@@ -5,7 +5,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, loadImageFolder, trainValSplit, useBackend } from '../../src/index.js';
+import { decodeImage, loadImageFolder, streamImageFolder, trainValSplit, useBackend } from '../../src/index.js';
 
 function solid(w: number, h: number, rgb: [number, number, number]): Uint8Array {
   const d = new Uint8Array(w * h * 4);
@@ -58,6 +58,39 @@ describe('image folders', () => {
     expect(px[0]).toBeCloseTo(raw[2] - 103.939, 3);
     expect(px[2]).toBeCloseTo(raw[0] - 123.68, 3);
     expect(raw[0]).toBeGreaterThan(200);
+  });
+
+  it('streamImageFolder yields the same preprocessed pixels batch by batch, warns once per bad file, shuffles per epoch by seed', async () => {
+    const root = makeFolder();
+    const warnings: string[] = [];
+    const opts = { size: [8, 8] as [number, number], preprocessing: { scale: 1 / 127.5, offset: -1 }, onWarning: (m: string) => warnings.push(m) };
+    const whole = await loadImageFolder(root, { ...opts, onWarning: () => undefined });
+    const stream = await streamImageFolder(root, { ...opts, batchSize: 4 });
+    const xs: tf.Tensor[] = [];
+    const labels: number[] = [];
+    for await (const b of stream.batches()) {
+      xs.push(b.xs);
+      labels.push(...(b.labels as number[]));
+    }
+    const all = tf.concat(xs);
+    expect(all.shape).toEqual(whole.xs.shape);
+    expect(tf.max(tf.abs(tf.sub(all, whole.xs))).dataSync()[0]).toBeLessThan(1e-6);
+    expect(labels).toEqual(Array.from(whole.labels));
+    expect(stream.stepsPerEpoch).toBe(3); // 12 files (two undecodable) in batches of 4
+    for await (const b of stream.batches()) b.xs.dispose();
+    expect(warnings.filter((w) => w.includes('notes.txt'))).toHaveLength(1);
+    const order = async (seed: number) => {
+      const st = await streamImageFolder(root, { ...opts, batchSize: 20, shuffleSeed: seed });
+      const epochs: number[][] = [];
+      for (let e = 0; e < 2; e++) for await (const b of st.batches()) {
+        epochs.push(Array.from(tf.sum(b.xs, [1, 2, 3]).dataSync()));
+        b.xs.dispose();
+      }
+      return epochs;
+    };
+    const [a, b] = [await order(3), await order(3)];
+    expect(a).toEqual(b);
+    expect(a[0]).not.toEqual(a[1]);
   });
 
   it('explains a folder without class sub-folders', async () => {
