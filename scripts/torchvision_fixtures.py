@@ -3,7 +3,8 @@
 For each architecture: a random-initialised torchvision model (fixed seed; BatchNorm running
 statistics and affine parameters randomised too, so they matter), in eval mode, saved as
 `<name>.safetensors` (its state dict, written by hand: Debian has no `safetensors` package), plus
-`<name>_io.safetensors` with an input batch `x` (NCHW) and the model's softmax output `probs`.
+`<name>_io.safetensors` with an input batch `x` (NCHW) and the model's softmax output `probs`
+(for `vgg16_features`, torchvision's VGG16 convolutional base, the output feature map, NCHW).
 Usage: /usr/bin/python3 scripts/torchvision_fixtures.py OUT_DIR [--size 64]
 """
 import argparse, json, os, struct
@@ -36,7 +37,18 @@ p.add_argument("--size", type=int, default=64)
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
 torch.manual_seed(0)
-for name, build in [("resnet18", lambda: torchvision.models.resnet18(num_classes=10))]:
+class Features(torch.nn.Module):
+    """A torchvision model's `features` under its own name, so the state dict keeps the `features.` prefix."""
+
+    def __init__(self, full):
+        super().__init__()
+        self.features = full.features
+
+    def forward(self, x):
+        return self.features(x)
+
+
+for name, build in [("resnet18", lambda: torchvision.models.resnet18(num_classes=10)), ("vgg16_features", lambda: Features(torchvision.models.vgg16(num_classes=10)))]:
     model = build()
     with torch.no_grad():
         for m in model.modules():
@@ -48,7 +60,9 @@ for name, build in [("resnet18", lambda: torchvision.models.resnet18(num_classes
     model.eval()
     x = torch.randn(2, 3, a.size, a.size)
     with torch.no_grad():
-        probs = torch.softmax(model(x), dim=1)
+        out = model(x)
+        # Classifiers: softmax probabilities (the zoo's heads end in a softmax); feature extractors: the map itself.
+        probs = torch.softmax(out, dim=1) if out.dim() == 2 else out
     write_safetensors(os.path.join(a.out, f"{name}.safetensors"), model.state_dict())
     write_safetensors(os.path.join(a.out, f"{name}_io.safetensors"), {"x": x, "probs": probs})
     print(json.dumps({"model": name, "params": sum(p.numel() for p in model.parameters()), "torch": torch.__version__}))

@@ -78,7 +78,7 @@ export { mobilenetV2, type MobileNetV2Options } from './models/vision/mobilenet_
 export type { BuildOptions } from './models/vision/_util.js';
 export { copyWeightsByName, type WeightCopyReport } from './io/weights_by_name.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
-export { loadTorchStateDict } from './io/torch_state_dict.js';
+export { loadTorchStateDict, torchvisionVgg16Mapping, type StateDictMapping } from './io/torch_state_dict.js';
 export { efficientnetB0 } from './models/vision/efficientnet_b0.js';
 export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras_h5.js';
 export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/download.js';

@@ -23,10 +23,41 @@ function toTf(kind: string, t: SafeTensor): tf.Tensor {
   return x;
 }
 
+/** How a state dict's names and layouts differ from the model's layers. */
+export interface StateDictMapping {
+  /** Layer name → state-dict prefix (default: the layer name itself, as in the torchvision-layout zoo models). */
+  names?: Record<string, string>;
+  /**
+   * Dense layers fed by a Flatten of a feature map: their PyTorch weight indexes the input as
+   * (c, h, w) (NCHW flatten) while TF's Flatten gives (h, w, c); give [C, H, W] to permute.
+   */
+  flattenChw?: Record<string, [number, number, number]>;
+}
+
+/**
+ * torchvision's VGG16 (`features.N`, `classifier.N`) onto the zoo's Keras-layout VGG16
+ * (`block{b}_conv{i}`, `fc1`, `fc2`, `predictions`), for a 224 px input (7×7 before the classifier,
+ * where torchvision's adaptive average pooling is the identity).
+ */
+export function torchvisionVgg16Mapping(): StateDictMapping {
+  const convs = [[1, 2], [2, 2], [3, 3], [4, 3], [5, 3]] as const;
+  const names: Record<string, string> = {};
+  let idx = 0;
+  for (const [block, n] of convs) {
+    for (let i = 1; i <= n; i++) {
+      names[`block${block}_conv${i}`] = `features.${idx}`;
+      idx += 2; // conv, relu
+    }
+    idx += 1; // max-pool
+  }
+  Object.assign(names, { fc1: 'classifier.0', fc2: 'classifier.3', predictions: 'classifier.6' });
+  return { names, flattenChw: { fc1: [512, 7, 7] } };
+}
+
 /** The state-dict entries each layer class reads, keyed by the layer's own weight suffix. */
-function plan(layer: tfl.layers.Layer): Array<{ suffix: string; key: string; kind: string }> {
+function plan(layer: tfl.layers.Layer, mapping: StateDictMapping): Array<{ suffix: string; key: string; kind: string }> {
   const cls = layer.getClassName();
-  const n = layer.name;
+  const n = mapping.names?.[layer.name] ?? layer.name;
   if (cls === 'Conv2D') return [{ suffix: 'kernel', key: `${n}.weight`, kind: 'conv' }, { suffix: 'bias', key: `${n}.bias`, kind: 'vector' }];
   if (cls === 'DepthwiseConv2D') return [{ suffix: 'depthwise_kernel', key: `${n}.weight`, kind: 'depthwise' }, { suffix: 'bias', key: `${n}.bias`, kind: 'vector' }];
   if (cls === 'Dense') return [{ suffix: 'kernel', key: `${n}.weight`, kind: 'dense' }, { suffix: 'bias', key: `${n}.bias`, kind: 'vector' }];
@@ -43,7 +74,8 @@ function plan(layer: tfl.layers.Layer): Array<{ suffix: string; key: string; kin
  * Loads a PyTorch state dict into `model` (a zoo model in torchvision layout).
  * @throws E_MODEL_TOPOLOGY (strict) listing missing, unexpected and wrongly shaped entries by name.
  */
-export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string, SafeTensor>, options: { strict?: boolean } = {}): WeightCopyReport {
+export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string, SafeTensor>, options: { strict?: boolean; mapping?: StateDictMapping } = {}): WeightCopyReport {
+  const mapping = options.mapping ?? {};
   const strict = options.strict ?? true;
   const report: WeightCopyReport = { copied: [], missing: [], unexpected: [], mismatched: [] };
   const used = new Set<string>();
@@ -51,7 +83,7 @@ export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string
   for (const layer of model.layers) {
     for (const w of layer.weights) {
       const suffix = (w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '');
-      const entry = plan(layer).find((p) => p.suffix === suffix);
+      const entry = plan(layer, mapping).find((p) => p.suffix === suffix);
       if (entry === undefined) {
         report.missing.push(`${layer.name}/${suffix} (no PyTorch counterpart for ${layer.getClassName()})`);
         continue;
@@ -62,7 +94,10 @@ export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string
         continue;
       }
       used.add(entry.key);
-      let value = toTf(entry.kind, t);
+      const chw = entry.kind === 'dense' ? mapping.flattenChw?.[layer.name] : undefined;
+      let value = chw !== undefined && t.shape.length === 2 && t.shape[1] === chw[0] * chw[1] * chw[2]
+        ? tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(tf.tensor(t.data, t.shape, 'float32'), [t.shape[0], ...chw]), [2, 3, 1, 0]), [chw[0] * chw[1] * chw[2], t.shape[0]]))
+        : toTf(entry.kind, t);
       if (entry.kind === 'depthwise') {
         const [kh, kw, c, m] = w.shape as number[];
         const v = value;

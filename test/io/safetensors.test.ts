@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, loadTorchStateDict, readSafetensors, SafetensorsFile, useBackend, writeSafetensors } from '../../src/index.js';
+import { buildZooModel, loadTorchStateDict, readSafetensors, SafetensorsFile, torchvisionVgg16Mapping, useBackend, writeSafetensors } from '../../src/index.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-st-'));
@@ -77,7 +77,7 @@ describe('safetensors', () => {
 });
 
 describe('torchvision parity', () => {
-  it('a torchvision ResNet18 state dict in the zoo ResNet18 gives PyTorch\'s probabilities (1e-4)', async (ctx) => {
+  it('torchvision ResNet18 (probabilities) and VGG16 conv base (feature maps) in the zoo equal PyTorch (1e-4)', async (ctx) => {
     if (!torchAvailable()) return ctx.skip();
     if (spawnSync(PYTHON, ['-c', 'import torchvision'], { encoding: 'utf8' }).status !== 0) {
       console.warn(`[skip] ${PYTHON} cannot import torchvision (apt-get install python3-torchvision)`);
@@ -106,5 +106,49 @@ describe('torchvision parity', () => {
     tf.dispose([input, out]);
     model.dispose();
     other.dispose();
-  }, 120_000);
+
+    // VGG16's convolutional base: torchvision's features.N mapped onto the Keras-layout zoo model.
+    const { model: vgg } = buildZooModel('vgg16', { includeTop: false, inputShape: [64, 64, 3] });
+    const vm = torchvisionVgg16Mapping();
+    const vreport = loadTorchStateDict(vgg, readSafetensors(path.join(dir, 'vgg16_features.safetensors')), { mapping: vm });
+    expect(vreport.copied).toContain('features.28.weight');
+    const vio = readSafetensors(path.join(dir, 'vgg16_features_io.safetensors'));
+    const vx = vio.get('x') as { data: Float32Array; shape: number[] };
+    const vy = vio.get('probs') as { data: Float32Array; shape: number[] };
+    const got2 = tf.tidy(() => tf.transpose(vgg.predict(tf.transpose(tf.tensor(vx.data, vx.shape), [0, 2, 3, 1])) as tf.Tensor, [0, 3, 1, 2]).dataSync());
+    const scale = Math.max(...Array.from(vy.data).map(Math.abs));
+    let worstV = 0;
+    vy.data.forEach((v, i) => (worstV = Math.max(worstV, Math.abs(v - got2[i]))));
+    expect(worstV / scale).toBeLessThan(1e-4);
+    vgg.dispose();
+  }, 180_000);
+
+  it("a Linear after an NCHW flatten is permuted to TF's HWC flatten (flattenChw)", async (ctx) => {
+    if (!torchAvailable()) return ctx.skip();
+    const script = `
+import json, sys, torch
+torch.manual_seed(1)
+m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Flatten(), torch.nn.Linear(4 * 5 * 6, 3)).eval()
+x = torch.randn(2, 3, 5, 6)
+with torch.no_grad(): y = m(x)
+print(json.dumps({k: {"shape": list(v.shape), "data": v.flatten().tolist()} for k, v in {**m.state_dict(), "x": x, "y": y}.items()}))
+`;
+    const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout) as Record<string, { shape: number[]; data: number[] }>;
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const inp = tfl.input({ shape: [5, 6, 3] });
+    let h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'conv' }).apply(inp) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    h = tfl.layers.flatten({ name: 'flat' }).apply(h) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, name: 'fc' }).apply(h) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const m = tfl.model({ inputs: inp, outputs: out });
+    const sd = new Map(['0.weight', '0.bias', '2.weight', '2.bias'].map((k) => [k, { dtype: 'float32' as const, shape: d[k].shape, data: Float32Array.from(d[k].data) }]));
+    loadTorchStateDict(m, sd, { mapping: { names: { conv: '0', fc: '2' }, flattenChw: { fc: [4, 5, 6] } } });
+    const y = (m.predict(tf.transpose(tf.tensor(d.x.data, d.x.shape), [0, 2, 3, 1])) as tf.Tensor).dataSync();
+    d.y.data.forEach((v, i) => expect(y[i]).toBeCloseTo(v, 4));
+    // Without the permutation the same weights give other numbers (the test can fail).
+    loadTorchStateDict(m, sd, { mapping: { names: { conv: '0', fc: '2' } } });
+    const wrong = (m.predict(tf.transpose(tf.tensor(d.x.data, d.x.shape), [0, 2, 3, 1])) as tf.Tensor).dataSync();
+    expect(Math.max(...d.y.data.map((v, i) => Math.abs(v - wrong[i])))).toBeGreaterThan(1e-3);
+  });
 });
