@@ -84,3 +84,4 @@ export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras
 export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/download.js';
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from './io/keras_archive.js';
 export { augmentBatch, hasRandomAugment, resizedCropParams, type AugmentOptions } from './data/augment.js';
+export { IMAGENET_CLASSES } from './models/vision/imagenet_classes.js';

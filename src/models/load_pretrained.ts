@@ -9,6 +9,7 @@ import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
 import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
 import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
+import { IMAGENET_CLASSES } from './vision/imagenet_classes.js';
 import { cachedDownload, type DownloadOptions } from '../io/download.js';
 import { loadKerasH5 } from '../io/keras_h5.js';
 import { loadKerasArchive } from '../io/keras_archive.js';
@@ -246,7 +247,7 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
     preprocessing: options.preprocessing !== undefined ? { ...options.preprocessing, source: 'option' } : config.preprocessing,
     featureLayer: feature,
     headLayers: model.layers.slice(at + 1).map((l) => l.name),
-    ...(options.classNames !== undefined ? { classNames: options.classNames } : {}),
+    ...(options.classNames !== undefined ? { classNames: options.classNames } : includeTop && config.numClasses === 1000 ? { classNames: [...IMAGENET_CLASSES] } : {}),
     source: `zoo:${config.id} (${weightsFile ?? 'random weights'})`,
   };
 }

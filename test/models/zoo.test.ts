@@ -38,6 +38,14 @@ describe('zoo architectures', () => {
     });
   }
 
+  it('a zoo model with its top carries the 1000 ImageNet class names in label order', async () => {
+    const pm = await loadPretrained('mobilenet_v2_0.35_224', { weights: null, includeTop: true, inputShape: [96, 96, 3] });
+    expect(pm.classNames).toHaveLength(1000);
+    // Spot checks against the ImageNet-1k synset order (n01440764 tench, ..., n15075141 toilet tissue).
+    expect([pm.classNames?.[0], pm.classNames?.[207], pm.classNames?.[281], pm.classNames?.[999]]).toEqual(['tench', 'golden retriever', 'tabby', 'toilet tissue']);
+    expect((await loadPretrained('mobilenet_v2_0.35_224', { weights: null })).classNames).toBeUndefined();
+  });
+
   it('every id has a config with a feature layer that exists, and resolvable sources', () => {
     const ids = zooIds();
     expect(ids).toContain('mobilenet_v2_0.35_224');
