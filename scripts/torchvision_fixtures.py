@@ -48,7 +48,7 @@ class Features(torch.nn.Module):
         return self.features(x)
 
 
-for name, build in [("resnet18", lambda: torchvision.models.resnet18(num_classes=10)), ("vgg16_features", lambda: Features(torchvision.models.vgg16(num_classes=10)))]:
+for name, build in [("resnet18", lambda: torchvision.models.resnet18(num_classes=10)), ("vgg16_features", lambda: Features(torchvision.models.vgg16(num_classes=10))), ("mobilenet_v2", lambda: torchvision.models.mobilenet_v2(num_classes=10))]:
     model = build()
     with torch.no_grad():
         for m in model.modules():

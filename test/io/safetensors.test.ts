@@ -77,7 +77,7 @@ describe('safetensors', () => {
 });
 
 describe('torchvision parity', () => {
-  it('torchvision ResNet18 (probabilities) and VGG16 conv base (feature maps) in the zoo equal PyTorch (1e-4)', async (ctx) => {
+  it('torchvision ResNet18 and MobileNetV2 (probabilities) and the VGG16 conv base (feature maps) in the zoo equal PyTorch (1e-4)', async (ctx) => {
     if (!torchAvailable()) return ctx.skip();
     if (spawnSync(PYTHON, ['-c', 'import torchvision'], { encoding: 'utf8' }).status !== 0) {
       console.warn(`[skip] ${PYTHON} cannot import torchvision (apt-get install python3-torchvision)`);
@@ -121,6 +121,18 @@ describe('torchvision parity', () => {
     vy.data.forEach((v, i) => (worstV = Math.max(worstV, Math.abs(v - got2[i]))));
     expect(worstV / scale).toBeLessThan(1e-4);
     vgg.dispose();
+
+    // MobileNetV2 in torchvision's layout: depthwise [C, 1, 3, 3] kernels, symmetric padding, ReLU6.
+    const { model: mnv2 } = buildZooModel('mobilenet_v2.tv_in1k', { includeTop: true, classes: 10, inputShape: [64, 64, 3] });
+    expect(loadTorchStateDict(mnv2, readSafetensors(path.join(dir, 'mobilenet_v2.safetensors'))).copied.length).toBe(mnv2.weights.length);
+    const mio = readSafetensors(path.join(dir, 'mobilenet_v2_io.safetensors'));
+    const mx = mio.get('x') as { data: Float32Array; shape: number[] };
+    const mp = (mio.get('probs') as { data: Float32Array }).data;
+    const got3 = tf.tidy(() => (mnv2.predict(tf.transpose(tf.tensor(mx.data, mx.shape), [0, 2, 3, 1])) as tf.Tensor).dataSync());
+    expect(Math.max(...Array.from(mp, (p, i) => Math.abs(p - got3[i])))).toBeLessThan(1e-4);
+    // Far from uniform relative to the 1e-4 tolerance, so a wrong mapping could not pass.
+    expect(Math.max(...Array.from(mp)) - Math.min(...Array.from(mp))).toBeGreaterThan(0.02);
+    mnv2.dispose();
   }, 180_000);
 
   it("a Linear after an NCHW flatten is permuted to TF's HWC flatten (flattenChw)", async (ctx) => {

@@ -26,6 +26,7 @@ describe('zoo architectures', () => {
     ['mobilenet_v2', true, 3_538_984, 'total'],
     ['mobilenet_v2_0.35_224', false, 410_208, 'total'],
     ['resnet18.tv_in1k', true, 11_689_512, 'trainable'],
+    ['mobilenet_v2.tv_in1k', true, 3_504_872, 'trainable'],
     // Keras prints 4,049,571 / 5,330,571: its in-graph Normalization adds 7 statistics (mean, variance, count).
     ['efficientnet_b0', false, 4_049_564, 'total'],
     ['efficientnet_b0', true, 5_330_564, 'total'],
@@ -49,7 +50,7 @@ describe('zoo architectures', () => {
   it('every id has a config with a feature layer that exists, and resolvable sources', () => {
     const ids = zooIds();
     expect(ids).toContain('mobilenet_v2_0.35_224');
-    for (const id of ['vgg16', 'resnet50', 'efficientnet_b0', 'resnet18.tv_in1k', 'mobilenet_v2_1.4_224', 'mobilenet_v2_0.5_96']) {
+    for (const id of ['vgg16', 'resnet50', 'efficientnet_b0', 'resnet18.tv_in1k', 'mobilenet_v2.tv_in1k', 'mobilenet_v2_1.4_224', 'mobilenet_v2_0.5_96']) {
       const cfg = pretrainedConfig(id);
       expect(cfg?.sources.length).toBeGreaterThan(0);
       const { model } = buildZooModel(id, { includeTop: false });

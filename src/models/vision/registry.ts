@@ -12,6 +12,7 @@ import { TransferKitError } from '../../errors.js';
 import type { Preprocessing } from '../pretrained_model.js';
 import { efficientnetB0 } from './efficientnet_b0.js';
 import { mobilenetV2 } from './mobilenet_v2.js';
+import { mobilenetV2Torchvision } from './mobilenet_v2_tv.js';
 import { resnet18 } from './resnet18.js';
 import { resnet50 } from './resnet50.js';
 import type { BuildOptions } from './_util.js';
@@ -31,7 +32,7 @@ export interface WeightSource {
 /** Everything needed to feed and cut a zoo model (as timm's `pretrained_cfg`). */
 export interface PretrainedConfig {
   id: string;
-  architecture: 'vgg16' | 'resnet50' | 'mobilenet_v2' | 'resnet18' | 'efficientnet_b0';
+  architecture: 'vgg16' | 'resnet50' | 'mobilenet_v2' | 'resnet18' | 'efficientnet_b0' | 'mobilenet_v2_tv';
   /** Input size [H, W, C] the weights were trained at. */
   inputSize: [number, number, number];
   /** Resize the shorter side to `resize`, then centre-crop `crop` (Keras applications: no crop). */
@@ -98,6 +99,12 @@ const FIXED: PretrainedConfig[] = [
     ],
   },
   {
+    id: 'mobilenet_v2.tv_in1k', architecture: 'mobilenet_v2_tv', inputSize: [224, 224, 3], resize: 256, crop: 224, channelOrder: 'RGB', preprocessing: torchvision,
+    classifier: 'classifier.1', featureLayer: 'features.18.2', stageFeatures: ['features.1.conv.2', 'features.3.add', 'features.6.add', 'features.13.add', 'features.18.2'],
+    numClasses: 1000, licence: 'BSD-3-Clause (torchvision)',
+    sources: [{ format: 'torch-pth', includeTop: true, url: 'https://download.pytorch.org/models/mobilenet_v2-b0353104.pth', sha256Prefix: 'b0353104' }],
+  },
+  {
     id: 'resnet18.tv_in1k', architecture: 'resnet18', inputSize: [224, 224, 3], resize: 256, crop: 224, channelOrder: 'RGB', preprocessing: torchvision,
     classifier: 'fc', featureLayer: 'layer4.1.relu2', stageFeatures: ['relu', 'layer1.1.relu2', 'layer2.1.relu2', 'layer3.1.relu2', 'layer4.1.relu2'],
     numClasses: 1000, licence: 'BSD-3-Clause (torchvision)',
@@ -143,7 +150,7 @@ export function pretrainedConfig(id: string): PretrainedConfig | null {
 export function buildZooModel(id: string, options: BuildOptions = {}): { model: tfl.LayersModel; config: PretrainedConfig } {
   const config = pretrainedConfig(id);
   if (config === null) {
-    throw new TransferKitError('E_BAD_OPTION', `Unknown zoo model '${id}'. Known: vgg16, resnet50, efficientnet_b0, resnet18.tv_in1k, mobilenet_v2, mobilenet_v2_<alpha>_<size> (alpha ${ALPHAS.join('/')}, size ${SIZES.join('/')}).`);
+    throw new TransferKitError('E_BAD_OPTION', `Unknown zoo model '${id}'. Known: vgg16, resnet50, efficientnet_b0, resnet18.tv_in1k, mobilenet_v2.tv_in1k, mobilenet_v2, mobilenet_v2_<alpha>_<size> (alpha ${ALPHAS.join('/')}, size ${SIZES.join('/')}).`);
   }
   const opts: BuildOptions = { inputShape: config.inputSize, ...options };
   const model =
@@ -151,6 +158,7 @@ export function buildZooModel(id: string, options: BuildOptions = {}): { model: 
       : config.architecture === 'resnet50' ? resnet50(opts)
         : config.architecture === 'resnet18' ? resnet18(opts)
           : config.architecture === 'efficientnet_b0' ? efficientnetB0(opts)
+          : config.architecture === 'mobilenet_v2_tv' ? mobilenetV2Torchvision(opts)
           : mobilenetV2({ ...opts, alpha: config.buildOptions?.alpha ?? 1.0 });
   return { model, config };
 }
