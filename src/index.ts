@@ -85,3 +85,4 @@ export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/down
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from './io/keras_archive.js';
 export { augmentBatch, hasRandomAugment, resizedCropParams, type AugmentOptions } from './data/augment.js';
 export { IMAGENET_CLASSES } from './models/vision/imagenet_classes.js';
+export { mobilenetV2Torchvision } from './models/vision/mobilenet_v2_tv.js';
