@@ -10,11 +10,7 @@ import { httpLoader } from '../io/http.js';
 import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
 import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
 import { IMAGENET_CLASSES } from './vision/imagenet_classes.js';
-import { cachedDownload, type DownloadOptions } from '../io/download.js';
-import { loadKerasH5 } from '../io/keras_h5.js';
-import { loadKerasArchive } from '../io/keras_archive.js';
-import { readSafetensors } from '../io/safetensors.js';
-import { loadTorchStateDict } from '../io/torch_state_dict.js';
+import type { DownloadOptions } from '../io/download.js';
 import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
 
 /** Options of {@link loadPretrained}. */
@@ -224,14 +220,17 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
       const all = config.sources.map((s) => `${s.url} (${s.format}${s.includeTop ? '' : ', no top'})`).join('; ');
       throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `'${config.id}' has no published ${includeTop ? 'full' : 'no-top'} weights in a format transferkit reads (.h5, .safetensors). Known sources: ${all}. Pass { weights: null } for random weights, or { includeTop: ${!includeTop} }.`);
     }
+    const { cachedDownload } = await import('../io/download.js');
     weightsFile = await cachedDownload(src.url, { ...options.download, ...(src.md5 ? { md5: src.md5 } : {}), ...(src.sha256Prefix ? { sha256Prefix: src.sha256Prefix } : {}) });
   } else if (options.weights !== null) weightsFile = options.weights;
   if (weightsFile !== null) {
     try {
+      // Weight-file readers use node:fs; imported on demand so browser bundles stay free of them.
       if (weightsFile.endsWith('.safetensors') || weightsFile.endsWith('.index.json')) {
+        const [{ readSafetensors }, { loadTorchStateDict }] = await Promise.all([import('../io/safetensors.js'), import('../io/torch_state_dict.js')]);
         loadTorchStateDict(model, readSafetensors(weightsFile), { strict: true });
-      } else if (weightsFile.endsWith('.keras')) await loadKerasArchive(model, weightsFile);
-      else await loadKerasH5(model, weightsFile);
+      } else if (weightsFile.endsWith('.keras')) await (await import('../io/keras_archive.js')).loadKerasArchive(model, weightsFile);
+      else await (await import('../io/keras_h5.js')).loadKerasH5(model, weightsFile);
     } catch (err) {
       model.dispose();
       throw err;

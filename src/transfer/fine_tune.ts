@@ -46,7 +46,9 @@ import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups
 import { SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
 import { planStages, type StagePlan } from './recipes.js';
-import { namedState, positionalState, readCheckpoint, writeCheckpoint, type CheckpointState } from '../train/checkpoint.js';
+import type { CheckpointState } from '../train/checkpoint.js';
+// Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
+const checkpoints = () => import('../train/checkpoint.js');
 import type { BatchNormMode } from './batch_norm.js';
 import type { Callback, TrainingContext } from '../callbacks/callback.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
@@ -335,7 +337,7 @@ async function runStage(
   const resume = where.resume;
   let step = resume?.step ?? 0;
   if (resume !== null) {
-    if (resume.optimizer !== null) optimizer.setState(namedState(resume.optimizer, pm));
+    if (resume.optimizer !== null) optimizer.setState((await checkpoints()).namedState(resume.optimizer, pm));
     if (resume.schedule !== null) schedule.setState(resume.schedule);
     rng.state = resume.rng;
   }
@@ -389,6 +391,7 @@ async function runStage(
         progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: stepsPerEpoch, loss: lossSum / seen, metric: metricSum / seen, learningRate: lr });
         if (opts.checkpoint !== undefined && everySteps !== undefined && step % everySteps === 0 && s < stepsPerEpoch) {
           const order = trainFeeder.currentOrder();
+          const { writeCheckpoint, positionalState } = await checkpoints();
           await writeCheckpoint(opts.checkpoint.dir, pm, {
             version: 1, recipe: where.recipe, stageIndex: where.stageIndex, epochsDone: epoch - 1, step,
             optimizer: positionalState(await optimizer.getState(), pm), schedule: schedule.getState(), rng: rng.state, history,
@@ -424,6 +427,7 @@ async function runStage(
       progress?.({ type: 'epoch', log });
       if (opts.checkpoint !== undefined && (epoch === epochs || epoch % (opts.checkpoint.everyEpochs ?? 1) === 0)) {
         const last = epoch === epochs;
+        const { writeCheckpoint, positionalState } = await checkpoints();
         await writeCheckpoint(opts.checkpoint.dir, pm, {
           version: 1,
           recipe: where.recipe,
@@ -517,7 +521,7 @@ export async function fineTune(pm: PretrainedModel, train: TrainData, options: F
     }
   }
   const rng = new SeededRandom(options.seed ?? 42);
-  const resume = options.resumeFrom !== undefined ? await readCheckpoint(options.resumeFrom, pm) : null;
+  const resume = options.resumeFrom !== undefined ? await (await checkpoints()).readCheckpoint(options.resumeFrom, pm) : null;
   if (resume !== null && resume.recipe !== recipe) {
     throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${options.resumeFrom} was written by recipe '${resume.recipe}'. Received: recipe=${recipe}. Resume with the same options.`);
   }

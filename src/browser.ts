@@ -1,0 +1,79 @@
+/**
+ * transferkit for browsers (and any runtime without Node's file system): every primitive that
+ * does not read or write local files. `loadPretrained` takes URLs here; file-based IO (folders,
+ * .h5/.keras/.safetensors files, downloads into a cache, checkpoints) is in the Node entry.
+ * @packageDocumentation
+ */
+export { TransferKitError, isTransferKitError, type ErrorCode } from './errors.js';
+
+export { useBackend, backendInfo, type BackendName, type BackendInfo, type UseBackendOptions } from './backends/backend.js';
+export { doctor, type DoctorReport, type BackendProbe } from './backends/doctor.js';
+export type { GpuAdapterInfo } from './backends/webgpu_node.js';
+export { TRAINING_KERNEL_NAMES, missingTrainingKernels, registerWasmTrainingKernels } from './backends/register_training_kernels.js';
+
+export { httpLoader, type HttpLoaderOptions } from './io/http.js';
+export { flattenTopology, type ModelTopology } from './io/flatten_topology.js';
+
+export { loadPretrained, type LoadPretrainedOptions } from './models/load_pretrained.js';
+export type { PretrainedModel, Preprocessing, HeadTask } from './models/pretrained_model.js';
+
+export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } from './transfer/freeze.js';
+export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
+export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
+export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
+export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
+export { evaluate, evaluateOutputs, predict, type EvaluateResult, type OutputsEvaluation } from './train/evaluate.js';
+export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
+export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
+export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
+export { trainStep, trainStepAsync, trainStepPending, type TrainStepArgs, type StepResult, type PendingStepResult } from './train/train_step.js';
+export { crossEntropy, binaryCrossEntropy, meanSquaredError, taskLoss, type LossOptions } from './train/losses.js';
+export type { Callback, TrainingContext, BatchLog } from './callbacks/callback.js';
+export { progressReporter, type ProgressEvent, type ProgressOption } from './callbacks/progress.js';
+export { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './callbacks/early_stopping.js';
+export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';
+export { Adam, AdamW, type AdamOptions } from './optimizers/adam.js';
+export { SGD, type SGDOptions } from './optimizers/sgd.js';
+export { RMSprop, type RMSpropOptions } from './optimizers/rmsprop.js';
+export { clipGradNorm } from './optimizers/clip_grad_norm.js';
+export { paramGroups, layerGroups, discriminativeLrs, evenMults, layerDecayScales, isNoDecay, type ParamGroupsOptions } from './optimizers/param_groups.js';
+
+export { LRSchedule, PiecewiseSchedule, type ScheduleConfig, type ScheduleSegment } from './schedules/schedule.js';
+export { ConstantSchedule } from './schedules/constant.js';
+export { StepDecay } from './schedules/step_decay.js';
+export { MultiStepDecay } from './schedules/multi_step_decay.js';
+export { ExponentialDecay } from './schedules/exponential_decay.js';
+export { PolynomialDecay } from './schedules/polynomial_decay.js';
+export { CosineDecay } from './schedules/cosine_decay.js';
+export { CosineDecayRestarts } from './schedules/cosine_decay_restarts.js';
+export { LinearWarmup } from './schedules/linear_warmup.js';
+export { LinearScheduleWithWarmup } from './schedules/linear_schedule_with_warmup.js';
+export { CosineScheduleWithWarmup } from './schedules/cosine_schedule_with_warmup.js';
+export { OneCycle, type OneCycleOptions } from './schedules/one_cycle.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedules/reduce_lr_on_plateau.js';
+export { scheduleFromConfig } from './schedules/registry.js';
+export { schedules } from './schedules/index.js';
+
+export { fromTfDataset, isStreaming, type LabeledData, type Batch, type StreamingData, type TrainData } from './data/dataset.js';
+export { trainValSplit, subset } from './data/split.js';
+
+export {
+  DomainAdapter,
+  type AdaptationMethod,
+  type DomainAdapterOptions,
+  type AdaptationData,
+  type AdaptationResult,
+} from './adaptation/domain_adapter.js';
+export { zooIds, pretrainedConfig, buildZooModel, type PretrainedConfig, type WeightSource } from './models/vision/registry.js';
+export { vgg16 } from './models/vision/vgg16.js';
+export { resnet50 } from './models/vision/resnet50.js';
+export { resnet18 } from './models/vision/resnet18.js';
+export { mobilenetV2, type MobileNetV2Options } from './models/vision/mobilenet_v2.js';
+export type { BuildOptions } from './models/vision/_util.js';
+export { copyWeightsByName, type WeightCopyReport } from './io/weights_by_name.js';
+export { loadTorchStateDict, torchvisionVgg16Mapping, type StateDictMapping } from './io/torch_state_dict.js';
+export { efficientnetB0 } from './models/vision/efficientnet_b0.js';
+export { augmentBatch, hasRandomAugment, resizedCropParams, type AugmentOptions } from './data/augment.js';
+export { IMAGENET_CLASSES } from './models/vision/imagenet_classes.js';
+export { mobilenetV2Torchvision } from './models/vision/mobilenet_v2_tv.js';
