@@ -61,52 +61,39 @@ function resizeCrop(img: RgbImage, size: [number, number], cropFraction: number)
  * images are skipped with a warning naming them, never silently.
  */
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
-  const { size, preprocessing, cropFraction = 0.875 } = options;
+  const { size, cropFraction = 0.875 } = options;
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
-  let entries: string[];
-  try {
-    entries = await fs.readdir(dir);
-  } catch (err) {
-    throw new TransferKitError('E_DATA', `Cannot read the image folder ${dir}: ${(err as Error).message}. Expected one sub-folder per class, e.g. ${path.join(dir, 'cats')}/*.jpg.`, { cause: err });
-  }
-  const classDirs: string[] = [];
-  for (const e of entries.sort()) if ((await fs.stat(path.join(dir, e))).isDirectory()) classDirs.push(e);
-  const classNames = options.classNames ?? classDirs;
-  if (classNames.length < 2) {
-    throw new TransferKitError('E_DATA', `${dir} holds ${classNames.length} class sub-folder(s); classification needs at least 2 (one sub-folder per class, images inside). Received: [${classDirs.join(', ')}].`);
-  }
+  const { classNames, items } = await listImageFolder(dir, options.classNames);
   const images: tf.Tensor3D[] = [];
   const labels: number[] = [];
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
-  for (const [label, cls] of classNames.entries()) {
-    const cdir = path.join(dir, cls);
-    if (!classDirs.includes(cls)) throw new TransferKitError('E_DATA', `Class folder ${cdir} does not exist. Received: classNames=[${classNames.join(', ')}].`);
-    for (const f of (await fs.readdir(cdir)).sort()) {
-      const file = path.join(cdir, f);
-      if (!(await fs.stat(file)).isFile()) continue;
-      try {
-        const img = decodeImage(new Uint8Array(await fs.readFile(file)), file);
-        images.push(resizeCrop(img, size, cropFraction));
-        labels.push(label);
-        files.push(file);
-      } catch (err) {
-        const reason = (err as Error).message.replace('[transferkit] ', '');
-        skipped.push({ file, reason });
-        warn(`[transferkit] skipping ${file}: ${reason}`);
-      }
+  for (const { file, label } of items) {
+    try {
+      const img = decodeImage(new Uint8Array(await fs.readFile(file)), file);
+      images.push(resizeCrop(img, size, cropFraction));
+      labels.push(label);
+      files.push(file);
+    } catch (err) {
+      const reason = (err as Error).message.replace('[transferkit] ', '');
+      skipped.push({ file, reason });
+      warn(`[transferkit] skipping ${file}: ${reason}`);
     }
   }
   if (images.length === 0) throw new TransferKitError('E_DATA', `No decodable JPEG/PNG images under ${dir}.`);
-  const xs = tf.tidy(() => {
-    const rgb = tf.stack(images) as tf.Tensor4D;
-    const stacked = options.channelOrder === 'BGR' ? tf.reverse(rgb, 3) : rgb;
-    const s = Array.isArray(preprocessing.scale) ? tf.tensor1d(preprocessing.scale) : tf.scalar(preprocessing.scale);
-    const o = Array.isArray(preprocessing.offset) ? tf.tensor1d(preprocessing.offset) : tf.scalar(preprocessing.offset);
-    return tf.add(tf.mul(stacked, s), o);
-  });
+  const xs = preprocess(images, options);
   tf.dispose(images);
   return { xs, labels: Int32Array.from(labels), classNames, files, skipped };
+}
+
+/** Stacks resized RGB images, reorders channels if asked, and applies `x * scale + offset`. */
+function preprocess(images: tf.Tensor3D[], options: Pick<ImageFolderOptions, 'preprocessing' | 'channelOrder'>): tf.Tensor4D {
+  const { scale, offset } = options.preprocessing;
+  return tf.tidy(() => {
+    const rgb = tf.stack(images) as tf.Tensor4D;
+    const x = options.channelOrder === 'BGR' ? tf.reverse(rgb, 3) : rgb;
+    return tf.add(tf.mul(x, Array.isArray(scale) ? tf.tensor1d(scale) : tf.scalar(scale)), Array.isArray(offset) ? tf.tensor1d(offset) : tf.scalar(offset)) as tf.Tensor4D;
+  });
 }
 
 /** Options of {@link streamImageFolder}. */
@@ -124,13 +111,11 @@ export interface StreamImageFolderOptions extends ImageFolderOptions {
  * Pass the result to `fineTune` as training or validation data.
  */
 export async function streamImageFolder(dir: string, options: StreamImageFolderOptions): Promise<StreamingData & { files: string[]; classNames: string[] }> {
-  const { size, preprocessing, cropFraction = 0.875, batchSize } = options;
+  const { size, cropFraction = 0.875, batchSize } = options;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: batchSize must be an integer > 0. Received: ${batchSize}.`);
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
   const { classNames, items } = await listImageFolder(dir, options.classNames);
   const warned = new Set<string>();
-  const s = Array.isArray(preprocessing.scale) ? preprocessing.scale : [preprocessing.scale, preprocessing.scale, preprocessing.scale];
-  const o = Array.isArray(preprocessing.offset) ? preprocessing.offset : [preprocessing.offset, preprocessing.offset, preprocessing.offset];
   let epoch = 0;
   return {
     classNames,
@@ -153,11 +138,7 @@ export async function streamImageFolder(dir: string, options: StreamImageFolderO
           }
         }
         if (images.length === 0) continue;
-        const xs = tf.tidy(() => {
-          const rgb = tf.stack(images) as tf.Tensor4D;
-          const x = options.channelOrder === 'BGR' ? tf.reverse(rgb, 3) : rgb;
-          return tf.add(tf.mul(x, tf.tensor1d(s)), tf.tensor1d(o));
-        });
+        const xs = preprocess(images, options);
         tf.dispose(images);
         yield { xs, labels };
       }
@@ -176,7 +157,9 @@ async function listImageFolder(dir: string, names?: string[]): Promise<{ classNa
   const classDirs: string[] = [];
   for (const e of entries.sort()) if ((await fs.stat(path.join(dir, e))).isDirectory()) classDirs.push(e);
   const classNames = names ?? classDirs;
-  if (classNames.length < 2) throw new TransferKitError('E_DATA', `${dir} holds ${classNames.length} class sub-folder(s); classification needs at least 2. Received: [${classDirs.join(', ')}].`);
+  if (classNames.length < 2) {
+    throw new TransferKitError('E_DATA', `${dir} holds ${classNames.length} class sub-folder(s); classification needs at least 2 (one sub-folder per class, images inside). Received: [${classDirs.join(', ')}].`);
+  }
   const items: Array<{ file: string; label: number }> = [];
   for (const [label, cls] of classNames.entries()) {
     if (!classDirs.includes(cls)) throw new TransferKitError('E_DATA', `Class folder ${path.join(dir, cls)} does not exist. Received: classNames=[${classNames.join(', ')}].`);

@@ -8,12 +8,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { unzipSync } from 'fflate';
 import { TransferKitError } from '../errors.js';
 import { h5, type H5Node } from './keras_h5.js';
-import type { WeightCopyReport } from './weights_by_name.js';
+import { loadNamedArrays, type NamedArrays, type WeightCopyReport } from './weights_by_name.js';
 
 /** The weights of a `.keras` archive by layer name, in creation order, plus its config. */
 export interface KerasArchive {
@@ -59,36 +58,6 @@ export async function readKerasArchive(file: string): Promise<KerasArchive> {
 /** Loads a `.keras` archive's weights into `model` by layer name and position (strict by default). */
 export async function loadKerasArchive(model: tfl.LayersModel, file: string, options: { strict?: boolean } = {}): Promise<WeightCopyReport> {
   const { layers } = await readKerasArchive(file);
-  const report: WeightCopyReport = { copied: [], missing: [], unexpected: [], mismatched: [] };
-  const writes: Array<[tfl.LayerVariable, { shape: number[]; data: Float32Array }]> = [];
-  const seen = new Set<string>();
-  for (const layer of model.layers) {
-    if (layer.weights.length === 0) continue;
-    const vars = layers.get(layer.name);
-    layer.weights.forEach((w, i) => {
-      const k = `${layer.name}/vars/${i}`;
-      const src = vars?.[i];
-      if (src === undefined) report.missing.push(k);
-      else if (src.shape.join(',') !== (w.shape as number[]).join(',')) report.mismatched.push(`${k}: model [${w.shape.join(', ')}] vs file [${src.shape.join(', ')}]`);
-      else {
-        writes.push([w, src]);
-        report.copied.push(k);
-      }
-    });
-    if (vars !== undefined) {
-      seen.add(layer.name);
-      for (let i = layer.weights.length; i < vars.length; i++) report.unexpected.push(`${layer.name}/vars/${i}`);
-    }
-  }
-  for (const [name, vars] of layers) if (!seen.has(name) && vars.length > 0) report.unexpected.push(`${name}/vars (${vars.length})`);
-  if ((options.strict ?? true) && report.missing.length + report.unexpected.length + report.mismatched.length > 0) {
-    const list = (what: string, xs: string[]) => (xs.length ? ` ${what} (${xs.length}): ${xs.slice(0, 8).join(', ')}${xs.length > 8 ? ', ...' : ''}.` : '');
-    throw new TransferKitError('E_MODEL_TOPOLOGY', `${file} does not match the model '${model.name}'.${list('Missing', report.missing)}${list('Unexpected', report.unexpected)}${list('Wrong shape', report.mismatched)} Pass { strict: false } to load what matches.`);
-  }
-  for (const [w, src] of writes) {
-    const t = tf.tensor(src.data, src.shape);
-    w.write(t);
-    t.dispose();
-  }
-  return report;
+  const arrays: NamedArrays = new Map([...layers].flatMap(([name, vars]) => vars.map((v, i) => [`${name}/vars/${i}`, v] as const)));
+  return loadNamedArrays(model, arrays, { ...options, subject: `${file} does not match the model '${model.name}'.`, keyOf: (layer, _w, i) => `${layer.name}/vars/${i}` });
 }

@@ -10,10 +10,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import type { WeightCopyReport } from './weights_by_name.js';
+import { loadNamedArrays, weightKey, type WeightCopyReport } from './weights_by_name.js';
 
 interface H5Attr { value: unknown }
 /** The part of h5wasm's Group/Dataset API transferkit uses. */
@@ -113,35 +112,7 @@ export async function readKerasH5(file: string): Promise<Map<string, H5Weight>> 
 
 /** Loads a Keras 2 .h5 weights file into `model` by layer and weight name (strict by default). */
 export async function loadKerasH5(model: tfl.LayersModel, file: string, options: { strict?: boolean } = {}): Promise<WeightCopyReport> {
-  const weights = await readKerasH5(file);
-  const strict = options.strict ?? true;
-  const report: WeightCopyReport = { copied: [], missing: [], unexpected: [], mismatched: [] };
-  const used = new Set<string>();
-  const writes: Array<[tfl.LayerVariable, H5Weight]> = [];
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      const k = `${layer.name}/${(w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '')}`;
-      const src = weights.get(k);
-      if (src === undefined) report.missing.push(k);
-      else if (src.shape.join(',') !== (w.shape as number[]).join(',')) report.mismatched.push(`${k}: model [${w.shape.join(', ')}] vs file [${src.shape.join(', ')}]`);
-      else {
-        writes.push([w, src]);
-        report.copied.push(k);
-      }
-      if (src !== undefined) used.add(k);
-    }
-  }
-  report.unexpected = [...weights.keys()].filter((k) => !used.has(k));
-  if (strict && report.missing.length + report.unexpected.length + report.mismatched.length > 0) {
-    const list = (what: string, xs: string[]) => (xs.length ? ` ${what} (${xs.length}): ${xs.slice(0, 8).join(', ')}${xs.length > 8 ? ', ...' : ''}.` : '');
-    throw new TransferKitError('E_MODEL_TOPOLOGY', `${file} does not match the model '${model.name}'.${list('Missing', report.missing)}${list('Unexpected', report.unexpected)}${list('Wrong shape', report.mismatched)} Pass { strict: false } to load what matches.`);
-  }
-  for (const [w, src] of writes) {
-    const t = tf.tensor(src.data, src.shape);
-    w.write(t);
-    t.dispose();
-  }
-  return report;
+  return loadNamedArrays(model, await readKerasH5(file), { ...options, subject: `${file} does not match the model '${model.name}'.` });
 }
 
 /**
@@ -158,7 +129,7 @@ export async function saveKerasH5(model: tfl.LayersModel, file: string): Promise
     f.create_attribute('layer_names', model.layers.map((l) => l.name));
     for (const layer of model.layers) {
       const g = f.create_group(layer.name);
-      const names = layer.weights.map((w) => `${layer.name}/${(w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '')}:0`);
+      const names = layer.weights.map((w) => `${weightKey(layer, w)}:0`);
       // h5py writes an empty list for weightless layers; h5wasm cannot store an empty string array, so omit it (readers treat both alike).
       if (names.length > 0) g.create_attribute('weight_names', names);
       const inner = layer.weights.length > 0 ? g.create_group(layer.name) : null;

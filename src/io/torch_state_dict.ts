@@ -8,9 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { TransferKitError } from '../errors.js';
 import type { SafeTensor } from './safetensors.js';
-import type { WeightCopyReport } from './weights_by_name.js';
+import { throwIfMismatched, weightSuffix, type WeightCopyReport } from './weights_by_name.js';
 
 function toTf(kind: string, t: SafeTensor): tf.Tensor {
   const x = tf.tensor(t.data, t.shape, 'float32');
@@ -82,7 +81,7 @@ export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string
   const writes: Array<[tfl.LayerVariable, tf.Tensor]> = [];
   for (const layer of model.layers) {
     for (const w of layer.weights) {
-      const suffix = (w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '');
+      const suffix = weightSuffix(w);
       const entry = plan(layer, mapping).find((p) => p.suffix === suffix);
       if (entry === undefined) {
         report.missing.push(`${layer.name}/${suffix} (no PyTorch counterpart for ${layer.getClassName()})`);
@@ -114,14 +113,13 @@ export function loadTorchStateDict(model: tfl.LayersModel, stateDict: Map<string
     }
   }
   report.unexpected = [...stateDict.keys()].filter((k) => !used.has(k) && !k.endsWith('num_batches_tracked'));
-  if (strict && report.missing.length + report.unexpected.length + report.mismatched.length > 0) {
-    tf.dispose(writes.map(([, v]) => v));
-    const list = (what: string, xs: string[]) => (xs.length ? ` ${what} (${xs.length}): ${xs.slice(0, 8).join(', ')}${xs.length > 8 ? ', ...' : ''}.` : '');
-    throw new TransferKitError(
-      'E_MODEL_TOPOLOGY',
-      `The state dict does not match the model '${model.name}'.${list('Missing', report.missing)}${list('Unexpected', report.unexpected)}${list('Wrong shape', report.mismatched)} ` +
-        'Use the zoo model of the same architecture and number of classes, or pass { strict: false }.',
-    );
+  if (strict) {
+    try {
+      throwIfMismatched(report, `The state dict does not match the model '${model.name}'.`, 'Use the zoo model of the same architecture and number of classes, or pass { strict: false }.');
+    } catch (err) {
+      tf.dispose(writes.map(([, v]) => v));
+      throw err;
+    }
   }
   for (const [w, v] of writes) {
     w.write(v);

@@ -108,16 +108,13 @@ async function memoryFeeder(data: LabeledData, o: FeederOptions): Promise<Feeder
         const idx = order.subarray(s * o.batchSize, Math.min(n, (s + 1) * o.batchSize));
         const flips = o.flip && rand !== null ? Array.from(idx, () => rand() < 0.5) : null;
         let x = diskCache !== null && disk !== null ? disk.readRows(diskCache, idx, flips) : tf.tidy(() => batchInputs(cache as Cache, idx, flips));
-        if (augment !== null && rand !== null) {
+        // Nothing was cached: augment (training passes only) and run the frozen prefix here.
+        if (augment !== null && (rand !== null || o.from > 0)) {
           const raw = x;
           x = tf.tidy(() => {
-            const a = augmentBatch(raw as tf.Tensor4D, augment, rand);
+            const a = rand !== null ? augmentBatch(raw as tf.Tensor4D, augment, rand) : raw;
             return o.from === 0 ? a : runLayers(o.model, 0, a, o.from, false);
           });
-          raw.dispose();
-        } else if (augment !== null && o.from > 0) {
-          const raw = x;
-          x = tf.tidy(() => runLayers(o.model, 0, raw, o.from, false)); // evaluation: no augmentation
           raw.dispose();
         }
         const y = tf.tidy(() => targetsOf(idx));
