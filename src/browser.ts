@@ -50,6 +50,7 @@ export { CosineDecayRestarts } from './schedules/cosine_decay_restarts.js';
 export { LinearWarmup } from './schedules/linear_warmup.js';
 export { LinearScheduleWithWarmup } from './schedules/linear_schedule_with_warmup.js';
 export { CosineScheduleWithWarmup } from './schedules/cosine_schedule_with_warmup.js';
+export { InverseDecay } from './schedules/inverse_decay.js';
 export { OneCycle, type OneCycleOptions } from './schedules/one_cycle.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedules/reduce_lr_on_plateau.js';
 export { scheduleFromConfig } from './schedules/registry.js';
@@ -64,7 +65,22 @@ export {
   type DomainAdapterOptions,
   type AdaptationData,
   type AdaptationResult,
-} from './adaptation/domain_adapter.js';
+  type AdaptationEpochLog,
+  type AdaptableModel,
+} from './adapt/domain_adapter.js';
+export { gradientReverse, warmStartCoefficient, GradientReversal, type WarmStartOptions } from './adapt/gradient_reversal.js';
+export { coralLoss, covariance, type CoralVariant } from './adapt/losses/coral.js';
+export { mkmmdLoss, gaussianKernelMatrix, mmdIndexMatrix, DAN_KERNEL_ALPHAS, type MmdOptions } from './adapt/losses/mmd.js';
+export { predictionEntropy, entropyLoss } from './adapt/losses/entropy.js';
+export { selfTrainingLoss, pseudoLabels } from './adapt/losses/self_training.js';
+export { domainAdversarialLoss, domainDiscriminator, type DomainDiscriminatorOptions } from './adapt/losses/domain_adversarial.js';
+export { adaBN, type AdaBNOptions, type AdaBNReport } from './adapt/adabn.js';
+export { scoreModel, higherIsBetter, type ValidatorName, type ValidationData } from './adapt/validators/score.js';
+export { sndScore } from './adapt/validators/snd.js';
+export { entropyScore } from './adapt/validators/entropy.js';
+export { devRisk, importanceWeights, type ImportanceWeightOptions } from './adapt/validators/dev.js';
+export { featuresAndProbs } from './adapt/validators/outputs.js';
+export { stopGradient } from './ops/stop_gradient.js';
 export { zooIds, pretrainedConfig, buildZooModel, type PretrainedConfig, type WeightSource } from './models/vision/registry.js';
 export { vgg16 } from './models/vision/vgg16.js';
 export { resnet50 } from './models/vision/resnet50.js';

@@ -6,6 +6,7 @@ import { CosineDecay } from './cosine_decay.js';
 import { CosineDecayRestarts } from './cosine_decay_restarts.js';
 import { CosineScheduleWithWarmup } from './cosine_schedule_with_warmup.js';
 import { ExponentialDecay } from './exponential_decay.js';
+import { InverseDecay } from './inverse_decay.js';
 import { LinearScheduleWithWarmup } from './linear_schedule_with_warmup.js';
 import { LinearWarmup } from './linear_warmup.js';
 import { MultiStepDecay } from './multi_step_decay.js';
@@ -37,6 +38,8 @@ export const schedules = {
   linearWithWarmup: (learningRate: number, warmupSteps: number, trainingSteps: number): LRSchedule => new LinearScheduleWithWarmup(learningRate, warmupSteps, trainingSteps),
   /** {@link CosineScheduleWithWarmup} (HF get_cosine_schedule_with_warmup) */
   cosineWithWarmup: (learningRate: number, warmupSteps: number, trainingSteps: number, numCycles = 0.5): LRSchedule => new CosineScheduleWithWarmup(learningRate, warmupSteps, trainingSteps, numCycles),
+  /** {@link InverseDecay} (Ganin et al.'s DANN annealing, tllib's `lr_gamma`/`lr_decay`) */
+  inverse: (initialLearningRate: number, gamma: number, power = 0.75): LRSchedule => new InverseDecay(initialLearningRate, gamma, power),
   /** {@link OneCycle} (fastai fit_one_cycle) */
   oneCycle: (options: OneCycleOptions): OneCycle => new OneCycle(options),
   /** {@link ReduceLROnPlateau} (Keras ReduceLROnPlateau) */

@@ -7,6 +7,7 @@ import { CosineDecay } from './cosine_decay.js';
 import { CosineDecayRestarts } from './cosine_decay_restarts.js';
 import { CosineScheduleWithWarmup } from './cosine_schedule_with_warmup.js';
 import { ExponentialDecay } from './exponential_decay.js';
+import { InverseDecay } from './inverse_decay.js';
 import { LinearScheduleWithWarmup } from './linear_schedule_with_warmup.js';
 import { LinearWarmup } from './linear_warmup.js';
 import { MultiStepDecay } from './multi_step_decay.js';
@@ -27,6 +28,7 @@ const FACTORIES: Record<string, (c: C) => LRSchedule> = {
   PolynomialDecay: (c) => new PolynomialDecay(n(c, 'initialLearningRate'), n(c, 'decaySteps'), n(c, 'endLearningRate'), n(c, 'power'), c.cycle as boolean),
   CosineDecay: (c) => new CosineDecay(n(c, 'initialLearningRate'), n(c, 'decaySteps'), n(c, 'alpha')),
   CosineDecayRestarts: (c) => new CosineDecayRestarts(n(c, 'initialLearningRate'), n(c, 'firstDecaySteps'), n(c, 'tMul'), n(c, 'mMul'), n(c, 'alpha')),
+  InverseDecay: (c) => new InverseDecay(n(c, 'initialLearningRate'), n(c, 'gamma'), n(c, 'power')),
   LinearWarmup: (c) => new LinearWarmup(scheduleFromConfig(c.after as ScheduleConfig), n(c, 'warmupSteps')),
   LinearScheduleWithWarmup: (c) => new LinearScheduleWithWarmup(n(c, 'learningRate'), n(c, 'warmupSteps'), n(c, 'trainingSteps')),
   CosineScheduleWithWarmup: (c) => new CosineScheduleWithWarmup(n(c, 'learningRate'), n(c, 'warmupSteps'), n(c, 'trainingSteps'), n(c, 'numCycles')),

@@ -1,0 +1,481 @@
+/**
+ * `DomainAdapter`: adapt a classifier trained on a labelled *source* domain to an unlabelled
+ * *target* domain (product reviews → tweets, MNIST → MNIST-M, studio photos → phone photos).
+ *
+ * One training loop serves every loss-based method, as tllib's examples do: each step draws a
+ * source batch and a target batch of the same size, runs them through the model as ONE batch
+ * (so training-mode BatchNorm sees both domains), and minimises
+ * `CE(source) + sum over methods of tradeoff_m * L_m`:
+ * - `'dann'`: `L = DomainAdversarialLoss(D(GRL(f)))` (tllib `DomainAdversarialLoss`), the
+ *   discriminator `D` being tllib's `DomainDiscriminator` and the GRL's coefficient tllib's
+ *   warm start (Ganin et al.'s `2 / (1 + exp(-10 p)) - 1` by default);
+ * - `'coral'`: Deep CORAL on the features; `'mmd'`: DAN's multi-kernel MMD on the features;
+ * - `'self-training'`: tllib's `ConfidenceBasedSelfTrainingLoss` on target predictions, plus
+ *   optional entropy minimisation;
+ * - `'source-only'`: no adaptation term (the baseline every benchmark reports).
+ * `'adabn'` trains nothing: it re-estimates BatchNorm statistics on target data, at its place in
+ * the method list (so `['adabn', 'self-training']` adapts BN first, then self-trains).
+ *
+ * Defaults follow tllib's DANN example: SGD with momentum 0.9, weight decay 1e-3, learning rate
+ * 0.01 annealed as `lr / (1 + 10 p)^0.75` (Ganin et al. 2016), batch 32 per domain.
+ *
+ * Model selection without target labels: `validator` scores the model after every epoch
+ * ('source-accuracy', 'entropy', 'snd', 'dev') and, with `restoreBest` (default), the epoch with
+ * the best score is the one returned.
+ *
+ * Reference: tllib (Transfer-Learning-Library) `examples/domain_adaptation/image_classification/
+ * {dann,dan,self_training}.py`; Ganin et al., JMLR 2016; Sun & Saenko 2016; Long et al. 2015;
+ * Li et al. 2017 (AdaBN); Saito et al. 2021 (SND); You et al. 2019 (DEV).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { TransferKitError } from '../errors.js';
+import type { LabeledData } from '../data/dataset.js';
+import type { PretrainedModel } from '../models/pretrained_model.js';
+import { ConstantSchedule } from '../schedules/constant.js';
+import { InverseDecay } from '../schedules/inverse_decay.js';
+import type { LRSchedule } from '../schedules/schedule.js';
+import { runLayers } from '../train/graph_executor.js';
+import { crossEntropy } from '../train/losses.js';
+import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
+import type { ParamGroup } from '../optimizers/optimizer.js';
+import { permutation, SeededRandom } from '../utils/random.js';
+import { adaBN, type AdaBNOptions } from './adabn.js';
+import { gradientReverse, warmStartCoefficient, type WarmStartOptions } from './gradient_reversal.js';
+import { coralLoss, type CoralVariant } from './losses/coral.js';
+import { domainAdversarialLoss, domainDiscriminator, type DomainDiscriminatorOptions } from './losses/domain_adversarial.js';
+import { entropyLoss } from './losses/entropy.js';
+import { mkmmdLoss, type MmdOptions } from './losses/mmd.js';
+import { selfTrainingLoss } from './losses/self_training.js';
+import { higherIsBetter, scoreModel, type ValidatorName } from './validators/score.js';
+
+/** Adaptation methods. */
+export type AdaptationMethod = 'source-only' | 'dann' | 'coral' | 'mmd' | 'adabn' | 'self-training' | 'mlm';
+
+/** Methods that add a loss term to the training loop. */
+type LossMethod = 'dann' | 'coral' | 'mmd' | 'self-training';
+const ALL_METHODS = new Set<string>(['source-only', 'dann', 'coral', 'mmd', 'adabn', 'self-training', 'mlm']);
+
+/** Options of a {@link DomainAdapter}. */
+export interface DomainAdapterOptions {
+  /** One method, or several applied in order (consecutive loss methods train together). */
+  method: AdaptationMethod | AdaptationMethod[];
+  /** Epochs of training (default 10). An epoch is `stepsPerEpoch` steps. */
+  epochs?: number;
+  /** Steps per epoch (default: ceil(source examples / batchSize), as tllib's `iters_per_epoch` over the source set). */
+  stepsPerEpoch?: number;
+  /** Examples per domain per step (default 32). */
+  batchSize?: number;
+  /** Peak learning rate (default 0.01, tllib). */
+  learningRate?: number;
+  /** Optimizer (default 'momentum': SGD with momentum 0.9, tllib). */
+  optimizer?: OptimizerSpec;
+  /** Weight decay (default 1e-3, tllib's `--wd`). */
+  weightDecay?: number;
+  /** Learning-rate multiplier of the layers up to and including the feature layer (default 1; tllib uses 0.1 for pretrained backbones). */
+  backboneLrScale?: number;
+  /** Schedule: 'dann' (default: `lr / (1 + 10 p)^0.75`), 'constant', or any {@link LRSchedule} over steps. */
+  schedule?: 'dann' | 'constant' | LRSchedule;
+  /** Weight of the adaptation loss: one number for every method, or one per method (default 1). */
+  tradeoff?: number | Partial<Record<LossMethod, number>>;
+  /** GRL coefficient schedule (tllib's warm start). Default `{ alpha: 10, lo: 0, hi: 1, maxIters: total steps }`, Ganin et al.'s; tllib's own default is `{ alpha: 1, maxIters: 1000 }`. */
+  grl?: WarmStartOptions;
+  /** The DANN discriminator (tllib `DomainDiscriminator`, default 1024 hidden units with BatchNorm). */
+  discriminator?: DomainDiscriminatorOptions;
+  /** CORAL form (default 'paper'). */
+  coral?: { variant?: CoralVariant };
+  /** MK-MMD kernels (default tllib's DAN bank). */
+  mmd?: MmdOptions;
+  /** Self-training: confidence threshold (default 0.9) and the weight of entropy minimisation on target predictions (default 0). */
+  selfTraining?: { threshold?: number; entropyWeight?: number };
+  /** AdaBN options. */
+  adabn?: AdaBNOptions;
+  /** Unsupervised validators computed after every epoch; the first one selects the returned epoch. */
+  validator?: ValidatorName | ValidatorName[];
+  /** Return the weights of the best epoch under the first validator (default true when a validator is set). */
+  restoreBest?: boolean;
+  /** Stop when the first validator has not improved for this many epochs (default: never). */
+  patience?: number;
+  /** Target examples the validators use (default 1000; SND is quadratic in it). */
+  validationSize?: number;
+  /** Seed of the batch order and the discriminator's initial weights (default 0). */
+  seed?: number;
+  /** Called after every epoch with its log. */
+  onEpochEnd?: (log: AdaptationEpochLog) => void;
+}
+
+/** Data of one adaptation run: labelled source, unlabelled target. */
+export interface AdaptationData {
+  /** Labelled source-domain data. */
+  source: LabeledData;
+  /** Unlabelled target-domain inputs (labels, if any, are never read). */
+  target: { xs: tf.Tensor };
+  /** Labelled source validation data (the 'source-accuracy' and 'dev' validators need it). */
+  sourceVal?: LabeledData;
+  /** Labelled target test data, for *reporting* only: never used for training or selection. */
+  targetVal?: LabeledData;
+}
+
+/** Figures of one epoch (or of a training-free method such as AdaBN: `steps` 0). */
+export interface AdaptationEpochLog {
+  /** 0-based epoch over the whole run. */
+  epoch: number;
+  /** The method(s) of the phase this epoch belongs to. */
+  phase: string;
+  /** Optimizer steps in the epoch. */
+  steps: number;
+  /** Learning rate at the epoch's last step. */
+  lr: number;
+  /** Mean total loss. */
+  loss: number;
+  /** Mean source cross-entropy. */
+  classLoss: number;
+  /** Mean weighted adaptation loss (sum over the methods). */
+  transferLoss: number;
+  /** Accuracy on the source training batches. */
+  sourceAcc: number;
+  /** DANN: the discriminator's accuracy (0.5 = the domains are indistinguishable). */
+  domainAcc?: number;
+  /** DANN: the GRL coefficient at the epoch's last step. */
+  grlCoeff?: number;
+  /** Self-training: fraction of target examples above the threshold. */
+  pseudoLabelRate?: number;
+  /** Accuracy on `sourceVal`. */
+  sourceValAcc?: number;
+  /** Accuracy on `targetVal` (reporting only). */
+  targetValAcc?: number;
+  /** Validator scores. */
+  scores: Partial<Record<ValidatorName, number>>;
+  /** Wall time of the epoch (seconds). */
+  seconds: number;
+}
+
+/** Result of {@link DomainAdapter.fit}. */
+export interface AdaptationResult {
+  /** The adapted model (the same object that was passed in, now adapted). */
+  model: PretrainedModel;
+  /** Per-epoch figures. */
+  history: AdaptationEpochLog[];
+  /** The epoch whose weights were returned (the last one unless a validator selected another). */
+  selectedEpoch: number;
+}
+
+/** What fit() accepts: a transferkit model, or a plain LayersModel whose feature layer is named in options (default: the layer before the last). */
+export type AdaptableModel = PretrainedModel | tfl.LayersModel;
+
+function isPretrained(m: AdaptableModel): m is PretrainedModel {
+  return (m as PretrainedModel).featureLayer !== undefined && (m as PretrainedModel).model !== undefined;
+}
+
+interface Sums {
+  loss: tf.Scalar;
+  cls: tf.Scalar;
+  transfer: tf.Scalar;
+  hits: tf.Scalar;
+  domainAcc: tf.Scalar;
+  pseudo: tf.Scalar;
+}
+
+/** Adapts a source-trained model to a target domain. */
+export class DomainAdapter {
+  /** The options it was built with. */
+  readonly options: DomainAdapterOptions;
+  private readonly methods: AdaptationMethod[];
+
+  constructor(options: DomainAdapterOptions) {
+    this.options = options;
+    this.methods = Array.isArray(options.method) ? options.method : [options.method];
+    if (this.methods.length === 0) throw new TransferKitError('E_BAD_OPTION', 'DomainAdapter: method must name at least one method. Received: method=[].');
+    for (const m of this.methods) {
+      if (!ALL_METHODS.has(m)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: unknown method. Received: method='${String(m)}'. Choose from ${[...ALL_METHODS].join(', ')}.`);
+    }
+    if (this.methods.includes('mlm')) {
+      throw new TransferKitError(
+        'E_NOT_IMPLEMENTED',
+        "DomainAdapter method 'mlm' (masked-LM domain-adaptive pretraining) needs the trainable BERT encoder and its masked-LM head, which transferkit does not ship yet. Use 'dann', 'coral', 'mmd', 'adabn' or 'self-training' on text features meanwhile.",
+      );
+    }
+    for (const [k, v] of Object.entries({ epochs: options.epochs, batchSize: options.batchSize, stepsPerEpoch: options.stepsPerEpoch })) {
+      if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: ${k} must be an integer > 0. Received: ${k}=${v}.`);
+    }
+    if (options.learningRate !== undefined && !(options.learningRate >= 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: learningRate must be >= 0. Received: learningRate=${options.learningRate}.`);
+  }
+
+  /** Adapts `model` with `data`; returns it with the per-epoch history. */
+  async fit(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult> {
+    const lm = isPretrained(model) ? model.model : model;
+    const featureLayer = isPretrained(model) ? model.featureLayer : lm.layers[lm.layers.length - 2].name;
+    const featureIndex = lm.layers.findIndex((l) => l.name === featureLayer);
+    if (featureIndex < 0) throw new TransferKitError('E_LAYER_NOT_FOUND', `DomainAdapter: feature layer '${featureLayer}' is not in model '${lm.name}'.`);
+    if (featureIndex >= lm.layers.length - 1) throw new TransferKitError('E_MODEL_TOPOLOGY', `DomainAdapter: feature layer '${featureLayer}' is the model's output; name the layer that feeds the classifier.`);
+    checkData(lm, data);
+    const pm: PretrainedModel = isPretrained(model)
+      ? model
+      : { model: lm, inputShape: lm.inputs[0].shape.slice(1) as number[], preprocessing: { scale: 1, offset: 0, source: 'identity' }, featureLayer, headLayers: lm.layers.slice(featureIndex + 1).map((l) => l.name), source: lm.name };
+
+    const validators = this.options.validator === undefined ? [] : Array.isArray(this.options.validator) ? this.options.validator : [this.options.validator];
+    const restoreBest = this.options.restoreBest ?? validators.length > 0;
+    const history: AdaptationEpochLog[] = [];
+    let best: { epoch: number; score: number; weights: tf.Tensor[] } | null = null;
+    let sinceBest = 0;
+    let stopped = false;
+
+    const endEpoch = async (log: Omit<AdaptationEpochLog, 'scores' | 'sourceValAcc' | 'targetValAcc'>): Promise<void> => {
+      const full: AdaptationEpochLog = { ...log, scores: {} };
+      if (data.sourceVal !== undefined) full.sourceValAcc = await accuracy(lm, data.sourceVal);
+      if (data.targetVal !== undefined) full.targetValAcc = await accuracy(lm, data.targetVal);
+      for (const v of validators) full.scores[v] = await scoreModel(v, lm, featureIndex, data, { validationSize: this.options.validationSize, seed: this.options.seed });
+      history.push(full);
+      this.options.onEpochEnd?.(full);
+      if (validators.length > 0) {
+        const v = validators[0];
+        const s = full.scores[v] as number;
+        const higher = higherIsBetter(v);
+        if (best === null || (higher ? s > best.score : s < best.score)) {
+          if (best !== null) tf.dispose(best.weights);
+          best = { epoch: full.epoch, score: s, weights: restoreBest ? lm.weights.map((w) => tf.clone(w.read())) : [] };
+          sinceBest = 0;
+        } else if (this.options.patience !== undefined && ++sinceBest >= this.options.patience) stopped = true;
+      }
+    };
+
+    // Split the method list into phases: AdaBN alone, consecutive loss methods together.
+    const phases: AdaptationMethod[][] = [];
+    for (const m of this.methods) {
+      const last = phases[phases.length - 1];
+      if (m !== 'adabn' && last !== undefined && last[0] !== 'adabn') last.push(m);
+      else phases.push([m]);
+    }
+    let epoch = 0;
+    for (const phase of phases) {
+      if (stopped) break;
+      if (phase[0] === 'adabn') {
+        const t0 = Date.now();
+        await adaBN(lm, data.target.xs, this.options.adabn);
+        await endEpoch({ epoch: epoch++, phase: 'adabn', steps: 0, lr: 0, loss: 0, classLoss: 0, transferLoss: 0, sourceAcc: 0, seconds: (Date.now() - t0) / 1000 });
+        continue;
+      }
+      epoch = await this.trainPhase(lm, featureIndex, phase.filter((m) => m !== 'source-only') as LossMethod[], data, epoch, endEpoch, () => stopped);
+    }
+
+    let selectedEpoch = history.length > 0 ? history[history.length - 1].epoch : -1;
+    const chosen = best as { epoch: number; score: number; weights: tf.Tensor[] } | null;
+    if (chosen !== null) {
+      if (restoreBest && chosen.epoch !== selectedEpoch) {
+        lm.weights.forEach((w, i) => w.write(chosen.weights[i]));
+        selectedEpoch = chosen.epoch;
+      }
+      tf.dispose(chosen.weights);
+    }
+    return { model: pm, history, selectedEpoch };
+  }
+
+  private tradeoff(m: LossMethod): number {
+    const t = this.options.tradeoff;
+    if (t === undefined) return 1;
+    if (typeof t === 'number') return t;
+    return t[m] ?? 1;
+  }
+
+  private async trainPhase(
+    lm: tfl.LayersModel,
+    featureIndex: number,
+    methods: LossMethod[],
+    data: AdaptationData,
+    firstEpoch: number,
+    endEpoch: (log: Omit<AdaptationEpochLog, 'scores' | 'sourceValAcc' | 'targetValAcc'>) => Promise<void>,
+    stopped: () => boolean,
+  ): Promise<number> {
+    const o = this.options;
+    const batch = o.batchSize ?? 32;
+    const ns = data.source.xs.shape[0];
+    const nt = data.target.xs.shape[0];
+    const epochs = o.epochs ?? 10;
+    const stepsPerEpoch = o.stepsPerEpoch ?? Math.ceil(ns / batch);
+    const total = epochs * stepsPerEpoch;
+    const lr0 = o.learningRate ?? 0.01;
+    const schedule: LRSchedule = o.schedule === undefined || o.schedule === 'dann' ? InverseDecay.dann(lr0, total) : o.schedule === 'constant' ? new ConstantSchedule(lr0) : o.schedule;
+    const k = data.source.classNames.length;
+    const last = lm.layers.length - 1;
+    const seed = o.seed ?? 0;
+    const dann = methods.includes('dann');
+    const featureDim = (lm.layers[featureIndex].outputShape as number[]).slice(1).reduce((a, b) => a * b, 1);
+    const disc = dann ? domainDiscriminator(featureDim, { seed, ...o.discriminator }) : null;
+    const grl: WarmStartOptions = { alpha: 10, lo: 0, hi: 1, maxIters: total, ...o.grl };
+    const threshold = o.selfTraining?.threshold ?? 0.9;
+    const entropyWeight = o.selfTraining?.entropyWeight ?? 0;
+
+    // Parameter groups: backbone (up to the feature layer), head, discriminator.
+    const read = (w: tfl.LayerVariable) => w.read() as tf.Variable;
+    const backbone = lm.layers.slice(0, featureIndex + 1).flatMap((l) => l.trainableWeights.map(read));
+    const backboneNames = new Set(backbone.map((v) => v.name));
+    const head = lm.trainableWeights.map(read).filter((v) => !backboneNames.has(v.name));
+    const discVars = disc === null ? [] : disc.trainableWeights.map(read);
+    const groups: ParamGroup[] = [
+      ...(backbone.length > 0 ? [{ params: backbone, lrScale: o.backboneLrScale ?? 1, name: 'backbone' }] : []),
+      ...(head.length > 0 ? [{ params: head, name: 'head' }] : []),
+      ...(discVars.length > 0 ? [{ params: discVars, name: 'discriminator' }] : []),
+    ];
+    if (groups.length === 0) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: model '${lm.name}' has no trainable weights; unfreeze the layers to adapt (or use method 'adabn', which trains nothing).`);
+    const vars = groups.flatMap((g) => g.params);
+    const optimizer = createOptimizer(o.optimizer ?? 'momentum', groups, lr0, o.weightDecay ?? 1e-3);
+    const rand = new SeededRandom(seed);
+    const r = () => rand.next();
+    let srcOrder = permutation(ns, r);
+    let srcPos = 0;
+    let tgtOrder = permutation(nt, r);
+    let tgtPos = 0;
+    // Draws the next `batch` indices of a cyclic, reshuffled-per-pass order.
+    const draw = (which: 'source' | 'target'): Int32Array => {
+      const out = new Int32Array(batch);
+      for (let i = 0; i < batch; i++) {
+        if (which === 'source') {
+          if (srcPos === ns) {
+            srcOrder = permutation(ns, r);
+            srcPos = 0;
+          }
+          out[i] = srcOrder[srcPos++];
+        } else {
+          if (tgtPos === nt) {
+            tgtOrder = permutation(nt, r);
+            tgtPos = 0;
+          }
+          out[i] = tgtOrder[tgtPos++];
+        }
+      }
+      return out;
+    };
+    const labels = data.source.labels;
+    let step = 0;
+    let epoch = firstEpoch;
+    try {
+      for (let e = 0; e < epochs && !stopped(); e++) {
+        const t0 = Date.now();
+        let sums: Sums | null = null;
+        let coeff = 0;
+        for (let s = 0; s < stepsPerEpoch; s++, step++) {
+          const lr = schedule.at(step);
+          optimizer.setLearningRate(lr);
+          coeff = dann ? warmStartCoefficient(step, grl) : 0;
+          const si = draw('source');
+          const ti = draw('target');
+          const stepSums = tf.tidy(() => {
+            const xs = tf.gather(data.source.xs, tf.tensor1d(si, 'int32'));
+            const xt = tf.gather(data.target.xs, tf.tensor1d(ti, 'int32'));
+            const y = tf.oneHot(tf.tensor1d(Array.from(si, (i) => labels[i]), 'int32'), k);
+            const parts: Record<string, tf.Scalar> = {};
+            const { value, grads } = tf.variableGrads(() => {
+              const x = tf.concat([xs, xt], 0);
+              const f = runLayers(lm, 0, x, featureIndex, true);
+              const p = runLayers(lm, featureIndex, f, last, true) as tf.Tensor2D;
+              const ps = tf.slice(p, 0, batch) as tf.Tensor2D;
+              const pt = tf.slice(p, batch, batch) as tf.Tensor2D;
+              const flat = tf.reshape(f, [2 * batch, -1]);
+              const fs = tf.slice(flat, 0, batch);
+              const ft = tf.slice(flat, batch, batch);
+              const cls = crossEntropy(ps, y);
+              let transfer: tf.Scalar = tf.scalar(0);
+              parts.hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(ps, -1), tf.argMax(y, -1)), 'float32')) as tf.Scalar);
+              for (const m of methods) {
+                let l: tf.Scalar;
+                if (m === 'dann') {
+                  const d = runLayers(disc as tfl.LayersModel, 0, gradientReverse(flat, coeff), (disc as tfl.LayersModel).layers.length - 1, true);
+                  const adv = domainAdversarialLoss(tf.slice(d, 0, batch), tf.slice(d, batch, batch));
+                  parts.domainAcc = tf.keep(adv.accuracy);
+                  l = adv.loss;
+                } else if (m === 'coral') l = coralLoss(fs, ft, o.coral?.variant);
+                else if (m === 'mmd') l = mkmmdLoss(fs, ft, o.mmd);
+                else {
+                  l = selfTrainingLoss(pt, pt, threshold);
+                  parts.pseudo = tf.keep(tf.mean(tf.cast(tf.greater(tf.max(pt, -1), threshold), 'float32')) as tf.Scalar);
+                  if (entropyWeight > 0) transfer = tf.add(transfer, tf.mul(entropyWeight, entropyLoss(pt))) as tf.Scalar;
+                }
+                transfer = tf.add(transfer, tf.mul(this.tradeoff(m), l)) as tf.Scalar;
+              }
+              parts.cls = tf.keep(cls);
+              parts.transfer = tf.keep(transfer);
+              return tf.add(cls, transfer) as tf.Scalar;
+            }, vars);
+            optimizer.step(grads);
+            const out: Sums = {
+              loss: value,
+              cls: parts.cls,
+              transfer: parts.transfer,
+              hits: parts.hits,
+              domainAcc: parts.domainAcc ?? tf.scalar(0),
+              pseudo: parts.pseudo ?? tf.scalar(0),
+            };
+            return out as unknown as tf.TensorContainerObject;
+          }) as unknown as Sums;
+          // Running sums stay on the device; read once per epoch (cheap on GPU backends).
+          if (sums === null) sums = stepSums;
+          else {
+            const prev: Sums = sums;
+            sums = tf.tidy(() => Object.fromEntries(Object.keys(prev).map((key) => [key, tf.add(prev[key as keyof Sums], stepSums[key as keyof Sums])])) as unknown as tf.TensorContainerObject) as unknown as Sums;
+            tf.dispose([...Object.values(prev), ...Object.values(stepSums)]);
+          }
+        }
+        const s = sums as Sums;
+        const v = Object.fromEntries(await Promise.all(Object.entries(s).map(async ([key, t]) => [key, (await (t as tf.Tensor).data())[0]]))) as Record<keyof Sums, number>;
+        tf.dispose(Object.values(s));
+        const n = stepsPerEpoch;
+        if (!Number.isFinite(v.loss)) {
+          throw new TransferKitError('E_TRAINING_DIVERGED', `DomainAdapter: the loss became ${v.loss} in epoch ${epoch} (methods ${methods.join('+') || 'source-only'}). Lower learningRate or the tradeoff.`);
+        }
+        await endEpoch({
+          epoch: epoch++,
+          phase: methods.length === 0 ? 'source-only' : methods.join('+'),
+          steps: n,
+          lr: schedule.at(step - 1),
+          loss: v.loss / n,
+          classLoss: v.cls / n,
+          transferLoss: v.transfer / n,
+          sourceAcc: v.hits / (n * batch),
+          ...(dann ? { domainAcc: v.domainAcc / n, grlCoeff: coeff } : {}),
+          ...(methods.includes('self-training') ? { pseudoLabelRate: v.pseudo / n } : {}),
+          seconds: (Date.now() - t0) / 1000,
+        });
+      }
+    } finally {
+      optimizer.dispose();
+      disc?.dispose();
+    }
+    return epoch;
+  }
+}
+
+function checkData(lm: tfl.LayersModel, data: AdaptationData): void {
+  const inShape = lm.inputs[0].shape.slice(1);
+  const check = (name: string, xs: tf.Tensor | undefined) => {
+    if (xs === undefined) throw new TransferKitError('E_DATA', `DomainAdapter.fit: data.${name}.xs is missing.`);
+    const got = xs.shape.slice(1);
+    if (got.length !== inShape.length || got.some((d, i) => inShape[i] !== null && inShape[i] !== d)) {
+      throw new TransferKitError('E_DATA', `DomainAdapter.fit: data.${name}.xs has example shape ${JSON.stringify(got)}; model '${lm.name}' takes ${JSON.stringify(inShape)}.`);
+    }
+    if (xs.shape[0] < 2) throw new TransferKitError('E_DATA', `DomainAdapter.fit: data.${name} needs at least 2 examples. Received: ${xs.shape[0]}.`);
+  };
+  check('source', data.source?.xs);
+  check('target', data.target?.xs);
+  if (data.source.labels.length !== data.source.xs.shape[0]) {
+    throw new TransferKitError('E_DATA', `DomainAdapter.fit: data.source has ${data.source.xs.shape[0]} inputs but ${data.source.labels.length} labels.`);
+  }
+  const k = data.source.classNames.length;
+  const bad = data.source.labels.findIndex((l) => !(l >= 0 && l < k));
+  if (bad >= 0) throw new TransferKitError('E_DATA', `DomainAdapter.fit: source label ${data.source.labels[bad]} at index ${bad} is outside [0, ${k}) (classNames has ${k} entries).`);
+  if (data.sourceVal !== undefined) check('sourceVal', data.sourceVal.xs);
+  if (data.targetVal !== undefined) check('targetVal', data.targetVal.xs);
+}
+
+/** Accuracy of `lm` on labelled data (inference mode, batches of 256). */
+async function accuracy(lm: tfl.LayersModel, d: LabeledData): Promise<number> {
+  let hits = 0;
+  const n = d.xs.shape[0];
+  for (let i = 0; i < n; i += 256) {
+    const b = Math.min(256, n - i);
+    const pred = tf.tidy(() => tf.argMax(runLayers(lm, 0, tf.slice(d.xs, i, b), lm.layers.length - 1, false), -1));
+    const p = await pred.data();
+    pred.dispose();
+    for (let j = 0; j < b; j++) if (p[j] === d.labels[i + j]) hits++;
+  }
+  return hits / n;
+}

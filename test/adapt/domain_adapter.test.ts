@@ -1,0 +1,125 @@
+/**
+ * DomainAdapter end to end on a synthetic covariate shift (two Gaussian classes; the target is
+ * the source moved by (3, 3)), small enough to run every method in seconds.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DomainAdapter, scoreModel, useBackend, warmStartCoefficient, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
+import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
+import { mulberry32 } from '../../src/utils/random.js';
+
+beforeAll(async () => {
+  await useBackend('cpu');
+});
+
+function blobs(n: number, shift: number, seed: number): LabeledData {
+  const r = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const xs: number[] = [];
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 2;
+    labels[i] = c;
+    xs.push((c === 0 ? -1 : 1) + 0.4 * gauss() + shift, 0.4 * gauss() + shift);
+  }
+  return { xs: tf.tensor2d(xs, [n, 2]), labels, classNames: ['neg', 'pos'] };
+}
+
+function net(seed: number): tfl.LayersModel {
+  const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed * 10 + k });
+  const input = tfl.input({ shape: [2] });
+  let h = tfl.layers.batchNormalization({ name: 'bn_in' }).apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(1), name: 'features' }).apply(h) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(2), name: 'classifier' }).apply(h) as tfl.SymbolicTensor;
+  const m = tfl.model({ inputs: input, outputs: out, name: 'blob_net' });
+  applyKerasBatchNormSemantics(m);
+  return m;
+}
+
+let source: LabeledData;
+let target: LabeledData;
+let data: { source: LabeledData; target: { xs: tf.Tensor }; sourceVal: LabeledData; targetVal: LabeledData };
+beforeAll(() => {
+  source = blobs(128, 0, 1);
+  target = blobs(128, 3, 3);
+  data = { source, target: { xs: target.xs }, sourceVal: blobs(64, 0, 2), targetVal: blobs(128, 3, 4) };
+});
+const base = { batchSize: 16, learningRate: 0.05, seed: 7 } as const;
+
+describe('DomainAdapter', () => {
+  it("'source-only' then 'adabn': re-estimating BatchNorm on the target fixes a pure covariate shift", async () => {
+    const m = net(1);
+    const src = await new DomainAdapter({ ...base, method: 'source-only', epochs: 4 }).fit(m, data);
+    const last = src.history[src.history.length - 1];
+    expect(last.sourceValAcc).toBeGreaterThan(0.9);
+    expect(last.targetValAcc).toBeLessThan(0.8);
+    const ada = await new DomainAdapter({ method: 'adabn' }).fit(m, data);
+    expect(ada.history).toHaveLength(1);
+    expect(ada.history[0].phase).toBe('adabn');
+    expect(ada.history[0].targetValAcc).toBeGreaterThan(0.9);
+  });
+
+  it("'dann': logs discriminator accuracy and the GRL coefficient; leaves no tensor behind", async () => {
+    const m = net(2);
+    const counts: number[] = [];
+    const before = tf.memory().numTensors;
+    const logs: AdaptationEpochLog[] = [];
+    const res = await new DomainAdapter({ ...base, method: 'dann', epochs: 3, discriminator: { hiddenSize: 32 }, onEpochEnd: (l) => (logs.push(l), counts.push(tf.memory().numTensors)) }).fit(m, data);
+    expect(res.history).toHaveLength(3);
+    for (const l of res.history) {
+      expect(l.domainAcc).toBeGreaterThanOrEqual(0);
+      expect(l.domainAcc).toBeLessThanOrEqual(1);
+      expect(Number.isFinite(l.transferLoss) && l.transferLoss > 0).toBe(true);
+    }
+    // 8 steps per epoch (128 / 16); the coefficient logged is the one of the epoch's last step.
+    expect(res.history[2].grlCoeff).toBeCloseTo(warmStartCoefficient(23, { alpha: 10, maxIters: 24 }), 10);
+    expect(res.history[2].lr).toBeCloseTo(0.05 / (1 + (10 * 23) / 24) ** 0.75, 10);
+    // Stable across epochs, and everything (discriminator, optimizer slots) freed at the end.
+    expect(counts[2]).toBe(counts[1]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(['coral', 'mmd', 'self-training'] as const)("'%s' trains with a finite adaptation loss", async (method) => {
+    const m = net(3);
+    const before = tf.memory().numTensors;
+    const res = await new DomainAdapter({ ...base, method, epochs: 2, selfTraining: { threshold: 0.5, entropyWeight: 0.1 } }).fit(m, data);
+    const l = res.history[1];
+    expect(l.phase).toBe(method);
+    expect(Number.isFinite(l.transferLoss)).toBe(true);
+    expect(l.transferLoss).toBeGreaterThan(0);
+    if (method === 'self-training') expect(l.pseudoLabelRate).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('methods compose in order: AdaBN first, then self-training', async () => {
+    const m = net(4);
+    await new DomainAdapter({ ...base, method: 'source-only', epochs: 2 }).fit(m, data);
+    const res = await new DomainAdapter({ ...base, method: ['adabn', 'self-training'], epochs: 2, learningRate: 0.01 }).fit(m, data);
+    expect(res.history.map((h) => h.phase)).toEqual(['adabn', 'self-training', 'self-training']);
+  });
+
+  it('a validator selects the epoch returned (the best SND), and the returned weights score exactly that', async () => {
+    const m = net(5);
+    const res = await new DomainAdapter({ ...base, method: 'dann', epochs: 4, discriminator: { hiddenSize: 16 }, validator: ['snd', 'dev', 'entropy', 'source-accuracy'] }).fit(m, data);
+    const snd = res.history.map((h) => h.scores.snd as number);
+    const bestEpoch = snd.indexOf(Math.max(...snd));
+    expect(res.selectedEpoch).toBe(bestEpoch);
+    expect(await scoreModel('snd', m, 1, data, { seed: 7 })).toBeCloseTo(snd[bestEpoch], 5);
+    for (const h of res.history) {
+      expect(Number.isFinite(h.scores.dev as number)).toBe(true);
+      expect(h.scores['source-accuracy']).toBe(h.sourceValAcc);
+    }
+  });
+
+  it('bad input gets a clear error', async () => {
+    expect(() => new DomainAdapter({ method: 'mlm' })).toThrow(/BERT/);
+    expect(() => new DomainAdapter({ method: 'tent' as never })).toThrow(/unknown method.*tent/);
+    expect(() => new DomainAdapter({ method: 'dann', batchSize: 0 })).toThrow(/batchSize/);
+    const m = net(6);
+    await expect(new DomainAdapter({ method: 'coral' }).fit(m, { source, target: { xs: tf.zeros([8, 3]) } })).rejects.toThrow(/target\.xs has example shape \[3\].*\[2\]/);
+    await expect(new DomainAdapter({ method: 'coral', validator: 'dev', epochs: 1 }).fit(m, { source, target: { xs: target.xs } })).rejects.toThrow(/sourceVal/);
+    const badLabels = { ...source, labels: new Int32Array(source.labels.length).fill(5) };
+    await expect(new DomainAdapter({ method: 'coral' }).fit(m, { source: badLabels, target: { xs: target.xs } })).rejects.toThrow(/label 5 at index 0/);
+  });
+});
