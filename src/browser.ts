@@ -58,6 +58,10 @@ export { schedules } from './schedules/index.js';
 
 export { fromTfDataset, isStreaming, type LabeledData, type Batch, type StreamingData, type TrainData } from './data/dataset.js';
 export { trainValSplit, subset } from './data/split.js';
+export { parseReviews, reviewText, type Review } from './data/text/reviews.js';
+export { BagOfWords, tokenizeWords, ngrams, type BagOfWordsOptions, type TermWeighting } from './data/text/bag_of_words.js';
+export { parseIdx, type IdxArray } from './data/datasets/idx.js';
+export { makeMnistM, type MnistMOptions } from './data/datasets/mnist_m.js';
 
 export {
   DomainAdapter,

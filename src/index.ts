@@ -18,3 +18,5 @@ export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/down
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from './io/keras_archive.js';
 // pngjs needs Node's zlib and streams (browsers decode images with createImageBitmap / canvas).
 export { decodeImage, type RgbImage } from './data/decode_image.js';
+export { loadReviewFolder, loadReviewTexts, loadTextLines, type TextData } from './data/text/load_text.js';
+export { loadMnist, makeMnistMFromFolder, type MnistData } from './data/datasets/load_mnist.js';

@@ -299,6 +299,7 @@ export class DomainAdapter {
     const last = lm.layers.length - 1;
     const seed = o.seed ?? 0;
     const dann = methods.includes('dann');
+    const sourceOnly = methods.length === 0;
     const featureDim = (lm.layers[featureIndex].outputShape as number[]).slice(1).reduce((a, b) => a * b, 1);
     const disc = dann ? domainDiscriminator(featureDim, { seed, ...o.discriminator }) : null;
     const grl: WarmStartOptions = { alpha: 10, lo: 0, hi: 1, maxIters: total, ...o.grl };
@@ -361,18 +362,21 @@ export class DomainAdapter {
           const ti = draw('target');
           const stepSums = tf.tidy(() => {
             const xs = tf.gather(data.source.xs, tf.tensor1d(si, 'int32'));
-            const xt = tf.gather(data.target.xs, tf.tensor1d(ti, 'int32'));
+            const xt = sourceOnly ? xs : tf.gather(data.target.xs, tf.tensor1d(ti, 'int32'));
             const y = tf.oneHot(tf.tensor1d(Array.from(si, (i) => labels[i]), 'int32'), k);
             const parts: Record<string, tf.Scalar> = {};
             const { value, grads } = tf.variableGrads(() => {
-              const x = tf.concat([xs, xt], 0);
+              // Source-only never shows the model a target example (training-mode BatchNorm
+              // would otherwise normalise with target statistics).
+              const x = sourceOnly ? xs : tf.concat([xs, xt], 0);
+              const rows = sourceOnly ? batch : 2 * batch;
               const f = runLayers(lm, 0, x, featureIndex, true);
               const p = runLayers(lm, featureIndex, f, last, true) as tf.Tensor2D;
               const ps = tf.slice(p, 0, batch) as tf.Tensor2D;
-              const pt = tf.slice(p, batch, batch) as tf.Tensor2D;
-              const flat = tf.reshape(f, [2 * batch, -1]);
+              const pt = sourceOnly ? ps : (tf.slice(p, batch, batch) as tf.Tensor2D);
+              const flat = tf.reshape(f, [rows, -1]);
               const fs = tf.slice(flat, 0, batch);
-              const ft = tf.slice(flat, batch, batch);
+              const ft = sourceOnly ? fs : tf.slice(flat, batch, batch);
               const cls = crossEntropy(ps, y);
               let transfer: tf.Scalar = tf.scalar(0);
               parts.hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(ps, -1), tf.argMax(y, -1)), 'float32')) as tf.Scalar);

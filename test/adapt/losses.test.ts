@@ -149,3 +149,19 @@ describe('domainAdversarialLoss (tllib)', () => {
     expect(val(accuracy)).toBeCloseTo(0.5, 7);
   });
 });
+
+describe('domainDiscriminator (tllib DomainDiscriminator)', () => {
+  it("default: Dense(1024) BN ReLU Dense(1024) BN ReLU Dense(1) sigmoid; hiddenLayers 0 is Ganin et al.'s logistic regression", async () => {
+    const { domainDiscriminator } = await import('../../src/index.js');
+    const d = domainDiscriminator(16);
+    expect(d.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Dense', 'BatchNormalization', 'Activation', 'Dense', 'BatchNormalization', 'Activation', 'Dense']);
+    // 16*1024+1024 + 4*1024 (BN) + 1024*1024+1024 + 4*1024 + 1024+1
+    expect(d.countParams()).toBe(16 * 1024 + 1024 + 4096 + 1024 * 1024 + 1024 + 4096 + 1025);
+    const lr = domainDiscriminator(16, { hiddenLayers: 0 });
+    expect(lr.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Dense']);
+    expect(lr.countParams()).toBe(17);
+    const drop = domainDiscriminator(16, { hiddenSize: 8, hiddenLayers: 1, batchNorm: false });
+    expect(drop.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Dense', 'Activation', 'Dropout', 'Dense']);
+    tf.dispose([d, lr, drop].flatMap((m) => m.weights.map((w) => w.read())));
+  });
+});

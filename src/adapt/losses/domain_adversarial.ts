@@ -7,8 +7,10 @@ import { applyKerasBatchNormSemantics } from '../../transfer/batch_norm.js';
 
 /** Options of {@link domainDiscriminator} (tllib `DomainDiscriminator`). */
 export interface DomainDiscriminatorOptions {
-  /** Width of the two hidden layers (default 1024, as tllib). */
+  /** Width of the hidden layers (default 1024, as tllib). */
   hiddenSize?: number;
+  /** Number of hidden layers (default 2, as tllib; Ganin et al. use 1 for digits and 0, a logistic regression, for sentiment). */
+  hiddenLayers?: number;
   /** BatchNorm after each hidden layer (default true); false uses Dropout(0.5) instead, as tllib. */
   batchNorm?: boolean;
   /** Seed of the weight initialisers. */
@@ -30,13 +32,14 @@ export function domainDiscriminator(inFeatures: number, options: DomainDiscrimin
   // Functional (not Sequential), so layer 0 is the input layer, as the graph executor expects.
   const input = tfl.input({ shape: [inFeatures], name: `${name}_input` });
   let h = input as tfl.SymbolicTensor;
-  for (const k of [1, 2]) {
+  const depth = options.hiddenLayers ?? 2;
+  for (let k = 1; k <= depth; k++) {
     h = tfl.layers.dense({ units: hidden, kernelInitializer: init(k), name: `${name}_dense${k}` }).apply(h) as tfl.SymbolicTensor;
     if (bn) h = tfl.layers.batchNormalization({ name: `${name}_bn${k}` }).apply(h) as tfl.SymbolicTensor;
     h = tfl.layers.activation({ activation: 'relu', name: `${name}_relu${k}` }).apply(h) as tfl.SymbolicTensor;
     if (!bn) h = tfl.layers.dropout({ rate: 0.5, seed: seed + 10 + k, name: `${name}_drop${k}` }).apply(h) as tfl.SymbolicTensor;
   }
-  const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(3), name: `${name}_out` }).apply(h) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(depth + 1), name: `${name}_out` }).apply(h) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name });
   applyKerasBatchNormSemantics(model);
   return model;

@@ -1,0 +1,203 @@
+/**
+ * MNIST → MNIST-M, the digits benchmark of Ganin & Lempitsky (2015): source-only, DANN, Deep
+ * CORAL, DAN (MK-MMD) and AdaBN on the same small CNN, seeded, 3 seeds by default. Prints one
+ * JSON line per (method, seed) and a summary line with mean and spread.
+ *
+ *   npx tsx bench/adaptation/digits.ts [--steps 3000] [--seeds 0,1,2] [--methods source-only,adabn,dann,coral,mmd]
+ *       [--source ../shared/data/mnist] [--photos ../shared/data/bsds500] [--target DIR --target-test DIR] [--backend wasm]
+ *
+ * Data (only MNIST's 10,000 test digits are in ../shared): a fixed permutation (seed 0) splits
+ * them into 5,000 labelled source digits, 4,000 digits turned into unlabelled MNIST-M target
+ * images and 1,000 MNIST-M test images; MNIST-M is generated exactly as the paper describes
+ * (|photo crop - digit| per channel, src/data/datasets/mnist_m.ts) and cached under runs/cache.
+ * `--target`/`--target-test` take other domains in the same layout (a folder of IDX
+ * `*images*`/`*labels*` files, grey [n,h,w] or RGB [n,h,w,3]) instead of the generated MNIST-M.
+ *
+ * Network: the paper's MNIST CNN (conv5x5-32, pool, conv5x5-48, pool, unpadded as Caffe's → 768-d features; label
+ * predictor FC100-FC100-FC10; domain classifier of 100 hidden units) with BatchNorm after each
+ * convolution so that AdaBN has statistics to adapt. Inputs are x/255 minus the per-channel mean
+ * of source and target training images (as the reference DANN implementations). Optimiser as
+ * the paper: SGD, momentum 0.9, lr 0.01 / (1 + 10 p)^0.75, 64 + 64 images per step.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { DomainAdapter, loadMnist, makeMnistMFromFolder, parseIdx, useBackend, type AdaptationMethod, type BackendName, type LabeledData, type MnistData } from '../../src/index.js';
+import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
+import { mulberry32, permutation } from '../../src/utils/random.js';
+import { assets, here, meanStd } from './_common.js';
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '3000' },
+    seeds: { type: 'string', default: '0,1,2' },
+    methods: { type: 'string', default: 'source-only,adabn,dann,coral,mmd' },
+    source: { type: 'string', default: path.join(assets, 'data/mnist') },
+    photos: { type: 'string', default: path.join(assets, 'data/bsds500') },
+    target: { type: 'string' },
+    'target-test': { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
+    batch: { type: 'string', default: '64' },
+    'cache-dir': { type: 'string', default: path.resolve(here, '..', '..', 'runs', 'cache') },
+    progress: { type: 'boolean', default: false },
+    bn: { type: 'string', default: 'true' },
+    'disc-layers': { type: 'string', default: '2' },
+  },
+});
+
+type Sym = tfl.SymbolicTensor;
+
+/** The paper's MNIST network (+ BN after the convolutions). Features: the flattened conv output. */
+function digitsCnn(seed: number, bn: boolean): tfl.LayersModel {
+  const init = (k: number) => tfl.initializers.heNormal({ seed: seed * 100 + k });
+  const input = tfl.input({ shape: [28, 28, 3], name: 'image' });
+  let h: Sym = input;
+  for (const [i, filters] of [[1, 32], [2, 48]] as const) {
+    h = tfl.layers.conv2d({ filters, kernelSize: 5, padding: 'valid', kernelInitializer: init(i), name: `conv${i}` }).apply(h) as Sym;
+    if (bn) h = tfl.layers.batchNormalization({ name: `conv${i}_bn` }).apply(h) as Sym;
+    h = tfl.layers.activation({ activation: 'relu', name: `conv${i}_relu` }).apply(h) as Sym;
+    h = tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${i}` }).apply(h) as Sym;
+  }
+  h = tfl.layers.flatten({ name: 'features' }).apply(h) as Sym;
+  h = tfl.layers.dense({ units: 100, activation: 'relu', kernelInitializer: init(3), name: 'fc1' }).apply(h) as Sym;
+  h = tfl.layers.dense({ units: 100, activation: 'relu', kernelInitializer: init(4), name: 'fc2' }).apply(h) as Sym;
+  const out = tfl.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 100 + 5 }), name: 'classifier' }).apply(h) as Sym;
+  const m = tfl.model({ inputs: input, outputs: out, name: 'digits_cnn' });
+  applyKerasBatchNormSemantics(m);
+  return m;
+}
+
+interface Images {
+  rgb: Uint8Array; // n x 28 x 28 x 3
+  labels: Int32Array;
+  count: number;
+}
+
+function greyToRgb(grey: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count * 28 * 28 * 3);
+  for (let i = 0; i < count * 784; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = grey[i];
+  return out;
+}
+
+function pick(d: MnistData, idx: Int32Array): MnistData {
+  const images = new Uint8Array(idx.length * 784);
+  idx.forEach((j, i) => images.set(d.images.subarray(j * 784, (j + 1) * 784), i * 784));
+  return { images, labels: Int32Array.from(idx, (j) => d.labels[j]), count: idx.length, size: 28 };
+}
+
+function readIdxFolder(dir: string): Images {
+  const files = fs.readdirSync(dir);
+  const img = files.find((f) => /images/.test(f));
+  const lab = files.find((f) => /labels/.test(f));
+  if (img === undefined || lab === undefined) throw new Error(`${dir}: expected IDX files named *images* and *labels*`);
+  const x = parseIdx(new Uint8Array(fs.readFileSync(path.join(dir, img))), img);
+  const y = parseIdx(new Uint8Array(fs.readFileSync(path.join(dir, lab))), lab);
+  const count = x.shape[0];
+  if (x.shape[1] !== 28 || x.shape[2] !== 28) throw new Error(`${dir}/${img}: this benchmark's network takes 28x28 images; got ${JSON.stringify(x.shape)}`);
+  return { rgb: x.shape.length === 3 ? greyToRgb(x.data, count) : x.data, labels: Int32Array.from(y.data), count };
+}
+
+async function mnistM(d: MnistData, name: string, seed: number): Promise<Uint8Array> {
+  const cacheDir = values['cache-dir'] as string;
+  const file = path.join(cacheDir, `mnist_m-${name}-${d.count}-seed${seed}.bin`);
+  if (fs.existsSync(file)) return new Uint8Array(fs.readFileSync(file));
+  const out = await makeMnistMFromFolder(d, values.photos as string, { seed });
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, out);
+  fs.renameSync(`${file}.tmp`, file);
+  return out;
+}
+
+function toTensor(rgb: Uint8Array, count: number, mean: number[]): tf.Tensor4D {
+  return tf.tidy(() => tf.sub(tf.div(tf.tensor4d(rgb, [count, 28, 28, 3], 'float32'), 255), tf.tensor1d(mean)) as tf.Tensor4D);
+}
+
+async function main(): Promise<void> {
+  const srcDir = values.source as string;
+  const imagesFile = fs.existsSync(srcDir) ? fs.readdirSync(srcDir).find((f) => /images-idx3/.test(f)) : undefined;
+  const labelsFile = fs.existsSync(srcDir) ? fs.readdirSync(srcDir).find((f) => /labels-idx1/.test(f)) : undefined;
+  const cached = fs.existsSync(values['cache-dir'] as string) && fs.readdirSync(values['cache-dir'] as string).some((f) => f.startsWith('mnist_m-'));
+  if (imagesFile === undefined || labelsFile === undefined || (values.target === undefined && !cached && !fs.existsSync(values.photos as string))) {
+    console.log(JSON.stringify({ skipped: `MNIST IDX files or BSDS500 photos not found (source ${srcDir}, photos ${values.photos}); set TRANSFERKIT_ASSETS` }));
+    return;
+  }
+  if (values.backend === 'webgpu') await (await import('../_webgpu_preload.js')).preloadWebgpu();
+  await useBackend(values.backend as BackendName);
+  const all = await loadMnist(path.join(srcDir, imagesFile), path.join(srcDir, labelsFile));
+  const order = permutation(all.count, mulberry32(0));
+  const nSrc = Math.min(5000, Math.floor(all.count / 2));
+  const srcDigits = pick(all, order.slice(0, nSrc));
+  const source: Images = { rgb: greyToRgb(srcDigits.images, nSrc), labels: srcDigits.labels, count: nSrc };
+  let target: Images;
+  let targetTest: Images;
+  if (values.target !== undefined && values['target-test'] !== undefined) {
+    target = readIdxFolder(values.target);
+    targetTest = readIdxFolder(values['target-test']);
+  } else {
+    const nTgt = Math.floor(((all.count - nSrc) * 4) / 5);
+    const tDigits = pick(all, order.slice(nSrc, nSrc + nTgt));
+    const testDigits = pick(all, order.slice(nSrc + nTgt));
+    target = { rgb: await mnistM(tDigits, 'train', 1), labels: tDigits.labels, count: tDigits.count };
+    targetTest = { rgb: await mnistM(testDigits, 'test', 2), labels: testDigits.labels, count: testDigits.count };
+  }
+  // Per-channel pixel mean over source and target training images.
+  const mean = [0, 0, 0];
+  for (const im of [source, target]) for (let i = 0; i < im.rgb.length; i++) mean[i % 3] += im.rgb[i] / 255;
+  const pixels = (source.count + target.count) * 784;
+  for (let c = 0; c < 3; c++) mean[c] /= pixels;
+  const classNames = Array.from({ length: 10 }, (_, i) => String(i));
+  const src: LabeledData = { xs: toTensor(source.rgb, source.count, mean), labels: source.labels, classNames };
+  const tgtXs = toTensor(target.rgb, target.count, mean);
+  const tgtTest: LabeledData = { xs: toTensor(targetTest.rgb, targetTest.count, mean), labels: targetTest.labels, classNames };
+  const srcTest: LabeledData = { xs: tf.slice(src.xs, 0, 1000), labels: src.labels.slice(0, 1000), classNames };
+
+  const steps = Number(values.steps);
+  const stepsPerEpoch = Math.min(250, steps);
+  const epochs = Math.max(1, Math.round(steps / stepsPerEpoch));
+  const methods = (values.methods as string).split(',') as AdaptationMethod[];
+  const seeds = (values.seeds as string).split(',').map(Number);
+  const results: Record<string, number[]> = {};
+  const record = (method: string, seed: number, acc: number, extra: Record<string, unknown>) => {
+    (results[method] ??= []).push(acc);
+    console.log(JSON.stringify({ bench: 'digits', source: 'mnist', target: values.target ?? 'mnist-m', method, seed, targetAccuracy: Number(acc.toFixed(4)), steps: epochs * stepsPerEpoch, backend: tf.getBackend(), ...extra }));
+  };
+  for (const seed of seeds) {
+    for (const method of methods) {
+      if (method === 'adabn') continue; // evaluated on the source-only model below
+      const model = digitsCnn(seed + 1, values.bn !== 'false');
+      const t0 = performance.now();
+      const res = await new DomainAdapter({
+        method,
+        epochs,
+        stepsPerEpoch,
+        batchSize: Number(values.batch),
+        learningRate: 0.01,
+        weightDecay: 0,
+        seed,
+        discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, seed },
+        onEpochEnd: values.progress ? (l) => console.log(JSON.stringify({ progress: method, seed, epoch: l.epoch, targetValAcc: l.targetValAcc, sourceValAcc: l.sourceValAcc, seconds: l.seconds })) : undefined,
+      }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
+      const last = res.history[res.history.length - 1];
+      record(method, seed, last.targetValAcc as number, {
+        sourceAccuracy: last.sourceValAcc,
+        seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+        curve: res.history.map((h) => Number((h.targetValAcc as number).toFixed(4))),
+        ...(last.domainAcc !== undefined ? { domainAcc: Number(last.domainAcc.toFixed(3)) } : {}),
+      });
+      if (method === 'source-only' && methods.includes('adabn')) {
+        const ada = await new DomainAdapter({ method: 'adabn' }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
+        record('adabn', seed, ada.history[0].targetValAcc as number, { sourceAccuracy: ada.history[0].sourceValAcc, seconds: ada.history[0].seconds, note: 'AdaBN on the source-only model of the same seed' });
+      }
+      model.dispose();
+    }
+  }
+  const summary = Object.fromEntries(Object.entries(results).map(([m, accs]) => [m, meanStd(accs)]));
+  console.log(JSON.stringify({ bench: 'digits', summary, paper: { 'source-only': 52.25, dann: 76.66 }, seeds, steps: epochs * stepsPerEpoch }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
