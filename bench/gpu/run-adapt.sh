@@ -24,7 +24,7 @@ export TRANSFERKIT_ASSETS=$PWD/assets
 for seed in ${SEEDS:-0 1 2}; do
   for m in source-only,adabn dann coral mmd; do
     tag=$seed-${m%%,*}
-    timeout "$LIMIT" "$NODE" digits.mjs --backend webgpu --steps "$STEPS" --seeds "$seed" --methods "$m" --cache-dir cache --progress \
+    timeout "$LIMIT" "$NODE" digits.mjs --backend webgpu --steps "$STEPS" --seeds "$seed" --methods "$m" --cache-dir cache --progress --bn true --disc-layers 2 \
       > "/tmp/adapt/$tag.jsonl" 2> "/tmp/adapt/$tag.err" &
   done
 done
