@@ -35,11 +35,12 @@ import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { InverseDecay } from '../schedules/inverse_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
-import { runLayers } from '../train/graph_executor.js';
+import { cachePoint, runLayers } from '../train/graph_executor.js';
 import { crossEntropy } from '../train/losses.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import type { ParamGroup } from '../optimizers/optimizer.js';
 import { permutation, SeededRandom } from '../utils/random.js';
+import { applySeededDropout, withDropoutSeeds } from '../transfer/seeded_dropout.js';
 import { adaBN, type AdaBNOptions } from './adabn.js';
 import { gradientReverse, warmStartCoefficient, type WarmStartOptions } from './gradient_reversal.js';
 import { coralLoss, type CoralVariant } from './losses/coral.js';
@@ -98,6 +99,12 @@ export interface DomainAdapterOptions {
   patience?: number;
   /** Target examples the validators use (default 1000; SND is quadratic in it). */
   validationSize?: number;
+  /**
+   * Compute the output of the frozen, deterministic bottom of the model once per phase for the
+   * source and target sets, and train from there (default true). The same updates as running the
+   * whole model every step, at a fraction of the cost when the backbone is frozen.
+   */
+  cacheActivations?: boolean;
   /** Seed of the batch order and the discriminator's initial weights (default 0). */
   seed?: number;
   /** Called after every epoch with its log. */
@@ -146,6 +153,8 @@ export interface AdaptationEpochLog {
   targetValAcc?: number;
   /** Validator scores. */
   scores: Partial<Record<ValidatorName, number>>;
+  /** Layer index the steps started from (0: the input; higher: activations cached below it). */
+  cachedFrom?: number;
   /** Wall time of the epoch (seconds). */
   seconds: number;
 }
@@ -255,7 +264,13 @@ export class DomainAdapter {
         await endEpoch({ epoch: epoch++, phase: 'adabn', steps: 0, lr: 0, loss: 0, classLoss: 0, transferLoss: 0, sourceAcc: 0, seconds: (Date.now() - t0) / 1000 });
         continue;
       }
-      epoch = await this.trainPhase(lm, featureIndex, phase.filter((m) => m !== 'source-only') as LossMethod[], data, epoch, endEpoch, () => stopped);
+      // Dropout masks from the run's seed: the same run twice gives the same model.
+      applySeededDropout(lm);
+      const dropoutRng = new SeededRandom((this.options.seed ?? 0) ^ 0x0d0d0d0d);
+      const start = epoch;
+      epoch = await withDropoutSeeds(() => Math.floor(dropoutRng.next() * 2 ** 31), () =>
+        this.trainPhase(lm, featureIndex, phase.filter((m) => m !== 'source-only') as LossMethod[], data, start, endEpoch, () => stopped),
+      );
     }
 
     let selectedEpoch = history.length > 0 ? history[history.length - 1].epoch : -1;
@@ -302,6 +317,7 @@ export class DomainAdapter {
     const sourceOnly = methods.length === 0;
     const featureDim = (lm.layers[featureIndex].outputShape as number[]).slice(1).reduce((a, b) => a * b, 1);
     const disc = dann ? domainDiscriminator(featureDim, { seed, ...o.discriminator }) : null;
+    if (disc !== null) applySeededDropout(disc);
     const grl: WarmStartOptions = { alpha: 10, lo: 0, hi: 1, maxIters: total, ...o.grl };
     const threshold = o.selfTraining?.threshold ?? 0.9;
     const entropyWeight = o.selfTraining?.entropyWeight ?? 0;
@@ -347,6 +363,18 @@ export class DomainAdapter {
       return out;
     };
     const labels = data.source.labels;
+    // Activation caching: layers 0..from are frozen and deterministic, so their outputs are fixed.
+    const from = o.cacheActivations === false ? 0 : Math.min(cachePoint(lm), featureIndex);
+    const cacheOf = (xs: tf.Tensor): tf.Tensor => {
+      if (from === 0) return xs;
+      const parts: tf.Tensor[] = [];
+      for (let i = 0; i < xs.shape[0]; i += 128) parts.push(tf.tidy(() => runLayers(lm, 0, tf.slice(xs, i, Math.min(128, xs.shape[0] - i)), from, false)));
+      const out = tf.concat(parts, 0);
+      tf.dispose(parts);
+      return out;
+    };
+    const srcX = cacheOf(data.source.xs);
+    const tgtX = sourceOnly ? srcX : cacheOf(data.target.xs);
     let step = 0;
     let epoch = firstEpoch;
     try {
@@ -361,8 +389,8 @@ export class DomainAdapter {
           const si = draw('source');
           const ti = draw('target');
           const stepSums = tf.tidy(() => {
-            const xs = tf.gather(data.source.xs, tf.tensor1d(si, 'int32'));
-            const xt = sourceOnly ? xs : tf.gather(data.target.xs, tf.tensor1d(ti, 'int32'));
+            const xs = tf.gather(srcX, tf.tensor1d(si, 'int32'));
+            const xt = sourceOnly ? xs : tf.gather(tgtX, tf.tensor1d(ti, 'int32'));
             const y = tf.oneHot(tf.tensor1d(Array.from(si, (i) => labels[i]), 'int32'), k);
             const parts: Record<string, tf.Scalar> = {};
             const { value, grads } = tf.variableGrads(() => {
@@ -370,7 +398,7 @@ export class DomainAdapter {
               // would otherwise normalise with target statistics).
               const x = sourceOnly ? xs : tf.concat([xs, xt], 0);
               const rows = sourceOnly ? batch : 2 * batch;
-              const f = runLayers(lm, 0, x, featureIndex, true);
+              const f = runLayers(lm, from, x, featureIndex, true);
               const p = runLayers(lm, featureIndex, f, last, true) as tf.Tensor2D;
               const ps = tf.slice(p, 0, batch) as tf.Tensor2D;
               const pt = sourceOnly ? ps : (tf.slice(p, batch, batch) as tf.Tensor2D);
@@ -437,12 +465,14 @@ export class DomainAdapter {
           sourceAcc: v.hits / (n * batch),
           ...(dann ? { domainAcc: v.domainAcc / n, grlCoeff: coeff } : {}),
           ...(methods.includes('self-training') ? { pseudoLabelRate: v.pseudo / n } : {}),
+          cachedFrom: from,
           seconds: (Date.now() - t0) / 1000,
         });
       }
     } finally {
       optimizer.dispose();
       disc?.dispose();
+      if (from !== 0) tf.dispose(sourceOnly ? [srcX] : [srcX, tgtX]);
     }
     return epoch;
   }

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, scoreModel, useBackend, warmStartCoefficient, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
+import { DomainAdapter, freeze, scoreModel, useBackend, warmStartCoefficient, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
+import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
@@ -121,5 +122,35 @@ describe('DomainAdapter', () => {
     await expect(new DomainAdapter({ method: 'coral', validator: 'dev', epochs: 1 }).fit(m, { source, target: { xs: target.xs } })).rejects.toThrow(/sourceVal/);
     const badLabels = { ...source, labels: new Int32Array(source.labels.length).fill(5) };
     await expect(new DomainAdapter({ method: 'coral' }).fit(m, { source: badLabels, target: { xs: target.xs } })).rejects.toThrow(/label 5 at index 0/);
+  });
+
+  it('a zoo model with a frozen backbone: only the head adapts, from cached activations, with the same updates as without the cache', async () => {
+    const images = quadrantImages(24, 16, 3, 1);
+    const shifted = { xs: tf.add(quadrantImages(24, 16, 3, 2).xs, 0.5) };
+    const run = async (cache: boolean) => {
+      const pm = await tinyHeaded(3);
+      freeze(pm, 'backbone');
+      const backbone = pm.model.layers.slice(0, pm.model.layers.findIndex((l) => l.name === pm.featureLayer) + 1).flatMap((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+      const res = await new DomainAdapter({ method: 'coral', epochs: 2, batchSize: 8, seed: 3, cacheActivations: cache }).fit(pm, { source: images, target: shifted });
+      const after = pm.model.layers.slice(0, pm.model.layers.findIndex((l) => l.name === pm.featureLayer) + 1).flatMap((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+      expect(after).toEqual(backbone);
+      return { res, head: pm.model.getLayer(pm.headLayers[pm.headLayers.length - 1]).getWeights().map((w) => Array.from(w.dataSync())) };
+    };
+    const cached = await run(true);
+    const plain = await run(false);
+    expect(cached.res.history[0].cachedFrom).toBeGreaterThan(0);
+    expect(plain.res.history[0].cachedFrom).toBe(0);
+    // Same math; only the backbone's batching differs (float rounding, amplified a little by training).
+    cached.head.forEach((w, i) => w.forEach((v, k) => expect(Math.abs(v - plain.head[i][k])).toBeLessThan(1e-3)));
+    expect(cached.res.history[1].loss).toBeCloseTo(plain.res.history[1].loss, 4);
+  });
+
+  it('is reproducible: the same seed gives the same weights (dropout in the discriminator included)', async () => {
+    const run = async () => {
+      const m = net(8);
+      await new DomainAdapter({ ...base, method: 'dann', epochs: 1, discriminator: { hiddenSize: 8, hiddenLayers: 1, batchNorm: false } }).fit(m, data);
+      return m.getWeights().map((w) => Array.from(w.dataSync()));
+    };
+    expect(await run()).toEqual(await run());
   });
 });

@@ -37,7 +37,8 @@ export function domainDiscriminator(inFeatures: number, options: DomainDiscrimin
     h = tfl.layers.dense({ units: hidden, kernelInitializer: init(k), name: `${name}_dense${k}` }).apply(h) as tfl.SymbolicTensor;
     if (bn) h = tfl.layers.batchNormalization({ name: `${name}_bn${k}` }).apply(h) as tfl.SymbolicTensor;
     h = tfl.layers.activation({ activation: 'relu', name: `${name}_relu${k}` }).apply(h) as tfl.SymbolicTensor;
-    if (!bn) h = tfl.layers.dropout({ rate: 0.5, seed: seed + 10 + k, name: `${name}_drop${k}` }).apply(h) as tfl.SymbolicTensor;
+    // No fixed dropout seed: TF.js would repeat one mask at every call (DomainAdapter seeds each call).
+    if (!bn) h = tfl.layers.dropout({ rate: 0.5, name: `${name}_drop${k}` }).apply(h) as tfl.SymbolicTensor;
   }
   const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(depth + 1), name: `${name}_out` }).apply(h) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name });
