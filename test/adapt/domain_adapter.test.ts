@@ -153,4 +153,14 @@ describe('DomainAdapter', () => {
     };
     expect(await run()).toEqual(await run());
   });
+
+  it('patience stops when the first validator stops improving, and restores its best epoch', async () => {
+    const m = net(9);
+    const res = await new DomainAdapter({ ...base, method: 'source-only', epochs: 30, validator: 'source-accuracy', patience: 2 }).fit(m, data);
+    expect(res.history.length).toBeLessThan(30);
+    const accs = res.history.map((h) => h.scores['source-accuracy'] as number);
+    // It ran exactly 2 epochs past the first epoch with the best score (ties do not count as improvement).
+    expect(res.history.length).toBe(accs.indexOf(Math.max(...accs)) + 3);
+    expect(res.selectedEpoch).toBe(accs.indexOf(Math.max(...accs)));
+  });
 });
