@@ -49,6 +49,7 @@ import { entropyLoss } from './losses/entropy.js';
 import { mkmmdLoss, type MmdOptions } from './losses/mmd.js';
 import { selfTrainingLoss } from './losses/self_training.js';
 import { higherIsBetter, scoreModel, type ValidatorName } from './validators/score.js';
+import { accuracyOf } from './validators/outputs.js';
 
 /** Adaptation methods. */
 export type AdaptationMethod = 'source-only' | 'dann' | 'coral' | 'mmd' | 'adabn' | 'self-training' | 'mlm';
@@ -231,9 +232,12 @@ export class DomainAdapter {
 
     const endEpoch = async (log: Omit<AdaptationEpochLog, 'scores' | 'sourceValAcc' | 'targetValAcc'>): Promise<void> => {
       const full: AdaptationEpochLog = { ...log, scores: {} };
-      if (data.sourceVal !== undefined) full.sourceValAcc = await accuracy(lm, data.sourceVal);
-      if (data.targetVal !== undefined) full.targetValAcc = await accuracy(lm, data.targetVal);
-      for (const v of validators) full.scores[v] = await scoreModel(v, lm, featureIndex, data, { validationSize: this.options.validationSize, seed: this.options.seed });
+      if (data.sourceVal !== undefined) full.sourceValAcc = await accuracyOf(lm, data.sourceVal);
+      if (data.targetVal !== undefined) full.targetValAcc = await accuracyOf(lm, data.targetVal);
+      for (const v of validators) {
+        // Source accuracy was just measured above; the others need their own passes.
+        full.scores[v] = v === 'source-accuracy' && full.sourceValAcc !== undefined ? full.sourceValAcc : await scoreModel(v, lm, featureIndex, data, { validationSize: this.options.validationSize, seed: this.options.seed });
+      }
       history.push(full);
       this.options.onEpochEnd?.(full);
       if (validators.length > 0) {
@@ -338,30 +342,8 @@ export class DomainAdapter {
     const optimizer = createOptimizer(o.optimizer ?? 'momentum', groups, lr0, o.weightDecay ?? 1e-3);
     const rand = new SeededRandom(seed);
     const r = () => rand.next();
-    let srcOrder = permutation(ns, r);
-    let srcPos = 0;
-    let tgtOrder = permutation(nt, r);
-    let tgtPos = 0;
-    // Draws the next `batch` indices of a cyclic, reshuffled-per-pass order.
-    const draw = (which: 'source' | 'target'): Int32Array => {
-      const out = new Int32Array(batch);
-      for (let i = 0; i < batch; i++) {
-        if (which === 'source') {
-          if (srcPos === ns) {
-            srcOrder = permutation(ns, r);
-            srcPos = 0;
-          }
-          out[i] = srcOrder[srcPos++];
-        } else {
-          if (tgtPos === nt) {
-            tgtOrder = permutation(nt, r);
-            tgtPos = 0;
-          }
-          out[i] = tgtOrder[tgtPos++];
-        }
-      }
-      return out;
-    };
+    const nextSource = cyclicBatches(ns, batch, r);
+    const nextTarget = cyclicBatches(nt, batch, r);
     const labels = data.source.labels;
     // Activation caching: layers 0..from are frozen and deterministic, so their outputs are fixed.
     const from = o.cacheActivations === false ? 0 : Math.min(cachePoint(lm), featureIndex);
@@ -386,8 +368,8 @@ export class DomainAdapter {
           const lr = schedule.at(step);
           optimizer.setLearningRate(lr);
           coeff = dann ? warmStartCoefficient(step, grl) : 0;
-          const si = draw('source');
-          const ti = draw('target');
+          const si = nextSource();
+          const ti = nextTarget();
           const stepSums = tf.tidy(() => {
             const xs = tf.gather(srcX, tf.tensor1d(si, 'int32'));
             const xt = sourceOnly ? xs : tf.gather(tgtX, tf.tensor1d(ti, 'int32'));
@@ -500,16 +482,19 @@ function checkData(lm: tfl.LayersModel, data: AdaptationData): void {
   if (data.targetVal !== undefined) check('targetVal', data.targetVal.xs);
 }
 
-/** Accuracy of `lm` on labelled data (inference mode, batches of 256). */
-async function accuracy(lm: tfl.LayersModel, d: LabeledData): Promise<number> {
-  let hits = 0;
-  const n = d.xs.shape[0];
-  for (let i = 0; i < n; i += 256) {
-    const b = Math.min(256, n - i);
-    const pred = tf.tidy(() => tf.argMax(runLayers(lm, 0, tf.slice(d.xs, i, b), lm.layers.length - 1, false), -1));
-    const p = await pred.data();
-    pred.dispose();
-    for (let j = 0; j < b; j++) if (p[j] === d.labels[i + j]) hits++;
-  }
-  return hits / n;
+/** Batches of `size` indices from a cyclic order over 0..n-1, reshuffled with `rand` at every pass. */
+function cyclicBatches(n: number, size: number, rand: () => number): () => Int32Array {
+  let order = permutation(n, rand);
+  let pos = 0;
+  return () => {
+    const out = new Int32Array(size);
+    for (let i = 0; i < size; i++) {
+      if (pos === n) {
+        order = permutation(n, rand);
+        pos = 0;
+      }
+      out[i] = order[pos++];
+    }
+    return out;
+  };
 }

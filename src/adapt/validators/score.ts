@@ -8,7 +8,7 @@ import type { LabeledData } from '../../data/dataset.js';
 import { mulberry32, permutation } from '../../utils/random.js';
 import { devRisk, importanceWeights } from './dev.js';
 import { entropyScore } from './entropy.js';
-import { featuresAndProbs } from './outputs.js';
+import { accuracyOf, featuresAndProbs } from './outputs.js';
 import { sndScore } from './snd.js';
 
 /**
@@ -52,14 +52,7 @@ export async function scoreModel(validator: ValidatorName, lm: tfl.LayersModel, 
     throw new TransferKitError('E_DATA', `Validator '${validator}' needs labelled source validation data: pass data.sourceVal (e.g. a split of the source set).`);
   }
   if (validator === 'source-accuracy') {
-    const sv = data.sourceVal as LabeledData;
-    const { features, probs } = featuresAndProbs(lm, featureIndex, sv.xs);
-    const pred = tf.argMax(probs, -1);
-    const p = await pred.data();
-    tf.dispose([features, probs, pred]);
-    let hits = 0;
-    for (let i = 0; i < p.length; i++) if (p[i] === sv.labels[i]) hits++;
-    return hits / p.length;
+    return accuracyOf(lm, data.sourceVal as LabeledData);
   }
   const tx = subsetRows(data.target.xs, size, seed);
   const target = featuresAndProbs(lm, featureIndex, tx);
