@@ -97,3 +97,34 @@ export { efficientnetB0 } from './models/vision/efficientnet_b0.js';
 export { augmentBatch, hasRandomAugment, resizedCropParams, type AugmentOptions } from './data/augment.js';
 export { IMAGENET_CLASSES } from './models/vision/imagenet_classes.js';
 export { mobilenetV2Torchvision } from './models/vision/mobilenet_v2_tv.js';
+// Text models (BERT family), tokenization, the HF fine-tuning recipe, masked-LM, LoRA.
+export type { ModelHandle } from './models/pretrained_model.js';
+export type { TextModel, TextModelOptions, TextTask, TextFamily, TextConfig, TextInputName } from './models/text/text_model.js';
+export { buildTextModel, parseTextConfig } from './models/text/build_text_model.js';
+export { parseBertConfig, BERT_DEFAULTS, type BertConfig } from './models/text/bert/config.js';
+export { parseDistilBertConfig, DISTILBERT_DEFAULTS, type DistilBertConfig } from './models/text/distilbert/config.js';
+export type { EncoderSpec } from './models/text/encoder.js';
+export { TextEmbeddings, type TextEmbeddingsArgs } from './models/text/layers/text_embeddings.js';
+export { LayerNorm, type LayerNormArgs } from './models/text/layers/layer_norm.js';
+export { Gelu, gelu, type GeluApproximation } from './models/text/layers/gelu.js';
+export { MultiHeadAttention, type MultiHeadAttentionArgs } from './models/text/layers/multi_head_attention.js';
+export { FirstToken, MaskedMeanPooling } from './models/text/layers/pooling.js';
+export { MaskedLMHead } from './models/text/heads/masked_lm_head.js';
+export { loadHfWeights, type HfWeightsOptions, type TextLoadReport } from './models/text/hf_weights.js';
+export { hfKeyMap, type HfKeyEntry } from './io/key_maps/hf_text.js';
+export { textInputs } from './models/text/inputs.js';
+export { TextTokenizer, padBatch, lengthGroupedBatches, type EncodedText, type TextBatch, type EncodeOptions } from './data/text/tokenizer.js';
+export { wordPieceTokenizerJson, parseVocab, type WordPieceOptions } from './data/text/wordpiece_json.js';
+export { buildWordPieceVocab, bertWords, BERT_SPECIAL_TOKENS, type BuildVocabOptions } from './data/text/build_vocab.js';
+export {
+  fineTuneText,
+  evaluateText,
+  textParamGroups,
+  type TextClassificationData,
+  type FineTuneTextOptions,
+  type FineTuneTextResult,
+  type TextEpochLog,
+  type TextEvaluation,
+} from './transfer/fine_tune_text.js';
+export { pretrainMaskedLM, maskTokens, type MaskedLMOptions, type MaskedLMResult } from './train/masked_lm.js';
+export { applyLoRA, mergeLoRA, hasLoRA, loraDelta, type LoRAOptions, type LoRAReport } from './peft/lora.js';

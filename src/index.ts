@@ -18,5 +18,7 @@ export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/down
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from './io/keras_archive.js';
 // pngjs needs Node's zlib and streams (browsers decode images with createImageBitmap / canvas).
 export { decodeImage, type RgbImage } from './data/decode_image.js';
-export { loadReviewFolder, loadReviewTexts, loadTextLines, type TextData } from './data/text/load_text.js';
+export { loadReviewFolder, loadReviewTexts, loadTextLines, loadDelimited, loadJsonl, parseDelimited, type TextData, type TableTextData, type TableTextOptions } from './data/text/load_text.js';
 export { loadMnist, makeMnistMFromFolder, type MnistData } from './data/datasets/load_mnist.js';
+export { loadTextModel, loadTokenizer, type LoadTextModelOptions } from './models/text/load_text_model.js';
+export { saveTextModel, hfConfigOf, hfTensorsOf, type SaveTextModelOptions } from './io/save_text_model.js';

@@ -44,3 +44,9 @@ export interface PretrainedModel {
   /** Where the model was loaded from. */
   source: string;
 }
+
+/**
+ * What layer-selecting primitives (`freeze`, `unfreeze`, `summary`) need of a model: the graph and
+ * the name of its feature layer. Both {@link PretrainedModel} and text models satisfy it.
+ */
+export type ModelHandle = Pick<PretrainedModel, 'model' | 'featureLayer'>;

@@ -7,7 +7,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import type { PretrainedModel } from '../models/pretrained_model.js';
+import type { ModelHandle } from '../models/pretrained_model.js';
 import { applyKerasBatchNormSemantics, clearBatchNormMode, isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
 
 /**
@@ -59,7 +59,7 @@ function indexOf(model: tfl.LayersModel, name: string, option: string): number {
 }
 
 /** The layers `spec` selects, in model order. */
-export function selectLayers(target: tfl.LayersModel | PretrainedModel, spec: LayerSpec): tfl.layers.Layer[] {
+export function selectLayers(target: tfl.LayersModel | ModelHandle, spec: LayerSpec): tfl.layers.Layer[] {
   const model = 'model' in target ? target.model : target;
   const layers = model.layers;
   if (spec === 'all') return [...layers];
@@ -98,7 +98,7 @@ export function selectLayers(target: tfl.LayersModel | PretrainedModel, spec: La
   throw new TransferKitError('E_BAD_OPTION', `Unrecognised layer spec. Received: ${JSON.stringify(spec)}. Use 'all', 'backbone', { upTo }, { from }, a RegExp, a name list or a predicate.`);
 }
 
-function setTrainable(target: tfl.LayersModel | PretrainedModel, spec: LayerSpec, trainable: boolean, options: FreezeOptions): tfl.layers.Layer[] {
+function setTrainable(target: tfl.LayersModel | ModelHandle, spec: LayerSpec, trainable: boolean, options: FreezeOptions): tfl.layers.Layer[] {
   const model = 'model' in target ? target.model : target;
   applyKerasBatchNormSemantics(model);
   const chosen = selectLayers(target, spec);
@@ -121,11 +121,11 @@ function setTrainable(target: tfl.LayersModel | PretrainedModel, spec: LayerSpec
  * unfreeze(base, { from: 'block_13_expand' }); // then fine-tune the top blocks
  * ```
  */
-export function freeze(target: tfl.LayersModel | PretrainedModel, spec: LayerSpec = 'all', options: FreezeOptions = {}): tfl.layers.Layer[] {
+export function freeze(target: tfl.LayersModel | ModelHandle, spec: LayerSpec = 'all', options: FreezeOptions = {}): tfl.layers.Layer[] {
   return setTrainable(target, spec, false, options);
 }
 
 /** Makes the selected layers trainable again (BatchNorm among them trains fully unless `options.bn` says otherwise). */
-export function unfreeze(target: tfl.LayersModel | PretrainedModel, spec: LayerSpec = 'all', options: FreezeOptions = {}): tfl.layers.Layer[] {
+export function unfreeze(target: tfl.LayersModel | ModelHandle, spec: LayerSpec = 'all', options: FreezeOptions = {}): tfl.layers.Layer[] {
   return setTrainable(target, spec, true, options);
 }

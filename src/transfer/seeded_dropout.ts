@@ -42,3 +42,11 @@ export function applySeededDropout(model: tfl.LayersModel): void {
     patched.add(layer);
   }
 }
+
+/**
+ * A seed for a dropout mask drawn inside a custom layer (attention probabilities): from the
+ * run's seeded stream inside `withDropoutSeeds`, else undefined (TF.js's unseeded generator).
+ */
+export function nextDropoutSeed(): number | undefined {
+  return seedSource === null ? undefined : seedSource();
+}

@@ -3,7 +3,7 @@
  * trainability and the BatchNorm mode added.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { PretrainedModel } from '../models/pretrained_model.js';
+import type { ModelHandle } from '../models/pretrained_model.js';
 import { batchNormMode, isBatchNorm, type BatchNormMode } from './batch_norm.js';
 
 /** One layer's row. */
@@ -36,7 +36,7 @@ export interface ModelSummary {
 const count = (ws: { shape: number[] }[]) => ws.reduce((a, w) => a + w.shape.reduce((x, y) => x * y, 1), 0);
 
 /** Summarises trainability of every layer. */
-export function summary(target: tfl.LayersModel | PretrainedModel): ModelSummary {
+export function summary(target: tfl.LayersModel | ModelHandle): ModelSummary {
   const model = 'model' in target ? target.model : target;
   const layers: LayerSummary[] = model.layers.map((l, index) => {
     const params = count(l.weights as unknown as { shape: number[] }[]);

@@ -1,0 +1,315 @@
+/**
+ * `fineTuneText`: the Hugging Face recipe for fine-tuning a BERT-family classifier (what
+ * `Trainer` does with the settings BERT papers report), in one call:
+ * - AdamW (PyTorch's exact update), weight decay 0.01 on every weight except biases and
+ *   LayerNorm weights (HF `Trainer.get_decay_parameter_names`);
+ * - linear warmup (10 % of steps by default) then linear decay to 0
+ *   (`get_linear_schedule_with_warmup`; `'cosine'` and `'constant'` as `lr_scheduler_type`);
+ * - gradient clipping at global norm 1.0 (`max_grad_norm`);
+ * - optional layer-wise LR decay (ELECTRA / BEiT: embeddings get `decay^(L+1)`, block i
+ *   `decay^(L-i)`, the head 1);
+ * - dynamic padding per batch, optional length grouping (`group_by_length`);
+ * - evaluation after each epoch and, with validation data, the best epoch's weights restored at
+ *   the end (`load_best_model_at_end`, metric accuracy for classifiers, loss for regression).
+ * Seeded: shuffles and dropout masks come from `seed`, so two runs give the same numbers.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { TransferKitError } from '../errors.js';
+import { AdamW } from '../optimizers/adam.js';
+import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
+import type { ParamGroup } from '../optimizers/optimizer.js';
+import { isNoDecay } from '../optimizers/param_groups.js';
+import { CosineScheduleWithWarmup } from '../schedules/cosine_schedule_with_warmup.js';
+import { ConstantSchedule } from '../schedules/constant.js';
+import { LinearScheduleWithWarmup } from '../schedules/linear_schedule_with_warmup.js';
+import type { LRSchedule } from '../schedules/schedule.js';
+import { lengthGroupedBatches, padBatch, type EncodedText, type TextTokenizer } from '../data/text/tokenizer.js';
+import { disposeBatch, textInputs } from '../models/text/inputs.js';
+import type { TextModel } from '../models/text/text_model.js';
+import { mulberry32, permutation } from '../utils/random.js';
+import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
+
+/** Labelled texts (one label per text; a class index, or a value for regression heads). */
+export interface TextClassificationData {
+  texts: string[];
+  labels: number[];
+  /** Second segments of text pairs (NLI, QA-style tasks), one per text. */
+  pairs?: string[];
+}
+
+/** One epoch's figures. */
+export interface TextEpochLog {
+  epoch: number;
+  /** Mean training loss. */
+  loss: number;
+  /** Training accuracy (classifiers). */
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** Learning rate at the end of the epoch. */
+  learningRate: number;
+  seconds: number;
+  samplesPerSecond: number;
+  /** `tf.memory().numTensors` after the epoch (stable across epochs: nothing leaks). */
+  numTensors: number;
+}
+
+/** Options of {@link fineTuneText}; defaults follow HF `TrainingArguments` except where noted. */
+export interface FineTuneTextOptions {
+  /** Default 3 (HF). */
+  epochs?: number;
+  /** Default 32 (BERT paper; HF's is 8). */
+  batchSize?: number;
+  /** Peak learning rate (default 2e-5, BERT's usual; HF's default is 5e-5). */
+  learningRate?: number;
+  /** AdamW weight decay on non-bias, non-LayerNorm weights (default 0.01; HF's default is 0). */
+  weightDecay?: number;
+  /** Warmup as a fraction of all steps (default 0.1; HF's default is 0). Ignored when `warmupSteps` is set. */
+  warmupRatio?: number;
+  warmupSteps?: number;
+  /** `'linear'` (default), `'cosine'` or `'constant'`, as HF `lr_scheduler_type`. */
+  schedule?: 'linear' | 'cosine' | 'constant';
+  /** Global gradient-norm clip (default 1.0; 0 disables). */
+  maxGradNorm?: number;
+  /** Layer-wise LR decay factor (e.g. 0.9); default off. */
+  layerDecay?: number;
+  /** Longest sequence in tokens (default 128). */
+  maxLength?: number;
+  /** Batch texts of similar length together (default true). */
+  groupByLength?: boolean;
+  /** Evaluated after every epoch; the best epoch is restored at the end. */
+  validation?: TextClassificationData;
+  /** Restore the best validation epoch at the end (default true when `validation` is given). */
+  loadBestAtEnd?: boolean;
+  /** Seed of shuffling and dropout (default 42, HF's). */
+  seed?: number;
+  /** The tokenizer (default `tm.tokenizer`). */
+  tokenizer?: TextTokenizer;
+  /** Called after each epoch. */
+  onEpochEnd?: (log: TextEpochLog) => void | Promise<void>;
+  /** Called after each optimizer step with the step's loss. */
+  onStep?: (step: number, loss: number) => void;
+}
+
+/** What {@link fineTuneText} did. */
+export interface FineTuneTextResult {
+  history: TextEpochLog[];
+  /** Epoch (1-based) whose weights the model holds at the end. */
+  bestEpoch: number;
+  steps: number;
+}
+
+/** Evaluation figures of {@link evaluateText}. */
+export interface TextEvaluation {
+  loss: number;
+  /** Classifiers only. */
+  accuracy?: number;
+  /** Predicted class per text (classifiers) or value (regression). */
+  predictions: number[];
+}
+
+function checkData(tm: TextModel, data: TextClassificationData, what: string): void {
+  if (!Array.isArray(data.texts) || data.texts.length === 0) throw new TransferKitError('E_DATA', `${what}: no texts.`);
+  if (data.labels.length !== data.texts.length) throw new TransferKitError('E_DATA', `${what}: ${data.texts.length} texts but ${data.labels.length} labels; pass one label per text.`);
+  if (tm.task !== 'sequence-classification') throw new TransferKitError('E_BAD_OPTION', `fineTuneText trains sequence-classification heads; this model's task is '${tm.task}'. Load it with { task: 'sequence-classification', numLabels }.`);
+  if (tm.problemType === 'multiclass') {
+    const k = tm.model.outputs[0].shape[1] as number;
+    const bad = data.labels.findIndex((l) => !Number.isInteger(l) || l < 0 || l >= k);
+    if (bad >= 0) throw new TransferKitError('E_DATA', `${what}: label ${data.labels[bad]} (text #${bad}) is not a class index in [0, ${k - 1}] of this ${k}-label head.`);
+  } else if (tm.problemType === 'multilabel') {
+    throw new TransferKitError('E_NOT_IMPLEMENTED', 'fineTuneText: multi-label heads are not supported yet; use a multiclass or regression head.');
+  }
+}
+
+function tokenizerOf(tm: TextModel, t: TextTokenizer | undefined): TextTokenizer {
+  const tok = t ?? tm.tokenizer;
+  if (tok === undefined) throw new TransferKitError('E_BAD_OPTION', `${tm.source} has no tokenizer (no tokenizer.json or vocab.txt); pass options.tokenizer.`);
+  return tok;
+}
+
+/** Per-example loss sum and hits of a batch (logits in, tensors out). */
+function lossAndHits(tm: TextModel, logits: tf.Tensor, labels: number[]): { loss: tf.Scalar; hits: tf.Scalar } {
+  return tf.tidy(() => {
+    if (tm.problemType === 'regression') {
+      const y = tf.tensor2d(labels, [labels.length, 1]);
+      return { loss: tf.sum(tf.squaredDifference(logits, y)) as tf.Scalar, hits: tf.scalar(0) };
+    }
+    const k = logits.shape[1] as number;
+    const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), k);
+    const loss = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)))) as tf.Scalar;
+    const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.tensor1d(labels, 'int32')), 'float32')) as tf.Scalar;
+    return { loss, hits };
+  });
+}
+
+/** Layer depth for layer-wise LR decay: embeddings 0, block i → i+1, everything after → L+1. */
+function depthOf(layerName: string, numLayers: number): number {
+  if (layerName.startsWith('embeddings')) return 0;
+  const m = /^(?:encoder|transformer)\.layer\.(\d+)\./.exec(layerName);
+  return m ? Number(m[1]) + 1 : numLayers + 1;
+}
+
+/** AdamW groups: decay / no-decay, times depth when `layerDecay` is set. */
+export function textParamGroups(tm: TextModel, weightDecay: number, layerDecay?: number): ParamGroup[] {
+  const groups = new Map<string, ParamGroup>();
+  const L = tm.spec.numLayers;
+  for (const layer of tm.model.layers) {
+    if (!layer.trainable) continue;
+    const depth = layerDecay === undefined ? 0 : depthOf(layer.name, L);
+    for (const w of layer.trainableWeights) {
+      const v = w.read() as tf.Variable;
+      const noDecay = isNoDecay(v);
+      const name = `${layerDecay === undefined ? 'all' : `depth_${depth}`}${noDecay ? '_no_decay' : ''}`;
+      let g = groups.get(name);
+      if (g === undefined) {
+        g = { params: [], name, weightDecay: noDecay ? 0 : weightDecay, lrScale: layerDecay === undefined ? 1 : layerDecay ** (L + 1 - depth) };
+        groups.set(name, g);
+      }
+      g.params.push(v);
+    }
+  }
+  return [...groups.values()];
+}
+
+/** Loss, accuracy and predictions of a classification (or regression) head on `data`. */
+export async function evaluateText(tm: TextModel, data: TextClassificationData, options: { batchSize?: number; maxLength?: number; tokenizer?: TextTokenizer } = {}): Promise<TextEvaluation> {
+  checkData(tm, data, 'evaluateText');
+  const tok = tokenizerOf(tm, options.tokenizer);
+  const encoded = tok.encodeAll(data.texts, data.pairs, { maxLength: options.maxLength ?? 128 });
+  const bs = options.batchSize ?? 64;
+  let loss = 0;
+  let hits = 0;
+  const predictions: number[] = [];
+  for (let s = 0; s < encoded.length; s += bs) {
+    const idx = Array.from({ length: Math.min(bs, encoded.length - s) }, (_, i) => s + i);
+    const batch = padBatch(idx.map((i) => encoded[i]), tok.padId);
+    const logits = tm.model.apply(textInputs(tm, batch), { training: false }) as tf.Tensor;
+    const r = lossAndHits(tm, logits, idx.map((i) => data.labels[i]));
+    const pred = tm.problemType === 'regression' ? tf.reshape(logits, [-1]) : tf.argMax(logits, -1);
+    loss += (await r.loss.data())[0];
+    hits += (await r.hits.data())[0];
+    predictions.push(...Array.from(await pred.data()));
+    tf.dispose([logits, r.loss, r.hits, pred]);
+    disposeBatch(batch);
+  }
+  const n = encoded.length;
+  return { loss: loss / n, ...(tm.problemType === 'regression' ? {} : { accuracy: hits / n }), predictions };
+}
+
+function scheduleOf(kind: FineTuneTextOptions['schedule'], lr: number, warmup: number, total: number): LRSchedule {
+  if (kind === 'constant') return new ConstantSchedule(lr);
+  if (kind === 'cosine') return new CosineScheduleWithWarmup(lr, warmup, total);
+  return new LinearScheduleWithWarmup(lr, warmup, total);
+}
+
+/**
+ * Fine-tunes a sequence-classification text model (see module doc).
+ * @example
+ * ```ts
+ * const tm = await loadTextModel('./bert-mini', { task: 'sequence-classification', numLabels: 2 });
+ * const { history } = await fineTuneText(tm, train, { epochs: 3, validation: dev });
+ * ```
+ */
+export async function fineTuneText(tm: TextModel, data: TextClassificationData, options: FineTuneTextOptions = {}): Promise<FineTuneTextResult> {
+  checkData(tm, data, 'fineTuneText');
+  if (options.validation !== undefined) checkData(tm, options.validation, 'fineTuneText validation');
+  const tok = tokenizerOf(tm, options.tokenizer);
+  const epochs = options.epochs ?? 3;
+  const batchSize = options.batchSize ?? 32;
+  const maxLength = options.maxLength ?? 128;
+  for (const [k, v, ok] of [['epochs', epochs, epochs >= 1], ['batchSize', batchSize, batchSize >= 1], ['maxLength', maxLength, maxLength >= 2]] as const) {
+    if (!Number.isInteger(v) || !ok) throw new TransferKitError('E_BAD_OPTION', `fineTuneText: ${k} must be a positive integer. Received: ${k}=${v}.`);
+  }
+  const seed = options.seed ?? 42;
+  const rand = mulberry32(seed);
+  const encoded: EncodedText[] = tok.encodeAll(data.texts, data.pairs, { maxLength });
+  const lengths = encoded.map((e) => e.inputIds.length);
+  const stepsPerEpoch = Math.ceil(encoded.length / batchSize);
+  const total = stepsPerEpoch * epochs;
+  const warmup = options.warmupSteps ?? Math.ceil(total * (options.warmupRatio ?? 0.1));
+  const lr = options.learningRate ?? 2e-5;
+  const schedule = scheduleOf(options.schedule, lr, warmup, total);
+  const optimizer = new AdamW(textParamGroups(tm, options.weightDecay ?? 0.01, options.layerDecay), { learningRate: schedule.at(0) });
+  const vars = optimizer.variables;
+  if (vars.length === 0) throw new TransferKitError('E_BAD_OPTION', 'fineTuneText: the model has no trainable weights (everything is frozen).');
+  const maxGradNorm = options.maxGradNorm ?? 1.0;
+  applySeededDropout(tm.model);
+  const history: TextEpochLog[] = [];
+  const keepBest = options.validation !== undefined && options.loadBestAtEnd !== false;
+  let best: { score: number; epoch: number; weights: tf.Tensor[] } | null = null;
+  let step = 0;
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const t0 = Date.now();
+      const order = options.groupByLength === false ? chunk(Array.from(permutation(encoded.length, rand)), batchSize) : lengthGroupedBatches(lengths, batchSize, rand);
+      let lossSum = 0;
+      let hitSum = 0;
+      for (const idx of order) {
+        optimizer.setLearningRate(schedule.at(step));
+        const batch = padBatch(idx.map((i) => encoded[i]), tok.padId);
+        const labels = idx.map((i) => data.labels[i]);
+        let hits: tf.Scalar | null = null;
+        const { value, grads } = await withDropoutSeeds(() => Math.floor(rand() * 2 ** 31), async () =>
+          tf.variableGrads(() => {
+            const logits = tm.model.apply(textInputs(tm, batch), { training: true }) as tf.Tensor;
+            const r = lossAndHits(tm, logits, labels);
+            hits = tf.keep(r.hits);
+            return tf.div(r.loss, labels.length) as tf.Scalar;
+          }, vars),
+        );
+        if (maxGradNorm > 0) {
+          const clipped = clipGradNorm(grads, maxGradNorm);
+          optimizer.step(clipped.grads);
+          tf.dispose([clipped.totalNorm, ...Object.values(clipped.grads)]);
+        } else optimizer.step(grads);
+        const l = (await value.data())[0];
+        if (!Number.isFinite(l)) throw new TransferKitError('E_TRAINING_DIVERGED', `fineTuneText: the loss became ${l} at step ${step}. Lower the learning rate (now ${optimizer.learningRate}).`);
+        lossSum += l * labels.length;
+        hitSum += (await (hits as unknown as tf.Scalar).data())[0];
+        tf.dispose([value, hits as unknown as tf.Scalar, ...Object.values(grads)]);
+        disposeBatch(batch);
+        step++;
+        options.onStep?.(step, l);
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const log: TextEpochLog = {
+        epoch,
+        loss: lossSum / encoded.length,
+        ...(tm.problemType === 'regression' ? {} : { accuracy: hitSum / encoded.length }),
+        learningRate: optimizer.learningRate,
+        seconds,
+        samplesPerSecond: encoded.length / seconds,
+        numTensors: 0,
+      };
+      if (options.validation !== undefined) {
+        const ev = await evaluateText(tm, options.validation, { maxLength, tokenizer: tok });
+        log.valLoss = ev.loss;
+        if (ev.accuracy !== undefined) log.valAccuracy = ev.accuracy;
+        const score = ev.accuracy ?? -ev.loss;
+        if (keepBest && (best === null || score > best.score)) {
+          if (best !== null) tf.dispose(best.weights);
+          best = { score, epoch, weights: tm.model.weights.map((w) => tf.keep(tf.clone(w.read()))) };
+        }
+      }
+      log.numTensors = tf.memory().numTensors - (best?.weights.length ?? 0);
+      history.push(log);
+      await options.onEpochEnd?.(log);
+    }
+    let bestEpoch = epochs;
+    if (best !== null) {
+      const b = best;
+      tm.model.weights.forEach((w, i) => w.write(b.weights[i]));
+      bestEpoch = b.epoch;
+    }
+    return { history, bestEpoch, steps: step };
+  } finally {
+    optimizer.dispose();
+    if (best !== null) tf.dispose(best.weights);
+  }
+}
+
+function chunk(xs: number[], n: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
