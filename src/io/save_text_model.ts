@@ -54,7 +54,10 @@ export async function hfTensorsOf(tm: TextModel, head?: MaskedLMHead): Promise<M
     out.set(key, { dtype: 'float32', shape: [...t.shape], data: (await t.data()) as Float32Array });
   };
   const prefixed = tm.task === 'sequence-classification' || tm.task === 'token-classification' || head !== undefined;
+  // A masked-LM export is `*ForMaskedLM`: encoder + MLM head, without the pooler or a task head.
+  const skip = head === undefined ? new Set<string>() : new Set([...tm.headLayers, ...tm.model.layers.filter((l) => l.name.startsWith('pooler.')).map((l) => l.name)]);
   for (const e of hfKeyMap(tm.model, tm.family, prefixed)) {
+    if (skip.has(e.layer.name)) continue;
     const delta = e.transpose ? loraDelta(e.layer) : null;
     const value = tf.tidy(() => {
       const v = delta === null ? e.variable.read() : tf.add(e.variable.read(), delta);

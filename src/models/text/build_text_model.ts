@@ -10,7 +10,7 @@ import { parseBertConfig, type BertConfig } from './bert/config.js';
 import { BERT_NAMES, bertClassifierDropout, bertPooler, bertSpec } from './bert/model.js';
 import { parseDistilBertConfig, type DistilBertConfig } from './distilbert/config.js';
 import { DISTILBERT_NAMES, distilBertSpec } from './distilbert/model.js';
-import { buildEncoder, hfDense, type EncoderNames, type TextInputs } from './encoder.js';
+import { buildEncoder, hfDense, seedStream, type EncoderNames, type TextInputs } from './encoder.js';
 import { FirstToken, MaskedMeanPooling } from './layers/pooling.js';
 import type { TextConfig, TextInputName, TextModel, TextModelOptions, TextTask } from './text_model.js';
 
@@ -77,29 +77,30 @@ export function buildTextModel(config: TextConfig | Record<string, unknown>, opt
     inputs.tokenTypeIds = tfl.input({ shape: [null], dtype: 'int32', name: 'token_type_ids' });
     inputNames.push('token_type_ids');
   }
-  const hidden = buildEncoder(spec, names, inputs);
+  const nextSeed = seedStream(options.seed);
+  const hidden = buildEncoder(spec, names, inputs, nextSeed);
   const featureLayer = names.block(spec.numLayers - 1).outputNorm;
 
   let outputs: tfl.SymbolicTensor | tfl.SymbolicTensor[];
   const ir = spec.initializerRange;
   if (task === 'base') {
-    outputs = family === 'bert' && options.addPoolingLayer !== false ? [hidden, bertPooler(hidden, cfg as BertConfig)] : hidden;
+    outputs = family === 'bert' && options.addPoolingLayer !== false ? [hidden, bertPooler(hidden, cfg as BertConfig, nextSeed())] : hidden;
   } else if (task === 'sentence-embedding') {
     outputs = new MaskedMeanPooling({ name: 'mean_pooling' }).apply([hidden, attentionMask]) as tfl.SymbolicTensor;
   } else if (task === 'token-classification') {
     const rate = family === 'bert' ? bertClassifierDropout(cfg as BertConfig) : (cfg as DistilBertConfig).dropout;
     const d = tfl.layers.dropout({ rate, name: 'dropout' }).apply(hidden) as tfl.SymbolicTensor;
-    outputs = hfDense(numLabels, 'classifier', ir).apply(d) as tfl.SymbolicTensor;
+    outputs = hfDense(numLabels, 'classifier', ir, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
   } else if (family === 'bert') {
-    const pooled = bertPooler(hidden, cfg);
+    const pooled = bertPooler(hidden, cfg, nextSeed());
     const d = tfl.layers.dropout({ rate: bertClassifierDropout(cfg), name: 'dropout' }).apply(pooled) as tfl.SymbolicTensor;
-    outputs = hfDense(numLabels, 'classifier', ir).apply(d) as tfl.SymbolicTensor;
+    outputs = hfDense(numLabels, 'classifier', ir, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
   } else {
     const c = cfg;
     const first = new FirstToken({ name: 'first_token' }).apply(hidden) as tfl.SymbolicTensor;
-    const pre = hfDense(c.dim, 'pre_classifier', ir, 'relu').apply(first) as tfl.SymbolicTensor;
+    const pre = hfDense(c.dim, 'pre_classifier', ir, 'relu', nextSeed()).apply(first) as tfl.SymbolicTensor;
     const d = tfl.layers.dropout({ rate: c.seq_classif_dropout, name: 'dropout' }).apply(pre) as tfl.SymbolicTensor;
-    outputs = hfDense(numLabels, 'classifier', ir).apply(d) as tfl.SymbolicTensor;
+    outputs = hfDense(numLabels, 'classifier', ir, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
   }
   const inputList = [inputIds, attentionMask, ...(inputs.tokenTypeIds ? [inputs.tokenTypeIds] : [])];
   const model = tfl.model({ inputs: inputList, outputs, name: `${family}_${task}` });

@@ -60,12 +60,12 @@ export interface TextInputs {
 }
 
 /** A Dense layer initialised as HF `_init_weights`: N(0, initializer_range) kernel, zero bias. */
-export function hfDense(units: number, name: string, initializerRange: number, activation?: 'tanh' | 'relu'): tfl.layers.Layer {
+export function hfDense(units: number, name: string, initializerRange: number, activation?: 'tanh' | 'relu', seed?: number): tfl.layers.Layer {
   return tfl.layers.dense({
     units,
     name,
     activation,
-    kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: initializerRange }),
+    kernelInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: initializerRange, ...(seed !== undefined ? { seed } : {}) }),
     biasInitializer: 'zeros',
   });
 }
@@ -86,8 +86,15 @@ function apply(layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTens
   return layer.apply(x) as tfl.SymbolicTensor;
 }
 
+/** Seeds for successive initialisers from one base seed (undefined stays unseeded). */
+export function seedStream(seed: number | undefined): () => number | undefined {
+  let i = 0;
+  // Steps of 3: the embeddings layer uses seed, seed + 1, seed + 2 for its three tables.
+  return () => (seed === undefined ? undefined : seed * 10007 + 1 + 3 * i++); // never 0: TF.js treats a 0 seed as none
+}
+
 /** Builds the embeddings and blocks; returns the last hidden state `[B, T, H]`. */
-export function buildEncoder(spec: EncoderSpec, names: EncoderNames, inputs: TextInputs): tfl.SymbolicTensor {
+export function buildEncoder(spec: EncoderSpec, names: EncoderNames, inputs: TextInputs, nextSeed: () => number | undefined = () => undefined): tfl.SymbolicTensor {
   const h = spec.hiddenSize;
   const embeddings = new TextEmbeddings({
     vocabSize: spec.vocabSize,
@@ -96,6 +103,7 @@ export function buildEncoder(spec: EncoderSpec, names: EncoderNames, inputs: Tex
     typeVocabSize: spec.typeVocabSize,
     initializerRange: spec.initializerRange,
     padTokenId: spec.padTokenId,
+    seed: nextSeed(),
     name: names.embeddings,
   });
   const embInputs = inputs.tokenTypeIds !== undefined ? [inputs.inputIds, inputs.tokenTypeIds] : [inputs.inputIds];
@@ -104,17 +112,17 @@ export function buildEncoder(spec: EncoderSpec, names: EncoderNames, inputs: Tex
   x = apply(dropout(spec.hiddenDropout, `${names.embeddings}.dropout`), x);
   for (let i = 0; i < spec.numLayers; i++) {
     const n = names.block(i);
-    const q = apply(hfDense(h, n.query, spec.initializerRange), x);
-    const k = apply(hfDense(h, n.key, spec.initializerRange), x);
-    const v = apply(hfDense(h, n.value, spec.initializerRange), x);
+    const q = apply(hfDense(h, n.query, spec.initializerRange, undefined, nextSeed()), x);
+    const k = apply(hfDense(h, n.key, spec.initializerRange, undefined, nextSeed()), x);
+    const v = apply(hfDense(h, n.value, spec.initializerRange, undefined, nextSeed()), x);
     const context = apply(new MultiHeadAttention({ numHeads: spec.numHeads, dropout: spec.attentionDropout, name: `${n.query}.attention` }), [q, k, v, inputs.attentionMask]);
-    let a = apply(hfDense(h, n.attentionOutput, spec.initializerRange), context);
+    let a = apply(hfDense(h, n.attentionOutput, spec.initializerRange, undefined, nextSeed()), context);
     a = apply(dropout(spec.hiddenDropout, `${n.attentionOutput}.dropout`), a);
     a = apply(tfl.layers.add({ name: `${n.attentionNorm}.residual` }), [a, x]);
     a = apply(new LayerNorm({ epsilon: spec.layerNormEps, name: n.attentionNorm }), a);
-    let f = apply(hfDense(spec.intermediateSize, n.intermediate, spec.initializerRange), a);
+    let f = apply(hfDense(spec.intermediateSize, n.intermediate, spec.initializerRange, undefined, nextSeed()), a);
     f = apply(activationLayer(spec.activation, `${n.intermediate}.act`), f);
-    f = apply(hfDense(h, n.output, spec.initializerRange), f);
+    f = apply(hfDense(h, n.output, spec.initializerRange, undefined, nextSeed()), f);
     f = apply(dropout(spec.hiddenDropout, `${n.output}.dropout`), f);
     f = apply(tfl.layers.add({ name: `${n.outputNorm}.residual` }), [f, a]);
     x = apply(new LayerNorm({ epsilon: spec.layerNormEps, name: n.outputNorm }), f);

@@ -52,7 +52,8 @@ export function loadHfWeights(tm: TextModel, tensors: Map<string, SafeTensor>, o
   for (const e of entries) {
     const key = e.candidates.find((k) => tensors.has(k));
     if (key === undefined) {
-      if (headSet.has(e.layer.name)) report.newlyInitialized.push(e.key);
+      // The pooler, like a head, is absent from *ForMaskedLM checkpoints; HF initialises it afresh.
+      if (headSet.has(e.layer.name) || e.layer.name.startsWith('pooler.')) report.newlyInitialized.push(e.key);
       else missingBase.push(e.key);
       continue;
     }

@@ -66,4 +66,6 @@ export interface TextModelOptions {
   classNames?: string[];
   /** BERT `'base'` only: keep the pooler (default true, as HF `add_pooling_layer`). */
   addPoolingLayer?: boolean;
+  /** Seed of the fresh weights' initialisers (default: unseeded). Same seed, same weights. */
+  seed?: number;
 }

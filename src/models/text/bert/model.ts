@@ -47,9 +47,9 @@ export function bertSpec(c: BertConfig): EncoderSpec {
 }
 
 /** HF `BertPooler`: tanh Dense on the first token's state. */
-export function bertPooler(hidden: tfl.SymbolicTensor, c: BertConfig): tfl.SymbolicTensor {
+export function bertPooler(hidden: tfl.SymbolicTensor, c: BertConfig, seed?: number): tfl.SymbolicTensor {
   const cls = new FirstToken({ name: 'pooler.first_token' }).apply(hidden) as tfl.SymbolicTensor;
-  return hfDense(c.hidden_size, 'pooler.dense', c.initializer_range, 'tanh').apply(cls) as tfl.SymbolicTensor;
+  return hfDense(c.hidden_size, 'pooler.dense', c.initializer_range, 'tanh', seed).apply(cls) as tfl.SymbolicTensor;
 }
 
 /** Dropout before BERT's classifier: `classifier_dropout`, else `hidden_dropout_prob` (as HF). */

@@ -44,7 +44,7 @@ export class MaskedLMHead {
     this.eps = layerNormEps;
     const n = this.names;
     const uid = ++instances; // tf.variable names must be unique per process
-    this.kernel = tf.variable(tf.randomNormal([h, h], 0, std, 'float32', seed), true, `${n.dense}/kernel_${uid}`);
+    this.kernel = tf.variable(tf.randomNormal([h, h], 0, std, 'float32', seed + 1), true, `${n.dense}/kernel_${uid}`);
     this.bias = tf.variable(tf.zeros([h]), true, `${n.dense}/bias_${uid}`);
     this.normWeight = tf.variable(tf.ones([h]), true, `${n.norm}/weight_${uid}`);
     this.normBias = tf.variable(tf.zeros([h]), true, `${n.norm}/bias_${uid}`);

@@ -22,6 +22,8 @@ export interface TextEmbeddingsArgs {
   initializerRange: number;
   /** Row of the word table zeroed at initialisation (HF's `padding_idx`). */
   padTokenId?: number;
+  /** Seed of the initialiser (each table gets seed, seed + 1, seed + 2). */
+  seed?: number;
   name?: string;
 }
 
@@ -39,9 +41,9 @@ export class TextEmbeddings extends tfl.layers.Layer {
   }
 
   override build(): void {
-    const { vocabSize, hiddenSize, maxPositions, typeVocabSize, initializerRange, padTokenId } = this.args;
-    const init = () => tfl.initializers.randomNormal({ mean: 0, stddev: initializerRange });
-    this.wordEmbeddings = this.addWeight('word_embeddings', [vocabSize, hiddenSize], 'float32', init());
+    const { vocabSize, hiddenSize, maxPositions, typeVocabSize, initializerRange, padTokenId, seed } = this.args;
+    const init = (k: number) => tfl.initializers.randomNormal({ mean: 0, stddev: initializerRange, ...(seed !== undefined ? { seed: seed + k } : {}) });
+    this.wordEmbeddings = this.addWeight('word_embeddings', [vocabSize, hiddenSize], 'float32', init(0));
     if (padTokenId !== undefined && padTokenId >= 0 && padTokenId < vocabSize) {
       // HF zeroes the padding row of a freshly initialised nn.Embedding(padding_idx=...).
       const w = this.wordEmbeddings.read();
@@ -49,8 +51,8 @@ export class TextEmbeddings extends tfl.layers.Layer {
       this.wordEmbeddings.write(keep);
       keep.dispose();
     }
-    this.positionEmbeddings = this.addWeight('position_embeddings', [maxPositions, hiddenSize], 'float32', init());
-    if (typeVocabSize > 0) this.tokenTypeEmbeddings = this.addWeight('token_type_embeddings', [typeVocabSize, hiddenSize], 'float32', init());
+    this.positionEmbeddings = this.addWeight('position_embeddings', [maxPositions, hiddenSize], 'float32', init(1));
+    if (typeVocabSize > 0) this.tokenTypeEmbeddings = this.addWeight('token_type_embeddings', [typeVocabSize, hiddenSize], 'float32', init(2));
     this.built = true;
   }
 
