@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig } from './wasm/kernels/Conv2DBackpropFilter.js';
+import { batchMatMulConfig } from './wasm/kernels/BatchMatMul.js';
 import { conv2DBackpropInputConfig } from './wasm/kernels/Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropInput.js';
@@ -22,6 +23,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 const ours = new WeakSet<tf.KernelConfig>();
 let cpuReplaced = false;
 let wasmInputReplaced = false;
+let wasmMatMulReplaced = false;
 
 /** Registers transferkit's training kernels for wasm. Returns the names it registered this call. */
 export function registerWasmTrainingKernels(): string[] {
@@ -41,6 +43,16 @@ export function registerWasmTrainingKernels(): string[] {
     ours.add(wrapped);
     wasmInputReplaced = true;
     added.push(`${tf.Conv2DBackpropInput} (pointwise fast path)`);
+  }
+  // Wrap the stock BatchMatMul so transposed operands take the fast path.
+  const stockMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
+  if (!wasmMatMulReplaced && stockMatMul !== undefined) {
+    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+    const wrapped = batchMatMulConfig(stockMatMul);
+    tf.registerKernel(wrapped);
+    ours.add(wrapped);
+    wasmMatMulReplaced = true;
+    added.push(`${tf.BatchMatMul} (explicit transposes)`);
   }
   return added;
 }
