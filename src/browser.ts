@@ -79,6 +79,7 @@ export { predictionEntropy, entropyLoss } from './adapt/losses/entropy.js';
 export { selfTrainingLoss, pseudoLabels } from './adapt/losses/self_training.js';
 export { domainAdversarialLoss, domainDiscriminator, type DomainDiscriminatorOptions } from './adapt/losses/domain_adversarial.js';
 export { adaBN, type AdaBNOptions, type AdaBNReport } from './adapt/adabn.js';
+export { adaptTextModel, type TextAdaptationData, type TextAdaptationOptions, type TextAdaptationResult } from './adapt/text_adaptation.js';
 export { scoreModel, higherIsBetter, type ValidatorName, type ValidationData } from './adapt/validators/score.js';
 export { sndScore } from './adapt/validators/snd.js';
 export { entropyScore } from './adapt/validators/entropy.js';

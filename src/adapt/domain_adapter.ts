@@ -30,6 +30,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
+import type { TextModel } from '../models/text/text_model.js';
+import { adaptTextModel, type TextAdaptationData, type TextAdaptationResult } from './text_adaptation.js';
 import type { LabeledData } from '../data/dataset.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { ConstantSchedule } from '../schedules/constant.js';
@@ -173,6 +175,10 @@ export interface AdaptationResult {
 /** What fit() accepts: a transferkit model, or a plain LayersModel whose feature layer is named in options (default: the layer before the last). */
 export type AdaptableModel = PretrainedModel | tfl.LayersModel;
 
+function isTextModel(m: AdaptableModel | TextModel): m is TextModel {
+  return (m as TextModel).family !== undefined && (m as TextModel).inputNames !== undefined;
+}
+
 function isPretrained(m: AdaptableModel): m is PretrainedModel {
   return (m as PretrainedModel).featureLayer !== undefined && (m as PretrainedModel).model !== undefined;
 }
@@ -199,20 +205,41 @@ export class DomainAdapter {
     for (const m of this.methods) {
       if (!ALL_METHODS.has(m)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: unknown method. Received: method='${String(m)}'. Choose from ${[...ALL_METHODS].join(', ')}.`);
     }
-    if (this.methods.includes('mlm')) {
-      throw new TransferKitError(
-        'E_NOT_IMPLEMENTED',
-        "DomainAdapter method 'mlm' (masked-LM domain-adaptive pretraining) needs the trainable BERT encoder and its masked-LM head, which transferkit does not ship yet. Use 'dann', 'coral', 'mmd', 'adabn' or 'self-training' on text features meanwhile.",
-      );
-    }
     for (const [k, v] of Object.entries({ epochs: options.epochs, batchSize: options.batchSize, stepsPerEpoch: options.stepsPerEpoch })) {
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: ${k} must be an integer > 0. Received: ${k}=${v}.`);
     }
     if (options.learningRate !== undefined && !(options.learningRate >= 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: learningRate must be >= 0. Received: learningRate=${options.learningRate}.`);
   }
 
-  /** Adapts `model` with `data`; returns it with the per-epoch history. */
-  async fit(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult> {
+  /**
+   * Adapts `model` with `data`; returns it with the per-epoch history. A text model (BERT family)
+   * with texts takes the text path: `'mlm'` (domain-adaptive masked-LM pretraining on the target
+   * texts, then fine-tuning on the source) or `'source-only'`; see {@link adaptTextModel}.
+   */
+  async fit(model: TextModel, data: TextAdaptationData): Promise<TextAdaptationResult>;
+  async fit(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult>;
+  async fit(model: AdaptableModel | TextModel, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult> {
+    if (isTextModel(model)) return this.fitText(model, data as TextAdaptationData);
+    if (this.methods.includes('mlm')) {
+      throw new TransferKitError('E_BAD_OPTION', "DomainAdapter method 'mlm' (masked-LM domain-adaptive pretraining) adapts a text model: pass a TextModel (loadTextModel / buildTextModel) and { source: { texts, labels }, target: { texts } }.");
+    }
+    return this.fitTensors(model, data as AdaptationData);
+  }
+
+  private async fitText(tm: TextModel, data: TextAdaptationData): Promise<TextAdaptationResult> {
+    const other = this.methods.filter((m) => m !== 'mlm' && m !== 'source-only');
+    if (other.length > 0 || this.methods.length !== 1) {
+      throw new TransferKitError('E_BAD_OPTION', `DomainAdapter on a text model supports method 'mlm' or 'source-only' alone. Received: method=${JSON.stringify(this.options.method)}. For ${other.join(', ') || 'feature-alignment methods'}, adapt a LayersModel over the text model's pooled features.`);
+    }
+    const o = this.options;
+    return adaptTextModel(tm, data, {
+      method: this.methods[0] as 'mlm' | 'source-only',
+      fineTune: { ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}), seed: o.seed ?? 0 },
+      mlm: { seed: o.seed ?? 0 },
+    });
+  }
+
+  private async fitTensors(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult> {
     const lm = isPretrained(model) ? model.model : model;
     const featureLayer = isPretrained(model) ? model.featureLayer : lm.layers[lm.layers.length - 2].name;
     const featureIndex = lm.layers.findIndex((l) => l.name === featureLayer);

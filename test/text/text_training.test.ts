@@ -22,6 +22,7 @@ import {
   TextTokenizer,
   useBackend,
   MaskedLMHead,
+  DomainAdapter,
   type TextModel,
 } from '../../src/index.js';
 import { mulberry32 } from '../../src/utils/random.js';
@@ -210,6 +211,23 @@ describe('LoRA (as PEFT)', () => {
     expect(() => applyLoRA(tm, { targets: /q_lin/ })).toThrow(/no Dense layer matches targets \/q_lin\/\. Dense layers: encoder\.layer\.0\.attention\.self\.query/);
     applyLoRA(tm);
     expect(() => applyLoRA(tm)).toThrow(/already has LoRA adapters/);
+    tm.model.dispose();
+  });
+});
+
+describe("DomainAdapter 'mlm' on a text model (domain-adaptive pretraining)", () => {
+  it('pretrains on target texts, then fine-tunes on the source; refuses feature-alignment methods on text', async () => {
+    const tm = smallBert('sequence-classification', 3);
+    const source = synthetic(256, 11);
+    const target = synthetic(96, 12);
+    const before = weightsOf(tm).get('embeddings/word_embeddings') as Float32Array;
+    const r = await new DomainAdapter({ method: 'mlm', epochs: 4, batchSize: 16, learningRate: 3e-3, seed: 1 }).fit(tm, { source, target: { texts: target.texts }, targetVal: target });
+    expect(r.method).toBe('mlm');
+    expect(r.mlm?.steps).toBe(Math.ceil(96 / 32));
+    expect(r.history).toHaveLength(4);
+    expect(r.targetValAccuracy).toBeGreaterThan(0.8);
+    expect(weightsOf(tm).get('embeddings/word_embeddings')).not.toEqual(before);
+    await expect(new DomainAdapter({ method: 'dann' }).fit(tm, { source, target: { texts: target.texts } })).rejects.toThrow(/supports method 'mlm' or 'source-only' alone/);
     tm.model.dispose();
   });
 });

@@ -1,0 +1,67 @@
+/**
+ * Domain adaptation of text models (BERT family) by domain-adaptive pretraining — the
+ * DomainAdapter's `'mlm'` method: continue masked-LM pretraining of the encoder on unlabeled
+ * target-domain text, then fine-tune on the labelled source (Gururangan et al. 2020, "Don't Stop
+ * Pretraining: Adapt Language Models to Domains and Tasks", DAPT; Han & Eisenstein 2019 for the
+ * unsupervised-adaptation setting). `'source-only'` is the same fine-tuning without the MLM phase,
+ * the baseline to compare against.
+ *
+ * The feature-alignment methods (DANN, CORAL, MMD, self-training) work on tensor features; use
+ * them on a text model's pooled features through `DomainAdapter` on a LayersModel instead.
+ */
+import { TransferKitError } from '../errors.js';
+import { evaluateText, fineTuneText, type FineTuneTextOptions, type TextClassificationData, type TextEpochLog } from '../transfer/fine_tune_text.js';
+import { pretrainMaskedLM, type MaskedLMOptions, type MaskedLMResult } from '../train/masked_lm.js';
+import type { TextModel } from '../models/text/text_model.js';
+
+/** Data of a text adaptation run. */
+export interface TextAdaptationData {
+  /** Labelled source-domain texts. */
+  source: TextClassificationData;
+  /** Unlabelled target-domain texts. */
+  target: { texts: string[] };
+  /** Labelled source validation texts (select the fine-tuning epoch). */
+  sourceVal?: TextClassificationData;
+  /** Labelled target texts, for reporting only (never used for training or selection). */
+  targetVal?: TextClassificationData;
+}
+
+/** Options of {@link adaptTextModel}. */
+export interface TextAdaptationOptions {
+  /** `'mlm'` (default): masked-LM on target text, then fine-tune; `'source-only'`: fine-tune only. */
+  method?: 'mlm' | 'source-only';
+  /** Masked-LM phase options (default: 1 epoch over the target texts, lr 5e-5 for a pretrained encoder). */
+  mlm?: MaskedLMOptions;
+  /** Also pretrain on the source texts (task-adaptive pretraining, TAPT-style; default false). */
+  mlmOnSource?: boolean;
+  /** Fine-tuning options (the HF recipe of `fineTuneText`). */
+  fineTune?: FineTuneTextOptions;
+}
+
+/** What {@link adaptTextModel} did. */
+export interface TextAdaptationResult {
+  model: TextModel;
+  method: 'mlm' | 'source-only';
+  mlm?: Omit<MaskedLMResult, 'head'>;
+  history: TextEpochLog[];
+  /** Accuracy on `targetVal` after adaptation (reporting only). */
+  targetValAccuracy?: number;
+}
+
+/** Adapts a text classifier to a target domain (see module doc). */
+export async function adaptTextModel(tm: TextModel, data: TextAdaptationData, options: TextAdaptationOptions = {}): Promise<TextAdaptationResult> {
+  const method = options.method ?? 'mlm';
+  if (method !== 'mlm' && method !== 'source-only') throw new TransferKitError('E_BAD_OPTION', `Text adaptation supports 'mlm' and 'source-only'. Received: method='${String(method)}'.`);
+  if (data.target.texts.length === 0 && method === 'mlm') throw new TransferKitError('E_DATA', "Method 'mlm' needs unlabeled target texts; data.target.texts is empty.");
+  let mlm: Omit<MaskedLMResult, 'head'> | undefined;
+  if (method === 'mlm') {
+    const texts = options.mlmOnSource === true ? [...data.target.texts, ...data.source.texts] : data.target.texts;
+    const { head: _head, ...rest } = await pretrainMaskedLM(tm, texts, { learningRate: 5e-5, ...options.mlm, keepHead: false });
+    void _head;
+    mlm = rest;
+  }
+  const ft = await fineTuneText(tm, data.source, { ...options.fineTune, ...(data.sourceVal !== undefined ? { validation: data.sourceVal } : {}) });
+  const out: TextAdaptationResult = { model: tm, method, history: ft.history, ...(mlm !== undefined ? { mlm } : {}) };
+  if (data.targetVal !== undefined) out.targetValAccuracy = (await evaluateText(tm, data.targetVal, { maxLength: options.fineTune?.maxLength ?? 128 })).accuracy;
+  return out;
+}
