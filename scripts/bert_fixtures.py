@@ -12,7 +12,7 @@ safetensors package), vocab.txt, tokenizer_config.json, and reference.safetensor
 (last_hidden_state, pooler_output for BERT, logits of the classification head).
 
 Usage: /usr/bin/python3 scripts/bert_fixtures.py OUT_DIR
-  -> OUT_DIR/bert, OUT_DIR/bert_tanh (gelu_new activation), OUT_DIR/distilbert
+  -> OUT_DIR/bert, OUT_DIR/bert_tanh (gelu_new activation), OUT_DIR/distilbert, OUT_DIR/roberta
 """
 import argparse, json, os, struct
 
@@ -20,23 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    raw = json.dumps(header).encode()
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
+from _safetensors import write_safetensors  # scripts/_safetensors.py
 
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list("abcdefghijklmnopqrstuvwxyz.,!?'") + [
@@ -156,6 +140,65 @@ def make_bert(out, act_name, act):
     write_safetensors(os.path.join(out, "reference.safetensors"), ref)
 
 
+def make_roberta(out):
+    """RoBERTa: BERT's encoder with padding-aware position ids (pad id 1, positions start at 2),
+    one token type, LayerNorm eps 1e-5, and the dense-tanh-out_proj classification head."""
+    torch.manual_seed(2)
+    pad = 1
+    sd = {}
+    sd["embeddings.word_embeddings.weight"] = rnd(len(VOCAB), H)
+    sd["embeddings.position_embeddings.weight"] = rnd(P, H)
+    sd["embeddings.token_type_embeddings.weight"] = rnd(1, H)
+    sd["embeddings.LayerNorm.weight"], sd["embeddings.LayerNorm.bias"] = norm()
+    blocks = []
+    for l in range(L):
+        p = f"encoder.layer.{l}."
+        parts = {}
+        for name, shape in [("attention.self.query", (H, H)), ("attention.self.key", (H, H)), ("attention.self.value", (H, H)),
+                            ("attention.output.dense", (H, H)), ("intermediate.dense", (FF, H)), ("output.dense", (H, FF))]:
+            parts[name] = linear(*shape)
+            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
+        for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
+            parts[name] = norm()
+            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
+        layer = nn.TransformerEncoderLayer(H, NH, FF, dropout=0.0, activation="gelu", layer_norm_eps=1e-5, batch_first=True, norm_first=False).eval()
+        load_block(layer, parts["attention.self.query"], parts["attention.self.key"], parts["attention.self.value"],
+                   parts["attention.output.dense"], parts["attention.output.LayerNorm"], parts["intermediate.dense"],
+                   parts["output.dense"], parts["output.LayerNorm"])
+        blocks.append(layer)
+    sd["pooler.dense.weight"], sd["pooler.dense.bias"] = linear(H, H)
+    dense, out_proj = linear(H, H), linear(LABELS, H)
+    word, pos, typ, ln = nn.Embedding(len(VOCAB), H), nn.Embedding(P, H), nn.Embedding(1, H), nn.LayerNorm(H, eps=1e-5)
+    with torch.no_grad():
+        word.weight.copy_(sd["embeddings.word_embeddings.weight"]); pos.weight.copy_(sd["embeddings.position_embeddings.weight"])
+        typ.weight.copy_(sd["embeddings.token_type_embeddings.weight"])
+        ln.weight.copy_(sd["embeddings.LayerNorm.weight"]); ln.bias.copy_(sd["embeddings.LayerNorm.bias"])
+
+    def emb(ids, _types):
+        real = (ids != pad).long()
+        positions = torch.cumsum(real, dim=1) * real + pad
+        return ln(word(ids) + pos(positions) + typ(torch.zeros_like(ids)))
+
+    ids, mask, _ = inputs(False)
+    ids = torch.where(mask == 1, ids, torch.full_like(ids, pad))  # RoBERTa pads with id 1
+    ids[ids == 0] = 5
+    ref = {"input_ids": ids, "attention_mask": mask}
+    hidden = run_encoder(emb, blocks, ids, mask, None)
+    ref["last_hidden_state"] = hidden
+    ref["pooler_output"] = torch.tanh(hidden[:, 0] @ sd["pooler.dense.weight"].T + sd["pooler.dense.bias"])
+    x = torch.tanh(hidden[:, 0] @ dense[0].T + dense[1])
+    ref["logits"] = x @ out_proj[0].T + out_proj[1]
+    os.makedirs(out, exist_ok=True)
+    cfg = dict(model_type="roberta", architectures=["RobertaModel"], vocab_size=len(VOCAB), hidden_size=H, num_hidden_layers=L,
+               num_attention_heads=NH, intermediate_size=FF, hidden_act="gelu", max_position_embeddings=P, type_vocab_size=1,
+               layer_norm_eps=1e-5, pad_token_id=pad)
+    extra = {"classifier.dense.weight": dense[0], "classifier.dense.bias": dense[1]}
+    # RobertaForSequenceClassification has no pooler: drop it from the task checkpoint.
+    base_sd = {k: v for k, v in sd.items()}
+    write_base_and_classifier(out, cfg, base_sd, "roberta.", out_proj, "RobertaForSequenceClassification", extra, clf_name="classifier.out_proj", drop_pooler=True)
+    write_safetensors(os.path.join(out, "reference.safetensors"), ref)
+
+
 def make_distilbert(out):
     torch.manual_seed(1)
     sd = {}
@@ -204,7 +247,7 @@ def make_distilbert(out):
     write_safetensors(os.path.join(out, "reference.safetensors"), ref)
 
 
-def write_base_and_classifier(out, cfg, sd, prefix, clf, arch, extra=None):
+def write_base_and_classifier(out, cfg, sd, prefix, clf, arch, extra=None, clf_name="classifier", drop_pooler=False):
     """The bare encoder in OUT (as `*Model.save_pretrained`), and OUT/classifier with the task model's
     names (`bert.` prefix + `classifier.*`, as `*ForSequenceClassification.save_pretrained`)."""
     with open(os.path.join(out, "config.json"), "w") as f:
@@ -220,8 +263,8 @@ def write_base_and_classifier(out, cfg, sd, prefix, clf, arch, extra=None):
                 label2id={f"label_{i}": i for i in range(LABELS)})
     with open(os.path.join(cdir, "config.json"), "w") as f:
         json.dump(ccfg, f, indent=2)
-    csd = {prefix + k: v for k, v in sd.items()}
-    csd["classifier.weight"], csd["classifier.bias"] = clf
+    csd = {prefix + k: v for k, v in sd.items() if not (drop_pooler and k.startswith("pooler."))}
+    csd[clf_name + ".weight"], csd[clf_name + ".bias"] = clf
     csd.update(extra or {})
     write_safetensors(os.path.join(cdir, "model.safetensors"), csd)
 
@@ -233,4 +276,5 @@ torch.set_num_threads(1)
 make_bert(os.path.join(a.out, "bert"), "gelu", "gelu")
 make_bert(os.path.join(a.out, "bert_tanh"), "gelu_new", lambda x: F.gelu(x, approximate="tanh"))
 make_distilbert(os.path.join(a.out, "distilbert"))
+make_roberta(os.path.join(a.out, "roberta"))
 print(json.dumps({"ok": True}))

@@ -104,6 +104,10 @@ export type { TextModel, TextModelOptions, TextTask, TextFamily, TextConfig, Tex
 export { buildTextModel, parseTextConfig } from './models/text/build_text_model.js';
 export { parseBertConfig, BERT_DEFAULTS, type BertConfig } from './models/text/bert/config.js';
 export { parseDistilBertConfig, DISTILBERT_DEFAULTS, type DistilBertConfig } from './models/text/distilbert/config.js';
+export { parseRobertaConfig, type RobertaConfig } from './models/text/roberta/config.js';
+export { TEXT_FAMILIES, textFamily } from './models/text/registry.js';
+export type { TextFamilySpec } from './models/text/family.js';
+export type { EncoderNames, BlockNames } from './models/text/encoder.js';
 export type { EncoderSpec } from './models/text/encoder.js';
 export { TextEmbeddings, type TextEmbeddingsArgs } from './models/text/layers/text_embeddings.js';
 export { LayerNorm, type LayerNormArgs } from './models/text/layers/layer_norm.js';

@@ -22,8 +22,13 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
 /** Marks kernels registered by transferkit, so a second call can tell ours from tfjs's own. */
 const ours = new WeakSet<tf.KernelConfig>();
 let cpuReplaced = false;
-let wasmInputReplaced = false;
-let wasmMatMulReplaced = false;
+const wrappedOnWasm = new Set<string>();
+
+/** Stock wasm kernels transferkit wraps: name, wrapper, and what the wrapper adds. */
+const WASM_WRAPPED_KERNELS: ReadonlyArray<[string, (stock: tf.KernelConfig) => tf.KernelConfig, string]> = [
+  [tf.Conv2DBackpropInput, conv2DBackpropInputConfig, 'pointwise fast path'],
+  [tf.BatchMatMul, batchMatMulConfig, 'explicit transposes'],
+];
 
 /** Registers transferkit's training kernels for wasm. Returns the names it registered this call. */
 export function registerWasmTrainingKernels(): string[] {
@@ -34,25 +39,16 @@ export function registerWasmTrainingKernels(): string[] {
     ours.add(config);
     added.push(config.kernelName);
   }
-  // Wrap (not replace) the stock input gradient with the pointwise matmul fast path.
-  const stock = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  if (!wasmInputReplaced && stock !== undefined) {
-    tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
-    const wrapped = conv2DBackpropInputConfig(stock);
+  // Wrap (not replace) stock kernels with fast paths for the cases they handle slowly.
+  for (const [name, wrap, note] of WASM_WRAPPED_KERNELS) {
+    const stock = tf.getKernel(name, 'wasm');
+    if (wrappedOnWasm.has(name) || stock === undefined) continue;
+    tf.unregisterKernel(name, 'wasm');
+    const wrapped = wrap(stock);
     tf.registerKernel(wrapped);
     ours.add(wrapped);
-    wasmInputReplaced = true;
-    added.push(`${tf.Conv2DBackpropInput} (pointwise fast path)`);
-  }
-  // Wrap the stock BatchMatMul so transposed operands take the fast path.
-  const stockMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (!wasmMatMulReplaced && stockMatMul !== undefined) {
-    tf.unregisterKernel(tf.BatchMatMul, 'wasm');
-    const wrapped = batchMatMulConfig(stockMatMul);
-    tf.registerKernel(wrapped);
-    ours.add(wrapped);
-    wasmMatMulReplaced = true;
-    added.push(`${tf.BatchMatMul} (explicit transposes)`);
+    wrappedOnWasm.add(name);
+    added.push(`${name} (${note})`);
   }
   return added;
 }

@@ -14,13 +14,9 @@ import { hfKeyMap } from './key_maps/hf_text.js';
 import { writeSafetensors, type SafeTensor } from './safetensors.js';
 import { writeDirAtomically } from './_atomic.js';
 import { loraDelta } from '../peft/lora.js';
+import { TEXT_FAMILIES } from '../models/text/registry.js';
 import type { MaskedLMHead } from '../models/text/heads/masked_lm_head.js';
 import type { TextModel } from '../models/text/text_model.js';
-
-const ARCH = {
-  bert: { base: 'BertModel', 'sequence-classification': 'BertForSequenceClassification', 'token-classification': 'BertForTokenClassification', 'sentence-embedding': 'BertModel', mlm: 'BertForMaskedLM' },
-  distilbert: { base: 'DistilBertModel', 'sequence-classification': 'DistilBertForSequenceClassification', 'token-classification': 'DistilBertForTokenClassification', 'sentence-embedding': 'DistilBertModel', mlm: 'DistilBertForMaskedLM' },
-} as const;
 
 const PROBLEM = { multiclass: 'single_label_classification', multilabel: 'multi_label_classification', regression: 'regression' } as const;
 
@@ -35,7 +31,7 @@ export function hfConfigOf(tm: TextModel, withMlm = false): Record<string, unkno
   const { architectures: _a, id2label: _i, ...rest } = tm.config as unknown as Record<string, unknown>;
   void _a;
   void _i;
-  const cfg: Record<string, unknown> = { ...rest, architectures: [withMlm ? ARCH[tm.family].mlm : ARCH[tm.family][tm.task]] };
+  const cfg: Record<string, unknown> = { ...rest, architectures: [TEXT_FAMILIES[tm.family].architectures[withMlm ? 'mlm' : tm.task]] };
   if (tm.task === 'sequence-classification' || tm.task === 'token-classification') {
     const n = tm.model.outputs[0].shape[tm.model.outputs[0].shape.length - 1] as number;
     const names = tm.classNames ?? Array.from({ length: n }, (_, i) => `LABEL_${i}`);
@@ -87,10 +83,10 @@ export async function saveTextModel(tm: TextModel, dir: string, options: SaveTex
   const head = options.maskedLMHead;
   const tensors = await hfTensorsOf(tm, head);
   if (head !== undefined) {
-    // HF ties the decoder to the word embeddings but loads either name: write both, as save_pretrained(safe_serialization) keeps one; transformers re-ties on load.
-    const emb = tensors.get(`${tm.family}.embeddings.word_embeddings.weight`);
-    if (emb !== undefined && tm.family === 'bert') tensors.set('cls.predictions.decoder.weight', emb);
-    if (emb !== undefined && tm.family === 'distilbert') tensors.set('vocab_projector.weight', emb);
+    // The decoder is tied to the word embeddings; write it under its own name too (transformers re-ties on load).
+    const fam = TEXT_FAMILIES[tm.family];
+    const emb = tensors.get(`${fam.basePrefix}embeddings.word_embeddings.weight`);
+    if (emb !== undefined) tensors.set(fam.mlm.decoder, emb);
   }
   await writeDirAtomically(dir, async (tmp) => {
     await fsp.writeFile(path.join(tmp, 'config.json'), `${JSON.stringify(hfConfigOf(tm, head !== undefined), null, 2)}\n`);

@@ -64,6 +64,27 @@ describe('composed wasm kernels match cpu', () => {
     });
   }
 
+  for (const [ta, tb, batch] of [[true, false, 1], [false, true, 1], [true, true, 1], [true, false, 3], [false, true, 3]] as const) {
+    it(`matMul with transposeA=${ta} transposeB=${tb}, batch ${batch} (explicit-transpose path) and its gradients`, () => {
+      tf.setBackend('cpu');
+      const as = batch === 1 ? (ta ? [5, 7] : [7, 5]) : ta ? [batch, 5, 7] : [batch, 7, 5];
+      const bs = batch === 1 ? (tb ? [4, 5] : [5, 4]) : tb ? [batch, 4, 5] : [batch, 5, 4];
+      const a = values(tf.randomNormal(as, 0, 1, 'float32', 5));
+      const b = values(tf.randomNormal(bs, 0, 1, 'float32', 6));
+      const run = (backend: string): Float32Array[] => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const f = (x: tf.Tensor, y: tf.Tensor): tf.Tensor => tf.sum(tf.square(tf.matMul(x, y, ta, tb)));
+          const out = values(tf.matMul(tf.tensor(a, as), tf.tensor(b, bs), ta, tb));
+          return [out, ...tf.grads(f)([tf.tensor(a, as), tf.tensor(b, bs)]).map(values)];
+        });
+      };
+      const ref = run('cpu');
+      const got = run('wasm');
+      ref.forEach((r, i) => expect(relErr(r, got[i])).toBeLessThan(1e-5));
+    });
+  }
+
   it('depthwise filter gradient with dilation 2 equals the definition (kernel called directly)', () => {
     // tfjs-core's op gradient rejects dilation and tfjs-cpu's kernel ignores it, so the reference
     // is the definition: dW[i,j,c,m] = sum x[n, oh + i*d - pad, ow + j*d - pad, c] * dy[n, oh, ow, c*M + m].

@@ -52,6 +52,36 @@ describe('TextTokenizer from vocab.txt (HF BertTokenizerFast pipeline)', () => {
   });
 });
 
+describe('TextTokenizer from a byte-level BPE tokenizer.json (RoBERTa)', () => {
+  it("applies RobertaProcessing: <s> A </s></s> B </s>, type ids 0, pad id from '<pad>'", () => {
+    const json = {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: ['<s>', '<pad>', '</s>', '<unk>'].map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      normalizer: null,
+      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+      post_processor: { type: 'RobertaProcessing', sep: ['</s>', 2], cls: ['<s>', 0], trim_offsets: true, add_prefix_space: false },
+      decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: '',
+        end_of_word_suffix: '',
+        fuse_unk: false,
+        byte_fallback: false,
+        vocab: { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3, g: 4, o: 5, d: 6, 'Ġ': 7, b: 8, a: 9, go: 10, goo: 11, good: 12, 'Ġb': 13, 'Ġba': 14, 'Ġbad': 15 },
+        merges: ['g o', 'go o', 'goo d', 'Ġ b', 'Ġb a', 'Ġba d'],
+      },
+    };
+    const tok = new TextTokenizer(json, {});
+    expect(tok.tokenize('good bad')).toEqual(['good', 'Ġbad']);
+    expect(tok.encode('good', 'good bad')).toEqual({ inputIds: [0, 12, 2, 2, 12, 15, 2], tokenTypeIds: [0, 0, 0, 0, 0, 0, 0] });
+    expect(tok.padId).toBe(1);
+  });
+});
+
 describe('lengthGroupedBatches (HF group_by_length)', () => {
   it('uses every index once, in batches of similar length, the longest first', () => {
     const r = mulberry32(3);

@@ -10,8 +10,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { weightSuffix } from '../weights_by_name.js';
-import { BERT_BASE_MODULES } from '../../models/text/bert/model.js';
-import { DISTILBERT_BASE_MODULES } from '../../models/text/distilbert/model.js';
+import { TEXT_FAMILIES } from '../../models/text/registry.js';
 import type { TextFamily } from '../../models/text/text_model.js';
 
 /** One weight of the model and the checkpoint keys that may hold it. */
@@ -28,11 +27,11 @@ export interface HfKeyEntry {
 
 /** The family's `base_model_prefix`. */
 export function basePrefix(family: TextFamily): string {
-  return family === 'bert' ? 'bert.' : 'distilbert.';
+  return TEXT_FAMILIES[family].basePrefix;
 }
 
 function isBase(family: TextFamily, module: string): boolean {
-  return (family === 'bert' ? BERT_BASE_MODULES : DISTILBERT_BASE_MODULES).test(`${module}.`);
+  return TEXT_FAMILIES[family].baseModules.test(`${module}.`);
 }
 
 /** Names of `w` (a weight of `layer`) without prefix: `[preferred, ...legacy]`, and whether to transpose. */

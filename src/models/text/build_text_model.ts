@@ -6,22 +6,16 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../../errors.js';
 import type { HeadTask } from '../pretrained_model.js';
-import { parseBertConfig, type BertConfig } from './bert/config.js';
-import { BERT_NAMES, bertClassifierDropout, bertPooler, bertSpec } from './bert/model.js';
-import { parseDistilBertConfig, type DistilBertConfig } from './distilbert/config.js';
-import { DISTILBERT_NAMES, distilBertSpec } from './distilbert/model.js';
-import { buildEncoder, hfDense, seedStream, type EncoderNames, type TextInputs } from './encoder.js';
-import { FirstToken, MaskedMeanPooling } from './layers/pooling.js';
+import { buildEncoder, hfDense, seedStream, type TextInputs } from './encoder.js';
+import { MaskedMeanPooling } from './layers/pooling.js';
+import { textFamily } from './registry.js';
 import type { TextConfig, TextInputName, TextModel, TextModelOptions, TextTask } from './text_model.js';
 
 const TASKS: readonly TextTask[] = ['base', 'sequence-classification', 'token-classification', 'sentence-embedding'];
 
-/** Parses a `config.json` object of a supported family (`model_type` bert or distilbert). */
+/** Parses a `config.json` object of a supported family (`model_type` bert, distilbert or roberta). */
 export function parseTextConfig(json: Record<string, unknown>, file = 'config.json'): TextConfig {
-  const type = json.model_type;
-  if (type === 'bert') return parseBertConfig(json, file);
-  if (type === 'distilbert') return parseDistilBertConfig(json, file);
-  throw new TransferKitError('E_NOT_IMPLEMENTED', `${file}: model_type ${JSON.stringify(type)} is not supported. Supported text families: bert, distilbert.`);
+  return textFamily(json.model_type, file).parseConfig(json, file);
 }
 
 function taskFromArchitectures(config: TextConfig): TextTask {
@@ -67,13 +61,14 @@ export function buildTextModel(config: TextConfig | Record<string, unknown>, opt
   }
 
   const family = cfg.model_type;
-  const spec = family === 'bert' ? bertSpec(cfg) : distilBertSpec(cfg);
-  const names: EncoderNames = family === 'bert' ? BERT_NAMES : DISTILBERT_NAMES;
+  const fam = textFamily(family);
+  const spec = fam.spec(cfg);
+  const names = fam.names;
   const inputIds = tfl.input({ shape: [null], dtype: 'int32', name: 'input_ids' });
   const attentionMask = tfl.input({ shape: [null], dtype: 'int32', name: 'attention_mask' });
   const inputs: TextInputs = { inputIds, attentionMask };
   const inputNames: TextInputName[] = ['input_ids', 'attention_mask'];
-  if (family === 'bert') {
+  if (fam.tokenTypes) {
     inputs.tokenTypeIds = tfl.input({ shape: [null], dtype: 'int32', name: 'token_type_ids' });
     inputNames.push('token_type_ids');
   }
@@ -82,25 +77,15 @@ export function buildTextModel(config: TextConfig | Record<string, unknown>, opt
   const featureLayer = names.block(spec.numLayers - 1).outputNorm;
 
   let outputs: tfl.SymbolicTensor | tfl.SymbolicTensor[];
-  const ir = spec.initializerRange;
   if (task === 'base') {
-    outputs = family === 'bert' && options.addPoolingLayer !== false ? [hidden, bertPooler(hidden, cfg as BertConfig, nextSeed())] : hidden;
+    outputs = fam.pooler !== undefined && options.addPoolingLayer !== false ? [hidden, fam.pooler(hidden, cfg, nextSeed())] : hidden;
   } else if (task === 'sentence-embedding') {
     outputs = new MaskedMeanPooling({ name: 'mean_pooling' }).apply([hidden, attentionMask]) as tfl.SymbolicTensor;
   } else if (task === 'token-classification') {
-    const rate = family === 'bert' ? bertClassifierDropout(cfg as BertConfig) : (cfg as DistilBertConfig).dropout;
-    const d = tfl.layers.dropout({ rate, name: 'dropout' }).apply(hidden) as tfl.SymbolicTensor;
-    outputs = hfDense(numLabels, 'classifier', ir, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
-  } else if (family === 'bert') {
-    const pooled = bertPooler(hidden, cfg, nextSeed());
-    const d = tfl.layers.dropout({ rate: bertClassifierDropout(cfg), name: 'dropout' }).apply(pooled) as tfl.SymbolicTensor;
-    outputs = hfDense(numLabels, 'classifier', ir, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
+    const d = tfl.layers.dropout({ rate: fam.tokenHeadDropout(cfg), name: 'dropout' }).apply(hidden) as tfl.SymbolicTensor;
+    outputs = hfDense(numLabels, 'classifier', spec.initializerRange, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
   } else {
-    const c = cfg;
-    const first = new FirstToken({ name: 'first_token' }).apply(hidden) as tfl.SymbolicTensor;
-    const pre = hfDense(c.dim, 'pre_classifier', ir, 'relu', nextSeed()).apply(first) as tfl.SymbolicTensor;
-    const d = tfl.layers.dropout({ rate: c.seq_classif_dropout, name: 'dropout' }).apply(pre) as tfl.SymbolicTensor;
-    outputs = hfDense(numLabels, 'classifier', ir, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
+    outputs = fam.sequenceHead(hidden, cfg, numLabels, nextSeed);
   }
   const inputList = [inputIds, attentionMask, ...(inputs.tokenTypeIds ? [inputs.tokenTypeIds] : [])];
   const model = tfl.model({ inputs: inputList, outputs, name: `${family}_${task}` });

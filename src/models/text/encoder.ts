@@ -31,6 +31,8 @@ export interface EncoderSpec {
   layerNormEps: number;
   initializerRange: number;
   padTokenId: number;
+  /** Position ids count real tokens after the padding index (RoBERTa); default 0..T-1. */
+  positionsAfterPadding?: boolean;
 }
 
 /** Module paths of one block, as the family's checkpoint names them (without the base prefix). */
@@ -103,6 +105,7 @@ export function buildEncoder(spec: EncoderSpec, names: EncoderNames, inputs: Tex
     typeVocabSize: spec.typeVocabSize,
     initializerRange: spec.initializerRange,
     padTokenId: spec.padTokenId,
+    positionsAfterPadding: spec.positionsAfterPadding === true,
     seed: nextSeed(),
     name: names.embeddings,
   });

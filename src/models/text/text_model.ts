@@ -7,14 +7,15 @@ import type { HeadTask } from '../pretrained_model.js';
 import type { TextTokenizer } from '../../data/text/tokenizer.js';
 import type { BertConfig } from './bert/config.js';
 import type { DistilBertConfig } from './distilbert/config.js';
+import type { RobertaConfig } from './roberta/config.js';
 import type { EncoderSpec } from './encoder.js';
 import type { TextLoadReport } from './hf_weights.js';
 
 /** Encoder families transferkit builds (HF `model_type`). */
-export type TextFamily = 'bert' | 'distilbert';
+export type TextFamily = 'bert' | 'distilbert' | 'roberta';
 
 /** A family's `config.json`, parsed. */
-export type TextConfig = BertConfig | DistilBertConfig;
+export type TextConfig = BertConfig | DistilBertConfig | RobertaConfig;
 
 /**
  * The head on the encoder, named after HF's model classes:

@@ -1,14 +1,16 @@
 /**
  * BERT (HF `transformers/models/bert/modeling_bert.py`): layer names are the module paths of
  * `BertModel` (`embeddings.LayerNorm`, `encoder.layer.{i}.attention.self.query`, `pooler.dense`),
- * heads those of `BertForSequenceClassification` / `BertForTokenClassification` (`classifier`).
+ * heads those of `BertForSequenceClassification` / `BertForTokenClassification` (`classifier`,
+ * after the pooler and dropout).
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import { buildEncoder, hfDense, type EncoderNames, type EncoderSpec } from '../encoder.js';
+import { hfDense, type EncoderNames, type EncoderSpec } from '../encoder.js';
+import type { TextFamilySpec } from '../family.js';
 import { FirstToken } from '../layers/pooling.js';
-import type { BertConfig } from './config.js';
+import { parseBertConfig, type BertConfig } from './config.js';
 
-/** Checkpoint module paths of BERT's encoder. */
+/** Checkpoint module paths of BERT's encoder (RoBERTa's too). */
 export const BERT_NAMES: EncoderNames = {
   embeddings: 'embeddings',
   embeddingsNorm: 'embeddings.LayerNorm',
@@ -23,9 +25,6 @@ export const BERT_NAMES: EncoderNames = {
     outputNorm: `encoder.layer.${i}.output.LayerNorm`,
   }),
 };
-
-/** Module paths that belong to `BertModel` (prefixed `bert.` inside task models). */
-export const BERT_BASE_MODULES = /^(embeddings|encoder|pooler)\./;
 
 /** Family-independent sizes of a BERT config. */
 export function bertSpec(c: BertConfig): EncoderSpec {
@@ -57,4 +56,22 @@ export function bertClassifierDropout(c: BertConfig): number {
   return c.classifier_dropout ?? c.hidden_dropout_prob;
 }
 
-export { buildEncoder };
+export const BERT: TextFamilySpec = {
+  modelType: 'bert',
+  parseConfig: parseBertConfig,
+  spec: (c) => bertSpec(c as BertConfig),
+  names: BERT_NAMES,
+  baseModules: /^(embeddings|encoder|pooler)\./,
+  basePrefix: 'bert.',
+  tokenTypes: true,
+  pooler: (hidden, c, seed) => bertPooler(hidden, c as BertConfig, seed),
+  sequenceHead: (hidden, config, numLabels, nextSeed) => {
+    const c = config as BertConfig;
+    const pooled = bertPooler(hidden, c, nextSeed());
+    const d = tfl.layers.dropout({ rate: bertClassifierDropout(c), name: 'dropout' }).apply(pooled) as tfl.SymbolicTensor;
+    return hfDense(numLabels, 'classifier', c.initializer_range, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
+  },
+  tokenHeadDropout: (c) => bertClassifierDropout(c as BertConfig),
+  architectures: { base: 'BertModel', 'sentence-embedding': 'BertModel', 'sequence-classification': 'BertForSequenceClassification', 'token-classification': 'BertForTokenClassification', mlm: 'BertForMaskedLM' },
+  mlm: { dense: 'cls.predictions.transform.dense', norm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias', decoder: 'cls.predictions.decoder.weight' },
+};

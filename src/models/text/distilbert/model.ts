@@ -4,8 +4,11 @@
  * `output_layer_norm`; its classifier is `pre_classifier` (ReLU) → dropout → `classifier` on the
  * first token. LayerNorm epsilon is fixed at 1e-12 in HF's code.
  */
-import type { EncoderNames, EncoderSpec } from '../encoder.js';
-import type { DistilBertConfig } from './config.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { hfDense, type EncoderNames, type EncoderSpec } from '../encoder.js';
+import type { TextFamilySpec } from '../family.js';
+import { FirstToken } from '../layers/pooling.js';
+import { parseDistilBertConfig, type DistilBertConfig } from './config.js';
 
 /** Checkpoint module paths of DistilBERT's encoder. */
 export const DISTILBERT_NAMES: EncoderNames = {
@@ -22,9 +25,6 @@ export const DISTILBERT_NAMES: EncoderNames = {
     outputNorm: `transformer.layer.${i}.output_layer_norm`,
   }),
 };
-
-/** Module paths that belong to `DistilBertModel` (prefixed `distilbert.` inside task models). */
-export const DISTILBERT_BASE_MODULES = /^(embeddings|transformer)\./;
 
 /** Family-independent sizes of a DistilBERT config. */
 export function distilBertSpec(c: DistilBertConfig): EncoderSpec {
@@ -44,3 +44,23 @@ export function distilBertSpec(c: DistilBertConfig): EncoderSpec {
     padTokenId: c.pad_token_id,
   };
 }
+
+export const DISTILBERT: TextFamilySpec = {
+  modelType: 'distilbert',
+  parseConfig: parseDistilBertConfig,
+  spec: (c) => distilBertSpec(c as DistilBertConfig),
+  names: DISTILBERT_NAMES,
+  baseModules: /^(embeddings|transformer)\./,
+  basePrefix: 'distilbert.',
+  tokenTypes: false,
+  sequenceHead: (hidden, config, numLabels, nextSeed) => {
+    const c = config as DistilBertConfig;
+    const first = new FirstToken({ name: 'first_token' }).apply(hidden) as tfl.SymbolicTensor;
+    const pre = hfDense(c.dim, 'pre_classifier', c.initializer_range, 'relu', nextSeed()).apply(first) as tfl.SymbolicTensor;
+    const d = tfl.layers.dropout({ rate: c.seq_classif_dropout, name: 'dropout' }).apply(pre) as tfl.SymbolicTensor;
+    return hfDense(numLabels, 'classifier', c.initializer_range, undefined, nextSeed()).apply(d) as tfl.SymbolicTensor;
+  },
+  tokenHeadDropout: (c) => (c as DistilBertConfig).dropout,
+  architectures: { base: 'DistilBertModel', 'sentence-embedding': 'DistilBertModel', 'sequence-classification': 'DistilBertForSequenceClassification', 'token-classification': 'DistilBertForTokenClassification', mlm: 'DistilBertForMaskedLM' },
+  mlm: { dense: 'vocab_transform', norm: 'vocab_layer_norm', bias: 'vocab_projector.bias', decoder: 'vocab_projector.weight' },
+};

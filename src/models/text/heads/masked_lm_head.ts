@@ -13,12 +13,8 @@ import { gelu } from '../layers/gelu.js';
 import { TextEmbeddings } from '../layers/text_embeddings.js';
 import type { TextModel } from '../text_model.js';
 import { TransferKitError } from '../../../errors.js';
-
-/** HF tensor names of the head's weights, per family. */
-const NAMES = {
-  bert: { dense: 'cls.predictions.transform.dense', norm: 'cls.predictions.transform.LayerNorm', bias: 'cls.predictions.bias' },
-  distilbert: { dense: 'vocab_transform', norm: 'vocab_layer_norm', bias: 'vocab_projector.bias' },
-} as const;
+import type { TextFamilySpec } from '../family.js';
+import { TEXT_FAMILIES } from '../registry.js';
 
 let instances = 0;
 
@@ -32,14 +28,14 @@ export class MaskedLMHead {
   private readonly embeddings: TextEmbeddings;
   private readonly approximate: 'none' | 'tanh' | 'relu';
   private readonly eps: number;
-  readonly names: (typeof NAMES)[keyof typeof NAMES];
+  readonly names: TextFamilySpec['mlm'];
 
   constructor(readonly tm: TextModel, seed = 0) {
     const emb = tm.model.layers.find((l) => l instanceof TextEmbeddings);
     if (emb === undefined) throw new TransferKitError('E_MODEL_TOPOLOGY', `${tm.source}: no embeddings layer to tie the masked-LM decoder to.`);
     this.embeddings = emb as TextEmbeddings;
     const { hiddenSize: h, vocabSize: v, initializerRange: std, layerNormEps, activation } = tm.spec;
-    this.names = NAMES[tm.family];
+    this.names = TEXT_FAMILIES[tm.family].mlm;
     this.approximate = activation === 'relu' ? 'relu' : activation === 'gelu' ? 'none' : 'tanh';
     this.eps = layerNormEps;
     const n = this.names;

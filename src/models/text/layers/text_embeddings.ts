@@ -5,7 +5,8 @@
  *
  * One layer holds the three tables so their names mirror the checkpoint keys
  * (`embeddings.word_embeddings.weight`, ...) and the masked-LM decoder can tie to
- * `wordEmbeddings`. Position ids are 0..T-1 (HF's default `position_ids` buffer).
+ * `wordEmbeddings`. Position ids are 0..T-1 (HF's default `position_ids` buffer), or RoBERTa's
+ * padding-aware ids.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -22,6 +23,11 @@ export interface TextEmbeddingsArgs {
   initializerRange: number;
   /** Row of the word table zeroed at initialisation (HF's `padding_idx`). */
   padTokenId?: number;
+  /**
+   * RoBERTa's position ids: `cumsum(ids != pad) * (ids != pad) + pad` (HF
+   * `create_position_ids_from_input_ids`); default false (0..T-1).
+   */
+  positionsAfterPadding?: boolean;
   /** Seed of the initialiser (each table gets seed, seed + 1, seed + 2). */
   seed?: number;
   name?: string;
@@ -71,8 +77,18 @@ export class TextEmbeddings extends tfl.layers.Layer {
       }
       const flat = tf.reshape(tf.cast(ids, 'int32'), [-1]);
       let x = tf.reshape(tf.gather(this.wordEmbeddings.read(), flat), [b, t, this.args.hiddenSize]);
-      const pos = tf.slice(this.positionEmbeddings.read(), [0, 0], [t, this.args.hiddenSize]);
-      x = tf.add(x, tf.reshape(pos, [1, t, this.args.hiddenSize]));
+      if (this.args.positionsAfterPadding === true) {
+        const pad = this.args.padTokenId ?? 1;
+        const real = tf.cast(tf.notEqual(tf.cast(ids, 'int32'), pad), 'int32');
+        const positions = tf.cast(tf.add(tf.mul(tf.cumsum(real, 1), real), tf.scalar(pad, 'int32')), 'int32');
+        if (t + pad >= this.args.maxPositions) {
+          throw new TransferKitError('E_DATA', `${this.name}: sequence length ${t} needs positions up to ${t + pad}, beyond max_position_embeddings (${this.args.maxPositions}). Truncate inputs to at most ${this.args.maxPositions - pad - 1} tokens.`);
+        }
+        x = tf.add(x, tf.reshape(tf.gather(this.positionEmbeddings.read(), tf.reshape(positions, [-1])), [b, t, this.args.hiddenSize]));
+      } else {
+        const pos = tf.slice(this.positionEmbeddings.read(), [0, 0], [t, this.args.hiddenSize]);
+        x = tf.add(x, tf.reshape(pos, [1, t, this.args.hiddenSize]));
+      }
       if (this.tokenTypeEmbeddings !== null) {
         const types = list[1] !== undefined ? tf.reshape(tf.cast(list[1], 'int32'), [-1]) : tf.zeros([b * t], 'int32');
         x = tf.add(x, tf.reshape(tf.gather(this.tokenTypeEmbeddings.read(), types), [b, t, this.args.hiddenSize]));
