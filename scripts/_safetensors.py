@@ -7,7 +7,8 @@ import torch
 
 
 def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
+    # transformers' save_pretrained writes format=pt, and its loader insists on it.
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
         dtype = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]

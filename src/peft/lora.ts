@@ -116,13 +116,13 @@ export function applyLoRA(target: Target, options: LoRAOptions = {}): LoRAReport
     const bound = 1 / Math.sqrt(fanIn);
     const seed = (options.seed ?? 0) * 1000 + i + 1; // never 0: TF.js treats a 0 seed as none
     const add = (layer as unknown as { addWeight(name: string, shape: number[], dtype: 'float32', init: unknown): tfl.LayerVariable }).addWeight.bind(layer);
-    const a = add('lora_A', [fanIn, rank], 'float32', tfl.initializers.zeros());
+    const a = add(`${layer.name}/lora_A`, [fanIn, rank], 'float32', tfl.initializers.zeros());
     const init = tf.randomUniform([fanIn, rank], -bound, bound, 'float32', seed);
     a.write(init);
     init.dispose();
     const state: LoRAState = {
       a,
-      b: add('lora_B', [rank, units], 'float32', tfl.initializers.zeros()),
+      b: add(`${layer.name}/lora_B`, [rank, units], 'float32', tfl.initializers.zeros()),
       scaling: alpha / rank,
       call: d.call.bind(layer) as LoRAState['call'],
       kernelTrainable: d.kernel.trainable,

@@ -12,8 +12,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTextModel, loadTextModel, readSafetensors, saveTextModel, useBackend, writeSafetensors, type TextModel, type SafeTensor } from '../../src/index.js';
+import { applyLoRA, buildTextModel, fineTuneText, loadTextModel, readSafetensors, saveTextModel, useBackend, writeSafetensors, type TextModel, type SafeTensor } from '../../src/index.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
+
+const REFERENCE_FROM_HF = path.resolve(__dirname, '../../scripts/torch_reference_from_hf.py');
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-bert-'));
 let fixtures = '';
@@ -175,6 +177,26 @@ describe('export to the HF layout', () => {
     expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
     tm.model.dispose();
     back.model.dispose();
+  });
+});
+
+describe.each(['bert', 'distilbert', 'roberta'])('export read back by PyTorch code keyed on HF names: %s', (family) => {
+  it('after fine-tuning with LoRA, the exported folder gives the same logits in torch.nn (within 1e-4)', async (ctx) => {
+    if (!fixtures) return ctx.skip();
+    const tm = await loadTextModel(path.join(fixtures, family, 'classifier'));
+    tm.tokenizer = (await loadTextModel(path.join(fixtures, family), { weights: null })).tokenizer;
+    applyLoRA(tm, { targets: /query|value|q_lin|v_lin/, rank: 2, alpha: 4, seed: 1 });
+    await fineTuneText(tm, { texts: ['the film is good', 'a boring story', 'great fun', 'the plot was bad'], labels: [2, 0, 2, 1] }, { epochs: 2, batchSize: 2, learningRate: 1e-2, seed: 3 });
+    const out = path.join(tmp(), 'exported');
+    await saveTextModel(tm, out);
+    const batch = tm.tokenizer!.batch(['the film is good and fun', 'bad'], { maxLength: 16 });
+    const logits = tm.model.predict(tm.inputNames.map((n) => (n === 'input_ids' ? batch.inputIds : n === 'attention_mask' ? batch.attentionMask : batch.tokenTypeIds))) as tf.Tensor;
+    const input = { input_ids: batch.inputIds.arraySync(), attention_mask: batch.attentionMask.arraySync(), ...(family === 'bert' ? { token_type_ids: batch.tokenTypeIds.arraySync() } : {}) };
+    const r = spawnSync(PYTHON, [REFERENCE_FROM_HF, out], { input: JSON.stringify(input), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const torchLogits = Float32Array.from((JSON.parse(r.stdout) as { logits: number[] }).logits);
+    expect(maxAbsDiff(logits, { dtype: 'float32', shape: logits.shape, data: torchLogits })).toBeLessThan(1e-4);
+    tm.model.dispose();
   });
 });
 

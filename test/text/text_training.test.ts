@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyLoRA,
@@ -204,6 +205,27 @@ describe('LoRA (as PEFT)', () => {
     expect(Math.max(...e.map((v, i) => Math.abs(v - adapted[i])))).toBeLessThan(1e-5);
     tm.model.dispose();
     exported.model.dispose();
+  });
+
+  it('adapts any model\'s Dense layers (a vision-style head on a plain LayersModel), activation kept', () => {
+    const input = tfl.input({ shape: [6] });
+    const hidden = tfl.layers.dense({ units: 5, activation: 'relu', name: 'fc1' }).apply(input) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, activation: 'softmax', name: 'head' }).apply(hidden) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: out });
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 2);
+    const y0 = (m.predict(x) as tf.Tensor).dataSync().slice();
+    const r = applyLoRA(m, { targets: ['fc1'], rank: 2, trainable: ['head'] });
+    expect(r.trainableParams).toBe(6 * 2 + 2 * 5 + 5 * 3 + 3);
+    expect(m.trainableWeights.map((w) => w.originalName).sort()).toEqual(['fc1/lora_A', 'fc1/lora_B', 'head/bias', 'head/kernel']);
+    // Non-zero B: outputs move, still a softmax (activation applied after the adapter).
+    const b = m.getLayer('fc1').weights.find((w) => w.originalName === 'fc1/lora_B')!;
+    b.write(tf.fill(b.shape as number[], 0.5));
+    const y1 = m.predict(x) as tf.Tensor;
+    expect(Math.max(...y1.dataSync().map((v, i) => Math.abs(v - y0[i])))).toBeGreaterThan(1e-3);
+    expect(Array.from(tf.sum(y1, 1).dataSync()).every((s) => Math.abs(s - 1) < 1e-5)).toBe(true);
+    const before = y1.dataSync().slice();
+    mergeLoRA(m);
+    expect(Math.max(...(m.predict(x) as tf.Tensor).dataSync().map((v, i) => Math.abs(v - before[i])))).toBeLessThan(1e-5);
   });
 
   it('says which layers exist when no target matches, and refuses a second application', () => {
