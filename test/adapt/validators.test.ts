@@ -69,7 +69,9 @@ describe('DEV (You et al. 2019)', () => {
     const src = tf.randomNormal([200, 2], 0, 1, 'float32', 1) as tf.Tensor2D;
     const tgt = tf.add(tf.randomNormal([200, 2], 0, 1, 'float32', 2), tf.tensor1d([2, 0])) as tf.Tensor2D;
     const val = tf.tensor2d([[-2, 0], [0, 0], [2, 0], [4, 0]]);
+    const tensors = tf.memory().numTensors;
     const w = await importanceWeights(src, tgt, val);
+    expect(tf.memory().numTensors).toBe(tensors); // nothing left behind
     expect(w[0]).toBeLessThan(w[1]);
     expect(w[1]).toBeLessThan(w[2]);
     expect(w[2]).toBeLessThan(w[3]);

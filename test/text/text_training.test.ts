@@ -144,6 +144,15 @@ describe('masked-LM (HF DataCollatorForLanguageModeling)', () => {
     expect(kept / m.positions.length).toBeLessThan(0.13);
   });
 
+  it('leaves no tensors behind (head and optimizer state disposed)', async () => {
+    const tm = smallBert();
+    const texts = synthetic(64, 9).texts;
+    const before = tf.memory().numTensors;
+    await pretrainMaskedLM(tm, texts, { epochs: 1, batchSize: 16 });
+    expect(tf.memory().numTensors).toBe(before);
+    tm.model.dispose();
+  });
+
   it('lowers the masked-token loss, trains the tied embeddings, leaves the classifier alone, and exports the head', async () => {
     const tm = smallBert();
     const before = weightsOf(tm);

@@ -66,13 +66,15 @@ export async function importanceWeights(sourceFeatures: tf.Tensor2D, targetFeatu
   if (targetFeatures.shape[1] !== d || valFeatures.shape[1] !== d) {
     throw new TransferKitError('E_DATA', `importanceWeights: feature sizes differ. Received: source ${d}, target ${targetFeatures.shape[1]}, validation ${valFeatures.shape[1]}.`);
   }
-  const x = tf.concat([sourceFeatures, targetFeatures], 0);
-  const { mean, variance } = tf.moments(x, 0);
-  const std = tf.sqrt(tf.add(variance, 1e-8));
-  const xs = tf.div(tf.sub(x, mean), std);
-  const y = tf.concat([tf.ones([ns, 1]), tf.zeros([nt, 1])], 0);
-  const w = tf.variable(tf.zeros([d, 1]), true, undefined);
-  const b = tf.variable(tf.zeros([1]), true, undefined);
+  // Inside tidies, so intermediates (and the variables' initial values) are freed.
+  const { mean, std, xs, y } = tf.tidy(() => {
+    const x = tf.concat([sourceFeatures, targetFeatures], 0);
+    const m = tf.moments(x, 0);
+    const sd = tf.sqrt(tf.add(m.variance, 1e-8));
+    return { mean: m.mean, std: sd, xs: tf.div(tf.sub(x, m.mean), sd), y: tf.concat([tf.ones([ns, 1]), tf.zeros([nt, 1])], 0) };
+  });
+  const w = tf.tidy(() => tf.variable(tf.zeros([d, 1]), true, undefined));
+  const b = tf.tidy(() => tf.variable(tf.zeros([1]), true, undefined));
   const opt = tf.train.adam(learningRate);
   for (let i = 0; i < steps; i++) {
     tf.tidy(() => {
@@ -89,7 +91,7 @@ export async function importanceWeights(sourceFeatures: tf.Tensor2D, targetFeatu
     return tf.reshape(tf.mul(tf.div(tf.sub(1, ps), ps), ns / nt), [-1]);
   });
   const out = (await weights.data()) as Float32Array;
-  tf.dispose([x, mean, variance, std, xs, y, w, b, weights]);
+  tf.dispose([mean, std, xs, y, w, b, weights]);
   opt.dispose();
   return out;
 }

@@ -40,11 +40,11 @@ export class MaskedLMHead {
     this.eps = layerNormEps;
     const n = this.names;
     const uid = ++instances; // tf.variable names must be unique per process
-    this.kernel = tf.variable(tf.randomNormal([h, h], 0, std, 'float32', seed + 1), true, `${n.dense}/kernel_${uid}`);
-    this.bias = tf.variable(tf.zeros([h]), true, `${n.dense}/bias_${uid}`);
-    this.normWeight = tf.variable(tf.ones([h]), true, `${n.norm}/weight_${uid}`);
-    this.normBias = tf.variable(tf.zeros([h]), true, `${n.norm}/bias_${uid}`);
-    this.decoderBias = tf.variable(tf.zeros([v]), true, `${n.bias}_${uid}`);
+    this.kernel = tf.tidy(() => tf.variable(tf.randomNormal([h, h], 0, std, 'float32', seed + 1), true, `${n.dense}/kernel_${uid}`)); // tidy frees the initial value
+    this.bias = tf.tidy(() => tf.variable(tf.zeros([h]), true, `${n.dense}/bias_${uid}`)); // tidy frees the initial value
+    this.normWeight = tf.tidy(() => tf.variable(tf.ones([h]), true, `${n.norm}/weight_${uid}`)); // tidy frees the initial value
+    this.normBias = tf.tidy(() => tf.variable(tf.zeros([h]), true, `${n.norm}/bias_${uid}`)); // tidy frees the initial value
+    this.decoderBias = tf.tidy(() => tf.variable(tf.zeros([v]), true, `${n.bias}_${uid}`)); // tidy frees the initial value
   }
 
   /** The head's own variables (the tied decoder weight belongs to the embeddings). */
