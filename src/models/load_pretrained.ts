@@ -76,6 +76,9 @@ async function resolveSource(source: string): Promise<SourceHandle> {
   if (!fs.existsSync(local)) {
     throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.`);
   }
+  if (!local.endsWith('.json') && !fs.existsSync(path.join(local, 'model.json')) && fs.existsSync(path.join(local, 'config.json'))) {
+    throw new TransferKitError('E_BAD_OPTION', `${local} holds a Hugging Face config.json, not a TF.js model.json. For BERT-family text models use loadTextModel('${local}').`);
+  }
   return {
     handler: fileSystem(local),
     readMetadata: async () => {

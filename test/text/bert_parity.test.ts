@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyLoRA, buildTextModel, fineTuneText, loadTextModel, readSafetensors, saveTextModel, useBackend, writeSafetensors, type TextModel, type SafeTensor } from '../../src/index.js';
+import { applyLoRA, buildTextModel, loadPretrained, fineTuneText, loadTextModel, readSafetensors, saveTextModel, useBackend, writeSafetensors, type TextModel, type SafeTensor } from '../../src/index.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 
 const REFERENCE_FROM_HF = path.resolve(__dirname, '../../scripts/torch_reference_from_hf.py');
@@ -142,6 +142,11 @@ describe('loading Hugging Face folders', () => {
     expect(re.loadReport?.mismatched).toHaveLength(2);
     re.model.dispose();
     await expect(loadTextModel(path.join(os.tmpdir(), 'no-such-folder-tk'))).rejects.toThrow(/not a Hub id|No folder/);
+  });
+
+  it('loadPretrained on a Hugging Face text folder points to loadTextModel', async (ctx) => {
+    if (!fixtures) return ctx.skip();
+    await expect(loadPretrained(path.join(fixtures, 'bert'))).rejects.toThrow(/Hugging Face config\.json.*use loadTextModel/);
   });
 
   it('weights: null builds the configuration without reading weights; the vocab.txt tokenizer comes along', async (ctx) => {
