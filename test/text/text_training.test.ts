@@ -24,6 +24,8 @@ import {
   useBackend,
   MaskedLMHead,
   DomainAdapter,
+  freeze,
+  summary,
   type TextModel,
 } from '../../src/index.js';
 import { mulberry32 } from '../../src/utils/random.js';
@@ -92,6 +94,20 @@ describe('fineTuneText (HF recipe)', () => {
     expect(lrs[0]).toBeCloseTo(1e-3 * (8 - 3) / 6, 12);
     expect(lrs[1]).toBeCloseTo(1e-3 * (8 - 7) / 6, 12);
     expect(r.bestEpoch).toBeGreaterThanOrEqual(1);
+    tm.model.dispose();
+  });
+
+  it("freeze(tm, 'backbone') leaves the pooler and classifier trainable; summary counts them", async () => {
+    const tm = smallBert('sequence-classification', 5);
+    freeze(tm, 'backbone');
+    const trainable = tm.model.trainableWeights.map((w) => w.originalName).sort();
+    expect(trainable).toEqual(['classifier/bias', 'classifier/kernel', 'pooler.dense/bias', 'pooler.dense/kernel']);
+    expect(summary(tm).trainableParams).toBe(32 * 32 + 32 + 32 * 2 + 2);
+    const before = weightsOf(tm);
+    await fineTuneText(tm, synthetic(32, 13), { epochs: 1, batchSize: 16, learningRate: 1e-3 });
+    const after = weightsOf(tm);
+    expect(after.get('encoder.layer.0.attention.self.query/kernel')).toEqual(before.get('encoder.layer.0.attention.self.query/kernel'));
+    expect(after.get('classifier/kernel')).not.toEqual(before.get('classifier/kernel'));
     tm.model.dispose();
   });
 
