@@ -133,3 +133,5 @@ export {
 } from './transfer/fine_tune_text.js';
 export { pretrainMaskedLM, maskTokens, type MaskedLMOptions, type MaskedLMResult } from './train/masked_lm.js';
 export { applyLoRA, mergeLoRA, hasLoRA, loraDelta, type LoRAOptions, type LoRAReport } from './peft/lora.js';
+export { choice, uniform, logUniform, int, sampleConfig, gridConfigs, type Dimension, type SearchSpace, type TrialConfig } from './tune/space.js';
+export { Asha, quantile, type AshaOptions } from './tune/asha.js';

@@ -22,3 +22,5 @@ export { loadReviewFolder, loadReviewTexts, loadTextLines, loadDelimited, loadJs
 export { loadMnist, makeMnistMFromFolder, type MnistData } from './data/datasets/load_mnist.js';
 export { loadTextModel, loadTokenizer, type LoadTextModelOptions } from './models/text/load_text_model.js';
 export { saveTextModel, hfConfigOf, hfTensorsOf, type SaveTextModelOptions } from './io/save_text_model.js';
+// Node only: hyperparameter search (study folders, child-process trials).
+export { tune, trialTable, type TuneOptions, type TuneResult, type TrialRecord, type TrialContext, type Objective, type ObjectiveModule } from './tune/tune.js';
