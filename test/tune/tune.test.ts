@@ -162,3 +162,23 @@ describe('tune: strategies, resume, failures, parallelism', () => {
     expect(timedOut.trials[0].error).toMatch(/timed out after 0.2 s/);
   });
 });
+
+describe('transferkit tune --config (JSON studies)', () => {
+  it('parses a config file and runs the study from the command line', async () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'objective.mjs'), 'export async function objective(c) { return -((Math.log10(c.lr) + 2) ** 2) + (c.width === 32 ? 0.1 : 0); }\n');
+    const config = { objective: './objective.mjs', space: { lr: { logUniform: [1e-4, 1e-1] }, width: { choice: [16, 32] } }, strategy: 'grid', gridPoints: 4, parallel: 2, studyDir: 'study' };
+    fs.writeFileSync(path.join(dir, 'tune.json'), JSON.stringify(config));
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/cli.ts'), 'tune', '--config', path.join(dir, 'tune.json')], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+    expect(r.status, r.stderr).toBe(0);
+    const last = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { best: { config: TrialConfig }; trials: number };
+    expect(last.trials).toBe(8);
+    expect(last.best.config.width).toBe(32);
+    expect(last.best.config.lr as number).toBeCloseTo(0.01, 12);
+    expect(fs.existsSync(path.join(dir, 'study', 'trials.jsonl'))).toBe(true);
+    const { tuneOptionsFromJson } = await import('../../src/tune/config_file.js');
+    expect(() => tuneOptionsFromJson({ ...config, space: { lr: { normal: [0, 1] } } }, 'tune.json')).toThrow(/space\.lr must be one of/);
+    expect(() => tuneOptionsFromJson({ ...config, budget: 3 }, 'tune.json')).toThrow(/unknown key\(s\) budget/);
+  });
+});
