@@ -23,4 +23,5 @@ export { loadMnist, makeMnistMFromFolder, type MnistData } from './data/datasets
 export { loadTextModel, loadTokenizer, type LoadTextModelOptions } from './models/text/load_text_model.js';
 export { saveTextModel, hfConfigOf, hfTensorsOf, type SaveTextModelOptions } from './io/save_text_model.js';
 // Node only: hyperparameter search (study folders, child-process trials).
-export { tune, trialTable, type TuneOptions, type TuneResult, type TrialRecord, type TrialContext, type Objective, type ObjectiveModule } from './tune/tune.js';
+export { tune, trialTable, functionExecutor, processExecutor, type TuneOptions, type TuneResult, type TrialRecord, type TrialContext, type Objective, type ObjectiveModule, type TrialExecutor } from './tune/tune.js';
+export { tuneOptionsFromJson } from './tune/config_file.js';

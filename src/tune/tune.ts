@@ -39,10 +39,30 @@ export interface ObjectiveModule {
   exportName?: string;
 }
 
+/**
+ * Where and how a trial runs: the seam for dispatching trials elsewhere (another machine through a
+ * job queue) without touching the strategies. `run` resolves to the trial's final metric and
+ * forwards its intermediate reports through `report` (whose answer says whether to go on).
+ */
+export interface TrialExecutor {
+  run(trialId: number, config: TrialConfig, report: TrialContext['report']): Promise<number>;
+}
+
+/** Runs an in-process objective function. */
+export function functionExecutor(objective: Objective): TrialExecutor {
+  return { run: (trialId, config, report) => objective(config, { trialId, report }) };
+}
+
+/** Runs a module objective in a fresh child process per trial (isolation: own engine, own heap). */
+export function processExecutor(objective: ObjectiveModule, options: { trialTimeoutS?: number } = {}): TrialExecutor {
+  return { run: (trialId, config, report) => runInChild(objective, config, trialId, report, options.trialTimeoutS) };
+}
+
 /** Options of {@link tune}. */
 export interface TuneOptions {
   space: SearchSpace;
-  objective: Objective | ObjectiveModule;
+  /** A function (run in this process), a module (run in child processes), or a custom {@link TrialExecutor}. */
+  objective: Objective | ObjectiveModule | TrialExecutor;
   /** Maximise (default, accuracy) or minimise (loss) the metric. */
   mode?: 'max' | 'min';
   /** 'grid', 'random' (default) or 'asha' (random configurations + ASHA early stopping). */
@@ -53,10 +73,12 @@ export interface TuneOptions {
   gridPoints?: number;
   /** ASHA rungs: `maxResource` (e.g. the epochs of a full trial), `minResource` (default 1), `reductionFactor` (default 3). */
   asha?: { maxResource: number; minResource?: number; reductionFactor?: number };
-  /** Trials at once (default: CPU cores for module objectives, 1 for in-process functions). */
+  /** Trials at once (default: CPU cores for module objectives and executors, 1 for in-process functions). */
   parallel?: number;
   /** Seed of the random configurations (default 0). */
   seed?: number;
+  /** Configurations to try first (e.g. the default recipe, as Optuna's `enqueue_trial`); they count towards `trials`. */
+  initialConfigs?: TrialConfig[];
   /** A folder recording the study; an existing one is resumed. */
   studyDir?: string;
   /** Module objectives: kill a trial after this many seconds (recorded as failed). */
@@ -169,13 +191,15 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   const seed = options.seed ?? 0;
   const grid = strategy === 'grid' ? gridConfigs(options.space, options.gridPoints ?? 3) : null;
   const total = grid?.length ?? options.trials ?? 10;
-  const configOf = (i: number): TrialConfig => grid?.[i] ?? sampleConfig(options.space, mulberry32(seed * 1_000_003 + i + 1));
-  const isModule = typeof options.objective !== 'function';
-  const parallel = options.parallel ?? (isModule ? (os.availableParallelism?.() ?? os.cpus().length) : 1);
+  const initial = options.initialConfigs ?? [];
+  const configOf = (i: number): TrialConfig => grid?.[i] ?? initial[i] ?? sampleConfig(options.space, mulberry32(seed * 1_000_003 + i + 1));
+  const obj = options.objective;
+  const executor: TrialExecutor = typeof obj === 'function' ? functionExecutor(obj) : 'run' in obj ? obj : processExecutor(obj, { trialTimeoutS: options.trialTimeoutS });
+  const parallel = options.parallel ?? (typeof obj === 'function' ? 1 : (os.availableParallelism?.() ?? os.cpus().length));
   if (!(Number.isInteger(parallel) && parallel >= 1)) throw new TransferKitError('E_BAD_OPTION', `tune: parallel must be an integer >= 1. Received: ${parallel}.`);
 
   const dir = options.studyDir;
-  const study = { strategy, mode, seed, total, space: options.space, asha: options.asha ?? null, gridPoints: options.gridPoints ?? 3 };
+  const study = { strategy, mode, seed, total, space: options.space, asha: options.asha ?? null, gridPoints: options.gridPoints ?? 3, initialConfigs: initial };
   let previous: TrialRecord[] = [];
   if (dir !== undefined) {
     fs.mkdirSync(dir, { recursive: true });
@@ -212,7 +236,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     };
     const t0 = Date.now();
     try {
-      const value = isModule ? await runInChild(options.objective as ObjectiveModule, config, id, report, options.trialTimeoutS) : await (options.objective as Objective)(config, { trialId: id, report });
+      const value = await executor.run(id, config, report);
       const status = stopped ? 'stopped' : 'completed';
       return { id, config, status, value: stopped ? reports[reports.length - 1][1] : value, reports, seconds: (Date.now() - t0) / 1000 };
     } catch (err) {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Asha, choice, gridConfigs, int, logUniform, quantile, sampleConfig, trialTable, tune, uniform, type TrialConfig } from '../../src/index.js';
+import { Asha, choice, gridConfigs, int, logUniform, quantile, sampleConfig, trialTable, tune, uniform, type TrialConfig, type TrialExecutor } from '../../src/index.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-tune-'));
@@ -123,6 +123,22 @@ describe('tune: strategies, resume, failures, parallelism', () => {
     expect(ran).toEqual([3, 4, 5]);
     expect(resumed.trials.map((t) => t.config)).toEqual(fresh.trials.map((t) => t.config));
     await expect(tune({ space, trials: 7, seed: 9, studyDir: dir, objective: async (c) => score(c) })).rejects.toThrow(/describes another study/);
+  });
+
+  it('dispatches through a custom TrialExecutor (the seam for a remote job queue), reports included', async () => {
+    const queue: { id: number; config: TrialConfig }[] = [];
+    const executor: TrialExecutor = {
+      // A stand-in for a queue round trip: enqueue, let a "remote worker" pick it up later.
+      run: async (id, config, report) => {
+        queue.push({ id, config });
+        await sleep(5);
+        await report(1, score(config));
+        return score(config);
+      },
+    };
+    const r = await tune({ space, trials: 4, parallel: 2, objective: executor });
+    expect(queue.map((q) => q.id).sort()).toEqual([0, 1, 2, 3]);
+    expect(r.trials.every((t) => t.status === 'completed' && t.reports.length === 1)).toBe(true);
   });
 
   it('runs in-process trials concurrently up to `parallel`', async () => {
