@@ -135,3 +135,4 @@ export { pretrainMaskedLM, maskTokens, type MaskedLMOptions, type MaskedLMResult
 export { applyLoRA, mergeLoRA, hasLoRA, loraDelta, type LoRAOptions, type LoRAReport } from './peft/lora.js';
 export { choice, uniform, logUniform, int, sampleConfig, gridConfigs, type Dimension, type SearchSpace, type TrialConfig } from './tune/space.js';
 export { Asha, quantile, type AshaOptions } from './tune/asha.js';
+export { metricVsParameterSvgs, ladderSvg } from './tune/plots.js';

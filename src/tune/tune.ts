@@ -17,6 +17,7 @@ import { mulberry32 } from '../utils/random.js';
 import { Asha } from './asha.js';
 import { gridConfigs, sampleConfig, type SearchSpace, type TrialConfig } from './space.js';
 import { TRIAL_WORKER_SOURCE } from './trial_worker.js';
+import { ladderSvg, metricVsParameterSvgs } from './plots.js';
 
 /** What a trial gets besides its configuration. */
 export interface TrialContext {
@@ -255,8 +256,16 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, queue.length)) }, worker));
 
   const trials = [...done.values()].sort((a, b) => a.id - b.id);
+  if (dir !== undefined) writePlots(path.join(dir, 'plots'), trials, options.space);
   const pick = (xs: TrialRecord[]): TrialRecord | null => xs.filter((t) => t.value !== undefined && Number.isFinite(t.value)).reduce<TrialRecord | null>((b, t) => (b === null || better(mode, t.value as number, b.value as number) ? t : b), null);
   return { best: pick(trials.filter((t) => t.status === 'completed')) ?? pick(trials), trials, resumed };
+}
+
+/** Writes the study's SVG plots (metric vs each hyperparameter, the halving ladder) into `dir`. */
+function writePlots(dir: string, trials: TrialRecord[], space: SearchSpace): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, svg] of Object.entries(metricVsParameterSvgs(trials, space))) fs.writeFileSync(path.join(dir, `metric-vs-${name.replace(/[^\w.-]/g, '_')}.svg`), svg);
+  fs.writeFileSync(path.join(dir, 'ladder.svg'), ladderSvg(trials));
 }
 
 /** A Markdown table of trials (best first), for run reports. */

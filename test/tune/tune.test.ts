@@ -78,6 +78,8 @@ describe('ASHA (Ray Tune ASHAScheduler semantics)', () => {
     expect(r.best?.status).toBe('completed');
     // Far less compute than 27 full trials, and the completed trials are among the best.
     expect(steps.reduce((a, b) => a + b, 0)).toBeLessThan(27 * 9 * 0.5);
+    const { ladderSvg } = await import('../../src/tune/plots.js');
+    expect(ladderSvg(r.trials).match(/<polyline /g)).toHaveLength(27);
     const completed = r.trials.filter((t) => t.status === 'completed').map((t) => t.config.q as number);
     const median = quantile(qs, 0.5);
     expect(completed.every((q) => q > median)).toBe(true);
@@ -123,6 +125,10 @@ describe('tune: strategies, resume, failures, parallelism', () => {
     expect(ran).toEqual([3, 4, 5]);
     expect(resumed.trials.map((t) => t.config)).toEqual(fresh.trials.map((t) => t.config));
     await expect(tune({ space, trials: 7, seed: 9, studyDir: dir, objective: async (c) => score(c) })).rejects.toThrow(/describes another study/);
+    // The run report's plots: one dot per scored trial per hyperparameter, one curve per reporting trial.
+    const plots = path.join(dir, 'plots');
+    expect(fs.readdirSync(plots).sort()).toEqual(['ladder.svg', 'metric-vs-lr.svg', 'metric-vs-width.svg']);
+    expect(fs.readFileSync(path.join(plots, 'metric-vs-lr.svg'), 'utf8').match(/<circle /g)).toHaveLength(6);
   });
 
   it('dispatches through a custom TrialExecutor (the seam for a remote job queue), reports included', async () => {
