@@ -35,6 +35,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '1e-4' },
     recipe: { type: 'string', default: 'two-stage' },
     'head-lr': { type: 'string', default: '1e-3' },
+    dropout: { type: 'string', default: '0.2' },
     out: { type: 'string', default: path.join(repoRoot, 'runs/ants-vs-bees') },
     backend: { type: 'string', default: 'wasm' },
     seed: { type: 'string', default: '42' },
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   }
   console.log(`data: ${train.labels.length} train / ${val.labels.length} val images, classes [${all.classNames.join(', ')}], skipped ${all.skipped.length}`);
 
-  const model = replaceHead(base, { numClasses: all.classNames.length, classNames: all.classNames, seed });
+  const model = replaceHead(base, { numClasses: all.classNames.length, classNames: all.classNames, dropout: Number(values.dropout), seed });
   const t0 = performance.now();
   const recipe = values.recipe as Recipe;
   const { history } = await fineTune(model, train, {
