@@ -1,0 +1,70 @@
+/**
+ * Runs in Chromium (bundled by test/browser/chromium.test.ts): transferkit's browser entry
+ * fine-tunes the real MobileNetV2-0.35 (Teachable Machine export, served over HTTP) on real
+ * ants/bees photos fetched from the test server, with the feature-extraction recipe on the cpu
+ * backend, and publishes the figures on `window.__result`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { fineTune, loadPretrained, replaceHead, useBackend } from '../../src/browser.js';
+
+interface PageResult {
+  ok: boolean;
+  error?: string;
+  backend?: string;
+  trainAccuracy?: number;
+  valAccuracy?: number;
+  epochs?: number;
+  numTensorsPerEpoch?: number[];
+  seconds?: number;
+}
+
+declare global {
+  interface Window {
+    __result?: PageResult;
+    __images: { train: [string, number][]; val: [string, number][] };
+  }
+}
+
+async function imageTensor(url: string, size: number, scale: number, offset: number): Promise<tf.Tensor3D> {
+  const blob = await (await fetch(url)).blob();
+  const bitmap = await createImageBitmap(blob, { resizeWidth: size, resizeHeight: size, resizeQuality: 'high' });
+  return tf.tidy(() => tf.add(tf.mul(tf.cast(tf.browser.fromPixels(bitmap), 'float32'), scale), offset) as tf.Tensor3D);
+}
+
+async function main(): Promise<PageResult> {
+  const t0 = performance.now();
+  const info = await useBackend('cpu');
+  const base = await loadPretrained(`${location.origin}/model/`);
+  const size = base.inputShape[0];
+  const { scale, offset } = base.preprocessing as { scale: number; offset: number };
+  const load = async (items: [string, number][]) => {
+    const xs = await Promise.all(items.map(([u]) => imageTensor(u, size, scale, offset)));
+    const stacked = tf.stack(xs);
+    tf.dispose(xs);
+    return { xs: stacked, labels: Int32Array.from(items.map(([, y]) => y)), classNames: ['ants', 'bees'] };
+  };
+  const train = await load(window.__images.train);
+  const val = await load(window.__images.val);
+  const model = replaceHead(base, { numClasses: 2, classNames: ['ants', 'bees'], seed: 1 });
+  const tensors: number[] = [];
+  const { history } = await fineTune(model, train, {
+    recipe: 'feature-extraction',
+    validation: val,
+    headEpochs: 8,
+    epochs: 0,
+    batchSize: 16,
+    headLearningRate: 1e-3,
+    seed: 1,
+    progress: 'silent',
+    onEpochEnd: () => void tensors.push(tf.memory().numTensors),
+  });
+  const last = history[history.length - 1];
+  document.body.textContent = `val accuracy ${(100 * (last.valAccuracy ?? 0)).toFixed(1)} % after ${history.length} epochs`;
+  return { ok: true, backend: info.name, trainAccuracy: last.accuracy, valAccuracy: last.valAccuracy, epochs: history.length, numTensorsPerEpoch: tensors, seconds: (performance.now() - t0) / 1000 };
+}
+
+main().then(
+  (r) => (window.__result = r),
+  (err: unknown) => (window.__result = { ok: false, error: String((err as Error).stack ?? err) }),
+);
