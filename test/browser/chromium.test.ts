@@ -17,6 +17,65 @@ import { asset, MOBILENET } from '../helpers/assets.js';
 const CHROMIUM = process.env.TRANSFERKIT_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+async function bundlePage(entry: string): Promise<Map<string, string>> {
+  const bundle = await build({
+    entryPoints: [path.resolve(__dirname, entry)],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    // Node-only IO sits behind dynamic imports on paths a page never takes; code splitting keeps
+    // those modules (and their node: imports) in chunks the page never loads, as Vite/Rollup do.
+    splitting: true,
+    outdir: '/bundle',
+    entryNames: 'page',
+    write: false,
+    logLevel: 'silent',
+    external: ['node:*', 'webgpu', 'h5wasm', 'h5wasm/node'],
+  });
+  return new Map(bundle.outputFiles.map((f) => [`/${path.basename(f.path)}`, f.text]));
+}
+
+describe('the text pipeline in headless Chromium', () => {
+  it('builds a BERT, tokenizes with tokenizers.js and fine-tunes it with the HF recipe, in the page', async (ctx) => {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.warn(`[skip] no Chromium at ${CHROMIUM} (apt-get install chromium, or set TRANSFERKIT_CHROMIUM)`);
+      return ctx.skip();
+    }
+    const chunks = await bundlePage('text_page.ts');
+    const html = '<!doctype html><meta charset="utf-8"><title>BERT in the browser</title><link rel="icon" href="data:,"><body>training…<script type="module" src="/page.js"></script></body>';
+    const server = http.createServer((req, res) => {
+      const url = (req.url ?? '/').split('?')[0];
+      const chunk = chunks.get(url);
+      if (url === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      if (chunk !== undefined) return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(chunk);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 120_000 });
+      const result = (await page.evaluate(() => (window as unknown as { __result: unknown }).__result)) as { ok: boolean; error?: string; accuracy: number; losses: number[]; numTensors: number[] };
+      console.log(`[chromium text] ${JSON.stringify(result)}`);
+      expect(result.error).toBeUndefined();
+      expect(result.accuracy).toBeGreaterThan(0.9);
+      expect(result.losses[3]).toBeLessThan(result.losses[0]);
+      expect(new Set(result.numTensors.slice(1)).size).toBe(1);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  });
+});
+
 describe('fine-tuning in headless Chromium', () => {
   it('trains a head on MobileNetV2 features of real photos in the page, above chance, without console errors', async (ctx) => {
     const model = asset(MOBILENET);
@@ -26,20 +85,7 @@ describe('fine-tuning in headless Chromium', () => {
       console.warn(`[skip] no Chromium at ${CHROMIUM} (apt-get install chromium, or set TRANSFERKIT_CHROMIUM)`);
       return ctx.skip();
     }
-    const bundle = await build({
-      entryPoints: [path.resolve(__dirname, 'page.ts')],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      // Node-only IO sits behind dynamic imports on paths a page never takes; code splitting keeps
-      // those modules (and their node: imports) in chunks the page never loads, as Vite/Rollup do.
-      splitting: true,
-      outdir: '/bundle',
-      write: false,
-      logLevel: 'silent',
-      external: ['node:*', 'webgpu', 'h5wasm', 'h5wasm/node'],
-    });
-    const chunks = new Map(bundle.outputFiles.map((f) => [`/${path.basename(f.path)}`, f.text]));
+    const chunks = await bundlePage('page.ts');
     const list = (cls: string): string[] => fs.readdirSync(path.join(photos, cls)).filter((f) => /\.jpe?g$/i.test(f)).sort();
     const ants = list('ants');
     const bees = list('bees');
