@@ -33,11 +33,6 @@ def rnd(*shape, std=0.2):
     return torch.randn(*shape) * std
 
 
-def encoder_layer(act):
-    layer = nn.TransformerEncoderLayer(H, NH, FF, dropout=0.0, activation=act, layer_norm_eps=1e-12, batch_first=True, norm_first=False)
-    return layer.eval()
-
-
 def load_block(layer, q, k, v, o, ln1, i, out, ln2):
     with torch.no_grad():
         layer.self_attn.in_proj_weight.copy_(torch.cat([q[0], k[0], v[0]]))
@@ -81,6 +76,32 @@ def run_encoder(emb, layers, ids, mask, types):
     return x
 
 
+BERT_BLOCK = ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+              "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"]
+DISTILBERT_BLOCK = ["attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+                    "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"]
+
+
+def random_blocks(sd, prefix, names, act, eps=1e-12):
+    """L random post-LN blocks: their tensors into `sd` under `prefix.{l}.<name>`, and the same
+    tensors loaded into nn.TransformerEncoderLayer modules (returned)."""
+    q, k, v, o, ln1, i, out, ln2 = names
+    blocks = []
+    for l in range(L):
+        p = f"{prefix}.{l}."
+        parts = {}
+        for name, shape in [(q, (H, H)), (k, (H, H)), (v, (H, H)), (o, (H, H)), (i, (FF, H)), (out, (H, FF))]:
+            parts[name] = linear(*shape)
+            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
+        for name in [ln1, ln2]:
+            parts[name] = norm()
+            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
+        layer = nn.TransformerEncoderLayer(H, NH, FF, dropout=0.0, activation=act, layer_norm_eps=eps, batch_first=True, norm_first=False).eval()
+        load_block(layer, *[parts[n] for n in names])
+        blocks.append(layer)
+    return blocks
+
+
 def make_bert(out, act_name, act):
     torch.manual_seed(0)
     sd = {}
@@ -88,22 +109,7 @@ def make_bert(out, act_name, act):
     sd["embeddings.position_embeddings.weight"] = rnd(P, H)
     sd["embeddings.token_type_embeddings.weight"] = rnd(2, H)
     sd["embeddings.LayerNorm.weight"], sd["embeddings.LayerNorm.bias"] = norm()
-    blocks = []
-    for l in range(L):
-        p = f"encoder.layer.{l}."
-        parts = {}
-        for name, shape in [("attention.self.query", (H, H)), ("attention.self.key", (H, H)), ("attention.self.value", (H, H)),
-                            ("attention.output.dense", (H, H)), ("intermediate.dense", (FF, H)), ("output.dense", (H, FF))]:
-            parts[name] = linear(*shape)
-            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
-        for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
-            parts[name] = norm()
-            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
-        layer = encoder_layer(act)
-        load_block(layer, parts["attention.self.query"], parts["attention.self.key"], parts["attention.self.value"],
-                   parts["attention.output.dense"], parts["attention.output.LayerNorm"], parts["intermediate.dense"],
-                   parts["output.dense"], parts["output.LayerNorm"])
-        blocks.append(layer)
+    blocks = random_blocks(sd, "encoder.layer", BERT_BLOCK, act)
     sd["pooler.dense.weight"], sd["pooler.dense.bias"] = linear(H, H)
     clf = linear(LABELS, H)
 
@@ -150,22 +156,7 @@ def make_roberta(out):
     sd["embeddings.position_embeddings.weight"] = rnd(P, H)
     sd["embeddings.token_type_embeddings.weight"] = rnd(1, H)
     sd["embeddings.LayerNorm.weight"], sd["embeddings.LayerNorm.bias"] = norm()
-    blocks = []
-    for l in range(L):
-        p = f"encoder.layer.{l}."
-        parts = {}
-        for name, shape in [("attention.self.query", (H, H)), ("attention.self.key", (H, H)), ("attention.self.value", (H, H)),
-                            ("attention.output.dense", (H, H)), ("intermediate.dense", (FF, H)), ("output.dense", (H, FF))]:
-            parts[name] = linear(*shape)
-            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
-        for name in ["attention.output.LayerNorm", "output.LayerNorm"]:
-            parts[name] = norm()
-            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
-        layer = nn.TransformerEncoderLayer(H, NH, FF, dropout=0.0, activation="gelu", layer_norm_eps=1e-5, batch_first=True, norm_first=False).eval()
-        load_block(layer, parts["attention.self.query"], parts["attention.self.key"], parts["attention.self.value"],
-                   parts["attention.output.dense"], parts["attention.output.LayerNorm"], parts["intermediate.dense"],
-                   parts["output.dense"], parts["output.LayerNorm"])
-        blocks.append(layer)
+    blocks = random_blocks(sd, "encoder.layer", BERT_BLOCK, "gelu", eps=1e-5)
     sd["pooler.dense.weight"], sd["pooler.dense.bias"] = linear(H, H)
     dense, out_proj = linear(H, H), linear(LABELS, H)
     word, pos, typ, ln = nn.Embedding(len(VOCAB), H), nn.Embedding(P, H), nn.Embedding(1, H), nn.LayerNorm(H, eps=1e-5)
@@ -205,21 +196,7 @@ def make_distilbert(out):
     sd["embeddings.word_embeddings.weight"] = rnd(len(VOCAB), H)
     sd["embeddings.position_embeddings.weight"] = rnd(P, H)
     sd["embeddings.LayerNorm.weight"], sd["embeddings.LayerNorm.bias"] = norm()
-    blocks = []
-    for l in range(L):
-        p = f"transformer.layer.{l}."
-        parts = {}
-        for name, shape in [("attention.q_lin", (H, H)), ("attention.k_lin", (H, H)), ("attention.v_lin", (H, H)),
-                            ("attention.out_lin", (H, H)), ("ffn.lin1", (FF, H)), ("ffn.lin2", (H, FF))]:
-            parts[name] = linear(*shape)
-            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
-        for name in ["sa_layer_norm", "output_layer_norm"]:
-            parts[name] = norm()
-            sd[p + name + ".weight"], sd[p + name + ".bias"] = parts[name]
-        layer = encoder_layer("gelu")
-        load_block(layer, parts["attention.q_lin"], parts["attention.k_lin"], parts["attention.v_lin"], parts["attention.out_lin"],
-                   parts["sa_layer_norm"], parts["ffn.lin1"], parts["ffn.lin2"], parts["output_layer_norm"])
-        blocks.append(layer)
+    blocks = random_blocks(sd, "transformer.layer", DISTILBERT_BLOCK, "gelu")
     word, pos, ln = nn.Embedding(len(VOCAB), H), nn.Embedding(P, H), nn.LayerNorm(H, eps=1e-12)
     with torch.no_grad():
         word.weight.copy_(sd["embeddings.word_embeddings.weight"]); pos.weight.copy_(sd["embeddings.position_embeddings.weight"])
