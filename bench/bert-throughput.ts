@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { lastJson, medianStepSeconds } from './_timing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SIZES = { tiny: { layers: 2, hidden: 128, heads: 2 }, mini: { layers: 4, hidden: 256, heads: 4 } } as const;
@@ -44,15 +45,7 @@ async function child(job: Job): Promise<void> {
     await value.data();
     tf.dispose([value, clipped.totalNorm, ...Object.values(grads), ...Object.values(clipped.grads)]);
   };
-  await step();
-  await step();
-  const times: number[] = [];
-  for (let i = 0; i < job.steps; i++) {
-    const t0 = performance.now();
-    await step();
-    times.push((performance.now() - t0) / 1000);
-  }
-  const sec = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  const sec = await medianStepSeconds(step, job.steps);
   // GEMM rate on a Dense-sized product, as torch_bert.py reports for its BLAS.
   const x = tf.randomNormal([job.batch * job.seq, s.hidden]);
   const w = tf.randomNormal([s.hidden, 4 * s.hidden]);
@@ -61,11 +54,6 @@ async function child(job: Job): Promise<void> {
   for (let i = 0; i < 5; i++) await tf.matMul(x, w).data();
   const gemmGflops = (2 * job.batch * job.seq * s.hidden * 4 * s.hidden) / ((performance.now() - g0) / 5 / 1000) / 1e9;
   console.log(JSON.stringify({ framework: 'transferkit', ...job, ...s, threads: info.threads, params: tm.model.countParams(), gemmGflops: Number(gemmGflops.toFixed(1)), samplesPerSec: Number((job.batch / sec).toFixed(2)), stepSeconds: Number(sec.toFixed(3)), peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
-}
-
-function lastJson(out: string): Result | null {
-  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  return line ? (JSON.parse(line) as Result) : null;
 }
 
 async function main(): Promise<void> {
@@ -95,7 +83,7 @@ async function main(): Promise<void> {
     for (const model of models) {
       const job: Job = { backend, model, seq, batch, steps };
       const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', timeout: 1_800_000, maxBuffer: 1 << 26 });
-      emit(lastJson(r.stdout ?? '') ?? { framework: 'transferkit', ...job, skipped: `failed: ${(r.stderr ?? '').split('\n').filter((l) => /Error/.test(l)).slice(0, 2).join(' | ').slice(0, 300) || `exit ${r.status}`}` });
+      emit(lastJson<Result>(r.stdout ?? '') ?? { framework: 'transferkit', ...job, skipped: `failed: ${(r.stderr ?? '').split('\n').filter((l) => /Error/.test(l)).slice(0, 2).join(' | ').slice(0, 300) || `exit ${r.status}`}` });
     }
   }
   const python = values.python as string;
@@ -106,7 +94,7 @@ async function main(): Promise<void> {
       for (const threads of [1, 2]) {
         const s = SIZES[model];
         const r = spawnSync(python, [path.join(here, 'torch_bert.py'), '--layers', String(s.layers), '--hidden', String(s.hidden), '--heads', String(s.heads), '--seq', String(seq), '--batch', String(batch), '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8', timeout: 1_800_000 });
-        emit({ model, ...(lastJson(r.stdout ?? '') ?? { framework: 'pytorch', threads, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` }) });
+        emit({ model, ...(lastJson<Result>(r.stdout ?? '') ?? { framework: 'pytorch', threads, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` }) });
       }
     }
   }

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { lastJson, medianStepSeconds } from './_timing.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const assets = process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared');
@@ -69,15 +70,7 @@ async function child(job: Job): Promise<void> {
     const mem = tf.memory() as { numBytesInGPUAllocated?: number; numBytesInGPU?: number };
     peakGpuBytes = Math.max(peakGpuBytes, mem.numBytesInGPUAllocated ?? mem.numBytesInGPU ?? 0);
   };
-  await step(); // warm-up (kernel setup / shader compilation, first allocations)
-  await step();
-  const times: number[] = [];
-  for (let i = 0; i < job.steps; i++) {
-    const t0 = performance.now();
-    await step();
-    times.push((performance.now() - t0) / 1000);
-  }
-  const sec = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  const sec = await medianStepSeconds(step, job.steps);
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
   console.log(JSON.stringify({
     framework: 'transferkit', tfjs: tf.version_core, ...job, model: path.basename(job.model), threads: info.threads,
@@ -88,14 +81,9 @@ async function child(job: Job): Promise<void> {
   }));
 }
 
-function lastJson(out: string): Result | null {
-  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  return line ? (JSON.parse(line) as Result) : null;
-}
-
 function runChild(job: Job, timeoutS: number): Result {
   const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26 });
-  const res = lastJson(r.stdout ?? '');
+  const res = lastJson<Result>(r.stdout ?? '');
   if (res !== null) return res;
   const why = r.error?.message.includes('ETIMEDOUT') || r.signal === 'SIGTERM' ? `timed out after ${timeoutS} s` : (r.stderr ?? '').split('\n').filter((l) => /Error|Abort/.test(l)).slice(0, 2).join(' | ').slice(0, 300);
   return { framework: 'transferkit', ...job, skipped: `failed: ${why || `exit ${r.status}`}` };
@@ -108,7 +96,7 @@ function torchAvailable(python: string, device: string): boolean {
 
 function runTorch(python: string, device: string, mode: string, size: number, threads: number, batch: number, steps: number): Result {
   const r = spawnSync(python, [path.join(here, 'torch_mobilenet_v2.py'), '--device', device, '--mode', mode, '--sizes', String(size), '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_200_000 });
-  return lastJson(r.stdout ?? '') ?? { framework: 'pytorch', mode: mode as 'train', size, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` };
+  return lastJson<Result>(r.stdout ?? '') ?? { framework: 'pytorch', mode: mode as 'train', size, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` };
 }
 
 async function main(): Promise<void> {
