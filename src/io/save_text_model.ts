@@ -66,8 +66,8 @@ export async function hfTensorsOf(tm: TextModel, head?: MaskedLMHead): Promise<M
   if (head !== undefined) {
     const named = head.namedTensors();
     for (const [k, t] of Object.entries(named)) await put(k, t);
-    const kernelT = Object.values(named)[0]; // the transposed copy namedTensors made
-    kernelT.dispose();
+    // Variables are the head's own; the rest (the transposed kernel) are copies made for us.
+    tf.dispose(Object.values(named).filter((t) => !(t instanceof tf.Variable)));
   }
   return out;
 }

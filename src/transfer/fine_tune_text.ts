@@ -248,15 +248,16 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
         optimizer.setLearningRate(schedule.at(step));
         const batch = padBatch(idx.map((i) => encoded[i]), tok.padId);
         const labels = idx.map((i) => data.labels[i]);
-        let hits: tf.Scalar | null = null;
+        const kept: { hits?: tf.Scalar } = {}; // the hit count leaves the gradient tape kept
         const { value, grads } = await withDropoutSeeds(() => Math.floor(rand() * 2 ** 31), async () =>
           tf.variableGrads(() => {
             const logits = tm.model.apply(textInputs(tm, batch), { training: true }) as tf.Tensor;
             const r = lossAndHits(tm, logits, labels);
-            hits = tf.keep(r.hits);
+            kept.hits = tf.keep(r.hits);
             return tf.div(r.loss, labels.length) as tf.Scalar;
           }, vars),
         );
+        const hits = kept.hits as tf.Scalar;
         if (maxGradNorm > 0) {
           const clipped = clipGradNorm(grads, maxGradNorm);
           optimizer.step(clipped.grads);
@@ -265,8 +266,8 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
         const l = (await value.data())[0];
         if (!Number.isFinite(l)) throw new TransferKitError('E_TRAINING_DIVERGED', `fineTuneText: the loss became ${l} at step ${step}. Lower the learning rate (now ${optimizer.learningRate}).`);
         lossSum += l * labels.length;
-        hitSum += (await (hits as unknown as tf.Scalar).data())[0];
-        tf.dispose([value, hits as unknown as tf.Scalar, ...Object.values(grads)]);
+        hitSum += (await hits.data())[0];
+        tf.dispose([value, hits, ...Object.values(grads)]);
         disposeBatch(batch);
         step++;
         options.onStep?.(step, l);

@@ -40,7 +40,7 @@ interface Template {
   specials: Map<string, number[]>;
 }
 
-function templateOf(json: Record<string, unknown>, tokenToId: (t: string) => number | undefined): Template {
+function templateOf(json: Record<string, unknown>): Template {
   const pp = json.post_processor as Record<string, unknown> | null | undefined;
   const none: Template = { single: [{ Sequence: { id: 'A', type_id: 0 } }], pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], specials: new Map() };
   if (pp == null) return none;
@@ -59,7 +59,6 @@ function templateOf(json: Record<string, unknown>, tokenToId: (t: string) => num
     const pair = pp.type === 'BertProcessing' ? [s(cls, 0), a, s(sep, 0), b, s(sep, 1)] : [s(cls, 0), a, s(sep, 0), s(sep, 0), b, s(sep, 0)];
     return { single: [s(cls, 0), a, s(sep, 0)], pair, specials: new Map([[cls, [clsId]], [sep, [sepId]]]) };
   }
-  void tokenToId;
   throw new TransferKitError('E_NOT_IMPLEMENTED', `tokenizer.json: post_processor type '${String(pp.type)}' is not supported. Supported: TemplateProcessing, BertProcessing, RobertaProcessing.`);
 }
 
@@ -101,7 +100,7 @@ export class TextTokenizer {
     this.config = tokenizerConfig;
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     const id = (t: unknown): number | undefined => (typeof t === 'string' ? this.tokenizer.token_to_id(t) : undefined);
-    this.template = templateOf(tokenizerJson, id);
+    this.template = templateOf(tokenizerJson);
     const padding = tokenizerJson.padding as { pad_id?: number } | null | undefined;
     this.padId = padding?.pad_id ?? id(tokenizerConfig.pad_token) ?? id('[PAD]') ?? id('<pad>') ?? 0;
     this.maskId = id(tokenizerConfig.mask_token) ?? id('[MASK]') ?? id('<mask>');

@@ -26,7 +26,7 @@ export class MaskedLMHead {
   readonly normBias: tf.Variable;
   readonly decoderBias: tf.Variable;
   private readonly embeddings: TextEmbeddings;
-  private readonly approximate: 'none' | 'tanh' | 'relu';
+  private readonly activation: 'gelu' | 'gelu_tanh' | 'relu';
   private readonly eps: number;
   readonly names: TextFamilySpec['mlm'];
 
@@ -36,7 +36,7 @@ export class MaskedLMHead {
     this.embeddings = emb as TextEmbeddings;
     const { hiddenSize: h, vocabSize: v, initializerRange: std, layerNormEps, activation } = tm.spec;
     this.names = TEXT_FAMILIES[tm.family].mlm;
-    this.approximate = activation === 'relu' ? 'relu' : activation === 'gelu' ? 'none' : 'tanh';
+    this.activation = activation === 'relu' ? 'relu' : activation === 'gelu' ? 'gelu' : 'gelu_tanh';
     this.eps = layerNormEps;
     const n = this.names;
     const uid = ++instances; // tf.variable names must be unique per process
@@ -56,7 +56,7 @@ export class MaskedLMHead {
   logits(hidden: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       let x: tf.Tensor = tf.add(tf.matMul(hidden, this.kernel), this.bias);
-      x = this.approximate === 'relu' ? tf.relu(x) : gelu(x, this.approximate);
+      x = this.activation === 'relu' ? tf.relu(x) : gelu(x, this.activation === 'gelu' ? 'none' : 'tanh');
       const c = tf.sub(x, tf.mean(x, -1, true));
       x = tf.add(tf.mul(tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), this.eps))), this.normWeight), this.normBias);
       return tf.add(tf.matMul(x, this.embeddings.wordEmbeddings.read(), false, true), this.decoderBias) as tf.Tensor2D;
