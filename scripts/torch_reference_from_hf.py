@@ -9,26 +9,13 @@ tensor must be found under the name and shape HF uses, or this script fails.
 Usage: /usr/bin/python3 scripts/torch_reference_from_hf.py FOLDER < inputs.json
 Prints: {"last_hidden_state": [...], "logits": [...] (task checkpoints)}
 """
-import json, struct, sys
+import json, sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        assert e["dtype"] == "F32", (name, e["dtype"])
-        b, end = e["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[b:end]), dtype=torch.float32).reshape(e["shape"])
-    return out, header.get("__metadata__", {})
+from _safetensors import read_safetensors  # scripts/_safetensors.py
 
 
 folder = sys.argv[1]

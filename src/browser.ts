@@ -15,7 +15,13 @@ export { httpLoader, type HttpLoaderOptions } from './io/http.js';
 export { flattenTopology, type ModelTopology } from './io/flatten_topology.js';
 
 export { loadPretrained, type LoadPretrainedOptions } from './models/load_pretrained.js';
-export type { PretrainedModel, Preprocessing, HeadTask } from './models/pretrained_model.js';
+export type { PretrainedModel, Preprocessing, HeadTask, EncoderData } from './models/pretrained_model.js';
+// Frozen encoders (feature extraction): one interface for ONNX encoders (Node entry) and TF.js models.
+export { isFrozenEncoder, type FrozenEncoder, type EncoderInput, type EncoderPooling, type EncoderModality, type EncoderRuntime } from './encoders/frozen_encoder.js';
+export { textEncoder, imageEncoder, type TextEncoderOptions, type ImageEncoderOptions } from './encoders/tfjs_encoder.js';
+export { extractFeatures, type ExtractFeaturesOptions, type ExtractedFeatures } from './encoders/extract_features.js';
+export { poolTokenStates } from './encoders/pooling.js';
+export type { LiveEncoderInfo } from './encoders/live_encoders.js';
 
 export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } from './transfer/freeze.js';
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
@@ -23,7 +29,7 @@ export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
-export { evaluate, evaluateOutputs, predict, type EvaluateResult, type OutputsEvaluation } from './train/evaluate.js';
+export { evaluate, evaluateOutputs, predict, type EvaluateResult, type EvaluateOptions, type OutputsEvaluation } from './train/evaluate.js';
 export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';

@@ -10,6 +10,9 @@ export * from './browser.js';
 // Node only: local files, caches and image folders.
 export { fileSystem, registerFileRouters } from './io/file_system.js';
 export { saveModel } from './io/save_model.js';
+// Node's loadPretrained also takes 'onnx:' sources (this explicit export shadows the browser one).
+export { loadPretrained } from './models/load_pretrained_node.js';
+export { loadOnnxEncoder, ONNX_DTYPE_SUFFIX, TRANSFORMERS_PACKAGE, type OnnxEncoderOptions, type OnnxDtype } from './encoders/onnx_encoder.js';
 export { streamImageFolder, type StreamImageFolderOptions } from './data/image_folder.js';
 export { loadImageFolder, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';

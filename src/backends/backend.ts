@@ -17,6 +17,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { TransferKitError } from '../errors.js';
 import { registerWebgpuTrainingKernels } from './webgpu/register.js';
+import { liveEncoders, type LiveEncoderInfo } from '../encoders/live_encoders.js';
 import { dawnAdapterInfo, installDawn, type GpuAdapterInfo } from './webgpu_node.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 
@@ -55,6 +56,11 @@ export interface BackendInfo {
   reason: string;
   /** webgpu in Node: the GPU adapter Dawn chose and through which API. */
   gpuAdapter?: GpuAdapterInfo;
+  /**
+   * The frozen encoders loaded now and where each computes: ONNX encoders in ONNX Runtime
+   * (`'onnxruntime-node'`), transferkit's own in TF.js. The head always trains on `name`.
+   */
+  encoders: LiveEncoderInfo[];
 }
 
 /** Version of the cpu backend package (referencing it keeps bundlers from dropping its registration). */
@@ -226,6 +232,7 @@ export function backendInfo(): BackendInfo {
     missingKernels: missing,
     addedKernels: [...(addedKernels.get(name) ?? [])],
     reason: lastReason,
+    encoders: liveEncoders(),
     ...(name === 'webgpu' && dawnAdapterInfo() !== null ? { gpuAdapter: dawnAdapterInfo() as GpuAdapterInfo } : {}),
   };
 }

@@ -167,6 +167,9 @@ function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Prep
  * ```
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
+  if (source.startsWith('onnx:')) {
+    throw new TransferKitError('E_NOT_IMPLEMENTED', `loadPretrained('${source}'): ONNX encoders load through the Node entry ('transferkit'), not 'transferkit/browser'. In a browser, run transformers.js yourself and wrap it as a FrozenEncoder.`);
+  }
   const zoo = pretrainedConfig(source);
   if (zoo !== null && !/[/\\]/.test(source)) return await loadZooModel(zoo, options);
   const { handler, readMetadata } = await resolveSource(source);

@@ -3,6 +3,8 @@
  * what a user needs to feed it correctly (input size, preprocessing) and where its features are.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { EncoderInput, FrozenEncoder } from '../encoders/frozen_encoder.js';
 
 /**
  * How raw pixels in [0, 255] become model inputs: `x * scale + offset`, per channel when arrays.
@@ -43,6 +45,23 @@ export interface PretrainedModel {
   task?: HeadTask;
   /** Where the model was loaded from. */
   source: string;
+  /**
+   * Set by `replaceHead(encoder, ...)`: the frozen encoder whose embeddings `model` takes as input.
+   * fineTune then accepts raw inputs ({@link EncoderData}) and embeds them (cached) itself.
+   */
+  encoder?: FrozenEncoder;
+}
+
+/** Raw inputs for a model on a frozen encoder: texts or images, with labels (or targets). */
+export interface EncoderData {
+  /** Texts, decoded images, or (image encoders) image file paths. */
+  inputs: readonly EncoderInput[];
+  /** Class index per input (multiclass). */
+  labels: Int32Array;
+  /** Class names, index = label. */
+  classNames: string[];
+  /** Targets [N, K] for multilabel / regression heads (as LabeledData.targets). */
+  targets?: tf.Tensor;
 }
 
 /**

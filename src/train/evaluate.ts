@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LabeledData } from '../data/dataset.js';
 import { TransferKitError } from '../errors.js';
-import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
+import type { EncoderData, HeadTask, PretrainedModel } from '../models/pretrained_model.js';
+import { encodeData, isEncoderData } from '../encoders/encode_data.js';
 import { taskLoss } from './losses.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 
@@ -24,6 +25,14 @@ export interface EvaluateResult {
   auc?: number;
 }
 
+/** Options of {@link evaluate} (a number is the batch size). */
+export interface EvaluateOptions {
+  /** Examples per forward pass (default 32). */
+  batchSize?: number;
+  /** Models on a frozen encoder given raw inputs: the embedding cache (as fineTune's `featureCache`; default true). */
+  featureCache?: boolean | string;
+}
+
 /** Class probabilities for `xs` (inference mode, batched). Caller disposes the result. */
 export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.Tensor2D {
   const parts: tf.Tensor[] = [];
@@ -36,9 +45,19 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.
 }
 
 /** Mean categorical cross-entropy and accuracy of `pm` on `data` (multiclass heads; see {@link evaluateOutputs} for the others). */
-export async function evaluate(pm: PretrainedModel, data: LabeledData, batchSize = 32): Promise<EvaluateResult> {
+export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderData, options: number | EvaluateOptions = 32): Promise<EvaluateResult> {
+  const batchSize = typeof options === 'number' ? options : options.batchSize ?? 32;
   if ((pm.task ?? 'multiclass') !== 'multiclass') {
     throw new TransferKitError('E_BAD_OPTION', `evaluate() reports classification metrics; this head's task is '${pm.task}'. Use evaluateOutputs(model, data).`);
+  }
+  if (isEncoderData(data)) {
+    // A head on a frozen encoder given raw inputs: embed them (through the feature cache) first.
+    const encoded = await encodeData(pm, data, { cache: typeof options === 'number' ? true : options.featureCache ?? true, progress: 'silent' }, 'evaluate: data');
+    try {
+      return await evaluate(pm, encoded, batchSize);
+    } finally {
+      encoded.xs.dispose();
+    }
   }
   const probs = predict(pm, data.xs, batchSize);
   const k = probs.shape[1];

@@ -31,7 +31,8 @@ import { TransferKitError } from '../errors.js';
 import { isStreaming, type LabeledData, type TrainData } from '../data/dataset.js';
 import { trainValSplit } from '../data/split.js';
 import { hasRandomAugment, type AugmentOptions } from '../data/augment.js';
-import type { PretrainedModel } from '../models/pretrained_model.js';
+import type { EncoderData, PretrainedModel } from '../models/pretrained_model.js';
+import { encodeData, isEncoderData } from '../encoders/encode_data.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
@@ -55,6 +56,9 @@ import { progressReporter, type ProgressOption } from '../callbacks/progress.js'
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import type { LossOptions } from '../train/train_step.js';
 import type { LayerSpec } from './freeze.js';
+
+/** fineTune's options once raw encoder inputs have become tensors. */
+type TensorFineTuneOptions = FineTuneOptions & { validation?: TrainData };
 
 /** The stage an epoch belongs to. */
 export type Stage = 'head' | 'fine-tune' | 'full' | (string & {});
@@ -190,7 +194,7 @@ export interface FineTuneOptions {
    */
   frozenBn?: BatchNormMode;
   /** Validation data, evaluated after every epoch. */
-  validation?: TrainData;
+  validation?: TrainData | EncoderData;
   /**
    * Hold out this fraction of in-memory training data for validation when `validation` is not
    * given: a seeded split (`seed`), stratified by class. Divergence: Keras' `validation_split`
@@ -220,6 +224,13 @@ export interface FineTuneOptions {
   cacheMemoryLimitMB?: number;
   /** Parent folder of on-disk caches (default the OS temp folder). */
   cacheDir?: string;
+  /**
+   * Models on a frozen encoder (`replaceHead(encoder, ...)`) given raw inputs: where the embeddings
+   * are cached (`true`: `<transferkit cache>/features`, default; a folder; or `false`).
+   */
+  featureCache?: boolean | string;
+  /** Models on a frozen encoder: inputs per encoder call when embedding (default 32). */
+  featureBatchSize?: number;
   /** Seed for shuffling and flips (default 42). */
   seed?: number;
   /** Called after each epoch. */
@@ -302,7 +313,7 @@ async function runStage(
   epochs: number,
   peakLr: number,
   train: TrainData,
-  opts: FineTuneOptions,
+  opts: TensorFineTuneOptions,
   rng: SeededRandom,
   history: EpochLog[],
   where: { recipe: string; stageIndex: number; resume: CheckpointState | null; keepOptimizer?: boolean; onEpochBegin?: StagePlan['onEpochBegin'] },
@@ -484,7 +495,35 @@ function resolveLoss(opts: FineTuneOptions, train: TrainData, numClasses: number
  * const { history } = await fineTune(model, train, { validation: val, headEpochs: 5, epochs: 5 });
  * ```
  */
-export async function fineTune(pm: PretrainedModel, train: TrainData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+export async function fineTune(pm: PretrainedModel, train: TrainData | EncoderData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+  if (pm.encoder !== undefined || isEncoderData(train) || isEncoderData(options.validation)) return fineTuneOnEncoder(pm, train, options);
+  return fineTuneTensors(pm, train, options as TensorFineTuneOptions);
+}
+
+/**
+ * A head on a frozen encoder (ONNX Runtime or TF.js): embed the raw inputs once (cached on disk),
+ * then train the head on the rows with every fineTune feature. Only head recipes apply: the
+ * encoder is not part of the trained graph (ONNX Runtime has no training).
+ */
+async function fineTuneOnEncoder(pm: PretrainedModel, train: TrainData | EncoderData, options: FineTuneOptions): Promise<FineTuneResult> {
+  const recipe = options.recipe ?? 'feature-extraction';
+  if (!['feature-extraction', 'head-only', 'full'].includes(recipe) || options.stages !== undefined) {
+    throw new TransferKitError('E_BAD_OPTION', `fineTune: the model's encoder '${pm.encoder?.id ?? '?'}' is frozen (it runs outside the trained graph), so only recipe 'feature-extraction' applies. Received: recipe=${options.stages !== undefined ? 'custom stages' : recipe}. To fine-tune the encoder too, load it as a TF.js model (loadTextModel / loadPretrained).`);
+  }
+  const extract = { cache: options.featureCache ?? true, batchSize: options.featureBatchSize ?? 32, progress: options.progress === 'silent' ? ('silent' as const) : ('auto' as const) };
+  const owned: tf.Tensor[] = [];
+  try {
+    const tr = isEncoderData(train) ? await encodeData(pm, train, extract, 'fineTune: train') : train;
+    if (isEncoderData(train)) owned.push((tr as LabeledData).xs);
+    const val = isEncoderData(options.validation) ? await encodeData(pm, options.validation, extract, 'fineTune: validation') : options.validation;
+    if (isEncoderData(options.validation)) owned.push((val as LabeledData).xs);
+    return await fineTuneTensors(pm, tr, { ...options, recipe: 'feature-extraction', headEpochs: options.headEpochs ?? options.epochs ?? 5, validation: val });
+  } finally {
+    tf.dispose(owned);
+  }
+}
+
+async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: TensorFineTuneOptions): Promise<FineTuneResult> {
   const recipe: Recipe = options.stages !== undefined ? 'custom' : options.recipe ?? 'two-stage';
   if (options.stages !== undefined && options.recipe !== undefined && options.recipe !== 'custom') {
     throw new TransferKitError('E_BAD_OPTION', `fineTune: pass either \`stages\` or a recipe, not both. Received: recipe=${options.recipe} with ${options.stages.length} stages.`);
@@ -515,7 +554,7 @@ export async function fineTune(pm: PretrainedModel, train: TrainData, options: F
     if (isStreaming(train)) throw new TransferKitError('E_BAD_OPTION', 'fineTune: `validationSplit` needs in-memory data; with streamed data pass a `validation` stream.');
     const parts: LabeledData[] = trainValSplit(train, options.validationSplit, options.seed ?? 42);
     try {
-      return await fineTune(pm, parts[0], { ...options, validationSplit: undefined, validation: parts[1] });
+      return await fineTuneTensors(pm, parts[0], { ...options, validationSplit: undefined, validation: parts[1] });
     } finally {
       tf.dispose(parts.flatMap((d) => [d.xs, ...(d.targets ? [d.targets] : [])]));
     }
@@ -537,7 +576,7 @@ export async function fineTune(pm: PretrainedModel, train: TrainData, options: F
       if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
       if (plan.epochs === 0) continue;
       const here = resume !== null && i === resume.stageIndex ? resume : null;
-      await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides }, rng, history, {
+      await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides, validation: options.validation }, rng, history, {
         recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin,
       });
     }

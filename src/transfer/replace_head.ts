@@ -6,6 +6,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
+import { isFrozenEncoder, type FrozenEncoder } from '../encoders/frozen_encoder.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
@@ -56,8 +57,8 @@ function uniqueName(model: tfl.LayersModel, base: string): string {
  * const model = replaceHead(base, { numClasses: 2, classNames: ['ants', 'bees'] });
  * ```
  */
-export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions): PretrainedModel {
-  const { numClasses, pooling = 'avg', hidden = [], hiddenActivation = 'relu', dropout = 0.2, seed, task = 'multiclass' } = options;
+export function replaceHead(base: PretrainedModel | FrozenEncoder, options: ReplaceHeadOptions): PretrainedModel {
+  const { numClasses, pooling = 'avg', dropout = 0.2, task = 'multiclass' } = options;
   if (!['multiclass', 'multilabel', 'regression'].includes(task)) {
     throw new TransferKitError('E_BAD_OPTION', `replaceHead: unknown task. Received: task=${String(task)}. Choose 'multiclass', 'multilabel' or 'regression'.`);
   }
@@ -71,6 +72,7 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
   if (!(dropout >= 0 && dropout < 1)) {
     throw new TransferKitError('E_BAD_OPTION', `dropout must be in [0, 1). Received: dropout=${dropout}.`);
   }
+  if (isFrozenEncoder(base)) return encoderHead(base, options);
   const model = base.model;
   let feature: tfl.layers.Layer | undefined;
   const at = options.at ?? base.featureLayer;
@@ -96,14 +98,7 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
   } else if (x.shape.length !== 2 && pooling !== 'none') {
     throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${feature.name}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C] (or pooling: 'none').`);
   }
-  const init = (k: number) => tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + k });
-  hidden.forEach((units, k) => {
-    if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: uniqueName(model, `head_dropout_${k}`) }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, kernelInitializer: init(k + 1), name: uniqueName(model, `head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
-  });
-  if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: uniqueName(model, 'head_dropout') }).apply(x) as tfl.SymbolicTensor;
-  const activation = task === 'multiclass' ? 'softmax' : task === 'multilabel' ? 'sigmoid' : 'linear';
-  const out = tfl.layers.dense({ units: numClasses, activation, kernelInitializer: init(0), name: uniqueName(model, 'head_predictions') }).apply(x) as tfl.SymbolicTensor;
+  const out = headLayers(x, options, (n) => uniqueName(model, n));
   const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
   const featureIdx = next.layers.findIndex((l) => l.name === (feature as tfl.layers.Layer).name);
   return {
@@ -113,5 +108,40 @@ export function replaceHead(base: PretrainedModel, options: ReplaceHeadOptions):
     headLayers: next.layers.slice(featureIdx + 1).map((l) => l.name),
     classNames: options.classNames,
     task,
+  };
+}
+
+/** [dropout → dense(hidden, act)]* → dropout → dense(numClasses, softmax | sigmoid | linear) on `x`. */
+function headLayers(input: tfl.SymbolicTensor, options: ReplaceHeadOptions, name: (base: string) => string): tfl.SymbolicTensor {
+  const { numClasses, hidden = [], hiddenActivation = 'relu', dropout = 0.2, seed, task = 'multiclass' } = options;
+  let x = input;
+  const init = (k: number) => tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + k });
+  hidden.forEach((units, k) => {
+    if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: name(`head_dropout_${k}`) }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, kernelInitializer: init(k + 1), name: name(`head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
+  });
+  if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: name('head_dropout') }).apply(x) as tfl.SymbolicTensor;
+  const activation = task === 'multiclass' ? 'softmax' : task === 'multilabel' ? 'sigmoid' : 'linear';
+  return tfl.layers.dense({ units: numClasses, activation, kernelInitializer: init(0), name: name('head_predictions') }).apply(x) as tfl.SymbolicTensor;
+}
+
+/**
+ * A head on a frozen encoder's embeddings: the model's input is the embedding row (named
+ * `embedding`), so fineTune trains only the head, on rows that extractFeatures computes once.
+ */
+function encoderHead(encoder: FrozenEncoder, options: ReplaceHeadOptions): PretrainedModel {
+  const input = tfl.input({ shape: [encoder.dim], name: 'embedding' });
+  const out = headLayers(input, options, (n) => n);
+  const model = tfl.model({ inputs: input, outputs: out, name: 'frozen_encoder_head' });
+  return {
+    model,
+    inputShape: [encoder.dim],
+    preprocessing: { scale: 1, offset: 0, source: `embeddings of ${encoder.id}` },
+    featureLayer: 'embedding',
+    headLayers: model.layers.slice(1).map((l) => l.name),
+    classNames: options.classNames,
+    task: options.task ?? 'multiclass',
+    source: encoder.id,
+    encoder,
   };
 }
