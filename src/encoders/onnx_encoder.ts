@@ -39,7 +39,10 @@ export const ONNX_DTYPE_SUFFIX: Readonly<Record<OnnxDtype, string>> = {
 
 /** Options of {@link loadOnnxEncoder} (and of `loadPretrained('onnx:...')`). */
 export interface OnnxEncoderOptions {
-  /** `'mean'` (default for text, as sentence-transformers) or `'cls'` (default for images: the class token). */
+  /**
+   * `'mean'` (default for text: masked mean, as sentence-transformers; images: mean of the patch
+   * tokens, as timm's `global_pool='avg'`) or `'cls'` (default for images: the class token).
+   */
   pooling?: EncoderPooling;
   /** L2-normalise each embedding (default false). */
   normalize?: boolean;
@@ -299,7 +302,8 @@ export async function loadOnnxEncoder(source: string, options: OnnxEncoderOption
       }
       const dims = hidden.dims as [number, number, number];
       const mask = tokenizer !== null ? feeds.attention_mask.data : null;
-      return { rows: poolTokenStates(hidden.data as ArrayLike<number>, mask, dims, pooling, normalize), dim: dims[2] };
+      // Image encoders (ViT family): the mean is over patch tokens, the class token left out.
+      return { rows: poolTokenStates(hidden.data as ArrayLike<number>, mask, dims, pooling, normalize, tokenizer !== null ? 0 : 1), dim: dims[2] };
     } finally {
       for (const t of [...Object.values(out), ...Object.values(feeds)]) t.dispose?.();
     }

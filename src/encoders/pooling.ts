@@ -8,9 +8,11 @@ import type { EncoderPooling } from './frozen_encoder.js';
 
 /**
  * Pools `hidden` [B, T, H] (row-major) with `mask` [B, T] (1 on real tokens; null: all real).
+ * `prefixTokens` leading tokens are left out of the mean: 1 for ViT-style image encoders, whose
+ * mean pooling averages the patch tokens only (timm's `global_pool='avg'`).
  * @returns B * H floats.
  */
-export function poolTokenStates(hidden: ArrayLike<number>, mask: ArrayLike<number | bigint> | null, dims: readonly [number, number, number], pooling: EncoderPooling, normalize: boolean): Float32Array {
+export function poolTokenStates(hidden: ArrayLike<number>, mask: ArrayLike<number | bigint> | null, dims: readonly [number, number, number], pooling: EncoderPooling, normalize: boolean, prefixTokens = 0): Float32Array {
   const [b, t, h] = dims;
   const out = new Float32Array(b * h);
   for (let i = 0; i < b; i++) {
@@ -21,7 +23,7 @@ export function poolTokenStates(hidden: ArrayLike<number>, mask: ArrayLike<numbe
       // Accumulate in float64: the mean of a few hundred states then rounds once to float32.
       const acc = new Float64Array(h);
       let count = 0;
-      for (let j = 0; j < t; j++) {
+      for (let j = prefixTokens; j < t; j++) {
         const m = mask === null ? 1 : Number(mask[i * t + j]);
         if (m === 0) continue;
         count += m;
