@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`\nGPU adapters (Dawn): ${report.gpuAdapters.length === 0 ? 'none' : ''}`);
   for (const a of report.gpuAdapters) console.log(`  ${a.dawnBackend.padEnd(9)} ${a.device || a.description}${a.software ? ' (software)' : ''}`);
+  if (report.onnxEncoders !== undefined) console.log(`\nONNX encoders: ${report.onnxEncoders.available ? report.onnxEncoders.detail : 'not available (optional peer @huggingface/transformers not installed)'}`);
   if (report.cuda !== undefined) console.log(`\nCUDA libraries: ${[...report.cuda.cudart, ...report.cuda.cudnn].join(', ') || 'none visible to ldconfig'}`);
   console.log('\nAdvice:');
   for (const line of report.advice) console.log(`  - ${line}`);

@@ -35,6 +35,11 @@ export interface DoctorReport {
   gpuAdapters: GpuAdapterInfo[];
   /** Linux: CUDA / cuDNN libraries visible to the dynamic loader (tfjs-node-gpu 4.x needs CUDA 11.x and cuDNN 8.x). */
   cuda?: { cudart: string[]; cudnn: string[] };
+  /**
+   * Node: whether frozen ONNX encoders can run (the optional peer `@huggingface/transformers`,
+   * which brings ONNX Runtime), and its version or why not.
+   */
+  onnxEncoders?: { available: boolean; detail: string };
   /** What to install or change for a faster backend, in order of impact. */
   advice: string[];
 }
@@ -52,6 +57,15 @@ async function probe(name: BackendName): Promise<BackendProbe> {
     };
   } catch (err) {
     return { name, available: false, detail: ((err as Error).message ?? String(err)).replace('[transferkit] ', '') };
+  }
+}
+
+async function probeOnnxEncoders(): Promise<{ available: boolean; detail: string }> {
+  try {
+    const tjs = (await import(/* @vite-ignore */ '@huggingface/transformers' as string)) as { env?: { version?: string } };
+    return { available: true, detail: `@huggingface/transformers ${tjs.env?.version ?? '?'} (ONNX Runtime for Node)` };
+  } catch (err) {
+    return { available: false, detail: ((err as Error).message ?? String(err)).split('\n')[0] };
   }
 }
 
@@ -99,6 +113,7 @@ export async function doctor(): Promise<DoctorReport> {
   for (const n of names) backends.push(await probe(n));
   const gpuAdapters = isNode ? await listAdapters() : [];
   const cuda = await cudaLibraries();
+  const onnxEncoders = isNode ? await probeOnnxEncoders() : undefined;
   if (previous !== undefined && previous !== null && tf.getBackend() !== previous) await tf.setBackend(previous);
   const ok = (n: BackendName) => backends.find((b) => b.name === n)?.available === true;
   const advice: string[] = [];
@@ -114,6 +129,7 @@ export async function doctor(): Promise<DoctorReport> {
   const wasm = backends.find((b) => b.name === 'wasm');
   if (wasm?.available === true && wasm.simd === false) advice.push('wasm runs without SIMD: use Node 16.4+ / a browser with WebAssembly SIMD for ~2x faster kernels.');
   if (isNode && gpuAdapters.length === 0) advice.push('No GPU adapter through Dawn: with a GPU install the Vulkan loader and driver (libvulkan1 + the vendor ICD) and `npm install webgpu`.');
+  if (onnxEncoders !== undefined && !onnxEncoders.available) advice.push('Frozen encoders: `npm install @huggingface/transformers` (offline: `onnxruntime-node-install=skip` in .npmrc first) runs ONNX encoders in ONNX Runtime, 5-8x faster than wasm for embeddings (docs/encoders.md).');
   if (advice.length === 0) advice.push('Nothing to add: the fastest backend available here is usable.');
-  return { runtime: isNode ? `node ${process.versions.node} ${process.platform}-${process.arch}` : 'browser', tfjsVersion: tf.version_core, backends, gpuAdapters, ...(cuda !== undefined ? { cuda } : {}), advice };
+  return { runtime: isNode ? `node ${process.versions.node} ${process.platform}-${process.arch}` : 'browser', tfjsVersion: tf.version_core, backends, gpuAdapters, ...(cuda !== undefined ? { cuda } : {}), ...(onnxEncoders !== undefined ? { onnxEncoders } : {}), advice };
 }

@@ -27,6 +27,9 @@ describe('doctor', () => {
     // webgpu is available exactly when Dawn found an adapter (llvmpipe here without a GPU).
     expect(by('webgpu')?.available).toBe(report.gpuAdapters.length > 0);
     expect(report.advice.length).toBeGreaterThan(0);
+    // Frozen ONNX encoders: reported from the optional peer (a devDependency here).
+    expect(report.onnxEncoders).toMatchObject({ available: true });
+    expect(report.onnxEncoders?.detail).toMatch(/@huggingface\/transformers \d+\.\d+/);
   }, 120_000);
 
   it('`transferkit doctor --json` prints the same report', (ctx) => {
