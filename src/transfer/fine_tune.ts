@@ -254,6 +254,11 @@ export interface FineTuneOptions {
   resumeFrom?: string;
   /** Callbacks, called per stage (each stage begins and ends like one Keras `fit`). */
   callbacks?: Callback[];
+  /**
+   * Stops the run after the current optimizer step when aborted (e.g. on Ctrl-C): with `checkpoint`
+   * set, that step is checkpointed so `resumeFrom` continues exactly; the result has `interrupted`.
+   */
+  signal?: AbortSignal;
   /** Shorthand for an {@link EarlyStopping} callback with these options. */
   earlyStopping?: EarlyStoppingOptions;
   /** Label smoothing ε (Keras `label_smoothing`; default 0). */
@@ -271,6 +276,11 @@ export interface FineTuneResult {
   model: PretrainedModel;
   /** One entry per epoch, in order, across stages. */
   history: EpochLog[];
+  /**
+   * True when `signal` stopped the run early: the last checkpoint (written at the interrupted
+   * step when `checkpoint` is set) resumes it with `resumeFrom`.
+   */
+  interrupted?: boolean;
 }
 
 function check(name: string, v: number, ok: boolean, what: string): void {
@@ -317,7 +327,7 @@ async function runStage(
   rng: SeededRandom,
   history: EpochLog[],
   where: { recipe: string; stageIndex: number; resume: CheckpointState | null; keepOptimizer?: boolean; onEpochBegin?: StagePlan['onEpochBegin'] },
-): Promise<void> {
+): Promise<boolean> {
   const rand = () => rng.next();
   const model = pm.model;
   const task = pm.task ?? 'multiclass';
@@ -360,6 +370,7 @@ async function runStage(
       throw new TransferKitError('E_BAD_OPTION', `fineTune: checkpoint.everySteps must be an integer > 0. Received: ${everySteps}.`);
     }
     let midEpoch = resume?.stepInEpoch !== undefined ? resume : null;
+    let interrupted = false;
     for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
       // An epoch resumed mid-way already ran its begin hooks (their effects are in the optimizer state).
       if (midEpoch === null) {
@@ -400,7 +411,8 @@ async function runStage(
         step++;
         s++;
         progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: stepsPerEpoch, loss: lossSum / seen, metric: metricSum / seen, learningRate: lr });
-        if (opts.checkpoint !== undefined && everySteps !== undefined && step % everySteps === 0 && s < stepsPerEpoch) {
+        const stop = opts.signal?.aborted === true && s < stepsPerEpoch;
+        if (opts.checkpoint !== undefined && ((everySteps !== undefined && step % everySteps === 0) || stop) && s < stepsPerEpoch) {
           const order = trainFeeder.currentOrder();
           const { writeCheckpoint, positionalState } = await checkpoints();
           await writeCheckpoint(opts.checkpoint.dir, pm, {
@@ -409,7 +421,13 @@ async function runStage(
             stepInEpoch: s, ...(order !== null ? { order: Array.from(order) } : {}), partial: { lossSum, metricSum, seen },
           });
         }
+        if (stop) {
+          // Interrupted (signal): the step just taken is in the checkpoint; resume continues from it.
+          interrupted = true;
+          break;
+        }
       }
+      if (interrupted) break;
       const log: EpochLog = {
         stage,
         epoch,
@@ -453,8 +471,14 @@ async function runStage(
       }
       await opts.onEpochEnd?.(log);
       for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
+      if (opts.signal?.aborted === true && epoch < epochs) {
+        interrupted = true;
+        break;
+      }
     }
+    if (interrupted) return true;
     for (const cb of callbacks) await cb.onTrainEnd?.(stageHistory, ctx);
+    return false;
   } finally {
     trainFeeder.dispose();
     valFeeder?.dispose();
@@ -568,6 +592,7 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
   if (resume !== null) rng.state = resume.rng;
   const history: EpochLog[] = resume?.history ?? [];
   const plans = planStages(pm, recipe, options);
+  let interrupted = false;
   applySeededDropout(pm.model);
   // Dropout masks come from the run's seeded stream, so the seed determines the whole run.
   await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () => {
@@ -576,10 +601,15 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
       if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
       if (plan.epochs === 0) continue;
       const here = resume !== null && i === resume.stageIndex ? resume : null;
-      await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides, validation: options.validation }, rng, history, {
+      if (options.signal?.aborted === true) {
+        interrupted = true;
+        break;
+      }
+      interrupted = await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides, validation: options.validation }, rng, history, {
         recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin,
       });
+      if (interrupted) break;
     }
   });
-  return { model: pm, history };
+  return { model: pm, history, ...(interrupted ? { interrupted: true } : {}) };
 }

@@ -59,6 +59,33 @@ describe('checkpoint and resume', () => {
     });
   }
 
+  it('an aborted signal stops after the current step, checkpoints it, and resuming reproduces the uninterrupted run', async () => {
+    const opts: FineTuneOptions = { ...base, headEpochs: 2, epochs: 2 };
+    const mk = () => tinyHeaded(4, { dropout: 0.3 });
+    const whole = await mk();
+    const full = await fineTune(whole, data(), opts);
+    const dir = path.join(tmp(), 'ckpt');
+    const controller = new AbortController();
+    const steps: string[] = [];
+    const first = await fineTune(await mk(), data(), {
+      ...opts,
+      checkpoint: { dir },
+      signal: controller.signal,
+      // The abort arrives during the fine-tune stage's step 4 (its second epoch, second step).
+      callbacks: [{ onBatchEnd: (b, ctx) => { steps.push(`${ctx.stage}:${b.step}`); if (ctx.stage === 'fine-tune' && b.step === 4) controller.abort(); } }],
+    });
+    expect(first.interrupted).toBe(true);
+    expect(steps.at(-1)).toBe('fine-tune:4'); // no step after the abort
+    expect(first.history.map((h) => `${h.stage}#${h.epoch}`)).toEqual(['head#1', 'head#2', 'fine-tune#1']);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { stepInEpoch?: number; step: number };
+    expect(state.stepInEpoch).toBe(2);
+    const resumed = await mk();
+    const rest = await fineTune(resumed, data(), { ...opts, resumeFrom: dir });
+    expect(rest.interrupted).toBeUndefined();
+    expect(rest.history.map((h) => `${h.stage}#${h.epoch}`)).toEqual(full.history.map((h) => `${h.stage}#${h.epoch}`));
+    expect(maxRelDiff(weights(whole), weights(resumed))).toBeLessThan(1e-6);
+  });
+
   it('a step checkpoint resumes mid-epoch exactly (example order, flips, dropout, running sums), also in a gradual-unfreeze run', async () => {
     for (const opts of [
       { ...base, headEpochs: 2, epochs: 2 },

@@ -79,7 +79,7 @@ describe('ASHA (Ray Tune ASHAScheduler semantics)', () => {
     // Far less compute than 27 full trials, and the completed trials are among the best.
     expect(steps.reduce((a, b) => a + b, 0)).toBeLessThan(27 * 9 * 0.5);
     const { ladderSvg } = await import('../../src/tune/plots.js');
-    expect(ladderSvg(r.trials).match(/<polyline /g)).toHaveLength(27);
+    expect(ladderSvg(r.trials).match(/<g data-series=/g)).toHaveLength(27);
     const completed = r.trials.filter((t) => t.status === 'completed').map((t) => t.config.q as number);
     const median = quantile(qs, 0.5);
     expect(completed.every((q) => q > median)).toBe(true);
