@@ -14,7 +14,7 @@ export { saveModel } from './io/save_model.js';
 export { loadPretrained } from './models/load_pretrained_node.js';
 export { loadOnnxEncoder, ONNX_DTYPE_SUFFIX, TRANSFORMERS_PACKAGE, type OnnxEncoderOptions, type OnnxDtype } from './encoders/onnx_encoder.js';
 export { streamImageFolder, type StreamImageFolderOptions } from './data/image_folder.js';
-export { loadImageFolder, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
+export { loadImageFolder, loadImageFiles, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
 export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras_h5.js';
 export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/download.js';

@@ -61,14 +61,25 @@ function resizeCrop(img: RgbImage, size: [number, number], cropFraction: number)
  * images are skipped with a warning naming them, never silently.
  */
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
+  const { classNames, items } = await listImageFolder(dir, options.classNames);
+  const r = await loadImageFiles(items, options);
+  if (r.files.length === 0) throw new TransferKitError('E_DATA', `No decodable JPEG/PNG images under ${dir}.`);
+  return { ...r, classNames };
+}
+
+/**
+ * Decodes, resizes / centre-crops and preprocesses image files exactly as {@link loadImageFolder}
+ * does (for prediction on loose files). Undecodable files are skipped and reported, not thrown.
+ */
+export async function loadImageFiles(items: readonly (string | { file: string; label: number })[], options: Omit<ImageFolderOptions, 'classNames'>): Promise<Omit<ImageFolderData, 'classNames'>> {
   const { size, cropFraction = 0.875 } = options;
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
-  const { classNames, items } = await listImageFolder(dir, options.classNames);
   const images: tf.Tensor3D[] = [];
   const labels: number[] = [];
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
-  for (const { file, label } of items) {
+  for (const item of items) {
+    const { file, label } = typeof item === 'string' ? { file: item, label: 0 } : item;
     try {
       const img = decodeImage(new Uint8Array(await fs.readFile(file)), file);
       images.push(resizeCrop(img, size, cropFraction));
@@ -80,10 +91,9 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
       warn(`[transferkit] skipping ${file}: ${reason}`);
     }
   }
-  if (images.length === 0) throw new TransferKitError('E_DATA', `No decodable JPEG/PNG images under ${dir}.`);
-  const xs = preprocess(images, options);
+  const xs = images.length > 0 ? preprocess(images, options) : tf.zeros([0, size[0], size[1], 3]);
   tf.dispose(images);
-  return { xs, labels: Int32Array.from(labels), classNames, files, skipped };
+  return { xs, labels: Int32Array.from(labels), files, skipped };
 }
 
 /** Stacks resized RGB images, reorders channels if asked, and applies `x * scale + offset`. */

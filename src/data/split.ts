@@ -22,22 +22,31 @@ export function subset<T extends LabeledData>(data: T, idx: ArrayLike<number>): 
  * @returns `[train, val]` (new tensors; dispose `data.xs` yourself if no longer needed).
  */
 export function trainValSplit(data: LabeledData, valFraction = 0.2, seed = 42): [LabeledData, LabeledData] {
+  // Data with targets and no per-example labels (multilabel, regression) is split as one group.
+  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
+  const [train, val] = splitIndices(labels, Math.max(1, data.classNames.length), valFraction, seed);
+  return [subset(data, train), subset(data, val)];
+}
+
+/**
+ * The row indices of {@link trainValSplit}'s two parts (ascending), for data kept outside tensors
+ * (file lists, texts): stratified by `labels` in [0, numClasses), seeded.
+ */
+export function splitIndices(labels: ArrayLike<number>, numClasses: number, valFraction = 0.2, seed = 42): [number[], number[]] {
   if (!(valFraction > 0 && valFraction < 1)) {
     throw new TransferKitError('E_BAD_OPTION', `valFraction must be in (0, 1). Received: valFraction=${valFraction}.`);
   }
   const rand = mulberry32(seed);
   const train: number[] = [];
   const val: number[] = [];
-  // Data with targets and no per-example labels (multilabel, regression) is split as one group.
-  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
-  for (let c = 0; c < Math.max(1, data.classNames.length); c++) {
+  for (let c = 0; c < numClasses; c++) {
     const rows: number[] = [];
-    labels.forEach((l, i) => l === c && rows.push(i));
+    Array.prototype.forEach.call(labels, (l: number, i: number) => l === c && rows.push(i));
     const order = permutation(rows.length, rand);
     const nVal = Math.round(rows.length * valFraction);
     order.forEach((o, k) => (k < nVal ? val : train).push(rows[o]));
   }
   train.sort((a, b) => a - b);
   val.sort((a, b) => a - b);
-  return [subset(data, train), subset(data, val)];
+  return [train, val];
 }

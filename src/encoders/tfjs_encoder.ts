@@ -106,6 +106,26 @@ export async function textEncoder(tm: TextModel, options: TextEncoderOptions = {
   return live(encoder);
 }
 
+/**
+ * The feature layer's output (global-average pooled when a map) for already preprocessed inputs
+ * `xs` [N, H, W, C], in batches: what {@link imageEncoder} computes after resizing.
+ */
+export async function runFeatureLayer(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): Promise<tf.Tensor2D> {
+  const featOut = pm.model.getLayer(pm.featureLayer).getOutputAt(0) as tfl.SymbolicTensor;
+  const sub = tfl.model({ inputs: pm.model.inputs, outputs: featOut, name: `${pm.model.name}_features` });
+  const parts: tf.Tensor[] = [];
+  for (let i = 0; i < xs.shape[0]; i += batchSize) {
+    parts.push(tf.tidy(() => {
+      const out = sub.predict(tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i))) as tf.Tensor;
+      return out.rank === 4 ? tf.mean(out, [1, 2]) : out;
+    }));
+    await parts[parts.length - 1].data(); // one batch in flight at a time
+  }
+  const all = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return all;
+}
+
 /** Options of {@link imageEncoder}. */
 export interface ImageEncoderOptions {
   /** L2-normalise each embedding (default false). */

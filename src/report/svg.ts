@@ -92,7 +92,7 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
     const stroke = s.scatter ? '' : `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`;
     return `<g data-series="${esc(s.name)}">${stroke}${marks}</g>`;
   }).join('\n');
-  const vlines = (o.vlines ?? []).filter((v) => Number.isFinite(v.x)).map((v) => `<line x1="${x(v.x)}" y1="${M.top}" x2="${x(v.x)}" y2="${H - M.bottom}" stroke="#888" stroke-dasharray="3 3"/><text x="${x(v.x) + 3}" y="${M.top + 10}" fill="#555">${esc(v.label)}</text>`).join('\n');
+  const vlines = (o.vlines ?? []).filter((v) => Number.isFinite(v.x)).map((v) => `<line x1="${x(v.x)}" y1="${M.top}" x2="${x(v.x)}" y2="${H - M.bottom}" stroke="#888" stroke-dasharray="3 3"/><text x="${x(v.x) + 3}" y="${H - M.bottom - 6}" fill="#555">${esc(v.label)}</text>`).join('\n');
   const legend = series.map((s, i) => `<rect x="${W - M.right - 120}" y="${M.top + 4 + i * 15}" width="10" height="3" fill="${s.color ?? PALETTE[i % PALETTE.length]}"/><text x="${W - M.right - 106}" y="${M.top + 8 + i * 15}">${esc(s.name)}</text>`).join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="white"/>

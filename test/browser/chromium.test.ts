@@ -14,15 +14,7 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { asset, MOBILENET } from '../helpers/assets.js';
-
-const CHROMIUM = process.env.TRANSFERKIT_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-function chromiumAbsent(): boolean {
-  if (fs.existsSync(CHROMIUM)) return false;
-  console.warn(`[skip] no Chromium at ${CHROMIUM} (apt-get install chromium, or set TRANSFERKIT_CHROMIUM)`);
-  return true;
-}
+import { CHROMIUM, FLAGS, chromiumAbsent } from '../helpers/chromium.js';
 
 async function bundlePage(entry: string): Promise<Map<string, string>> {
   const bundle = await build({

@@ -192,7 +192,7 @@ describe('transferkit tune --config (JSON studies)', () => {
     const config = { objective: './objective.mjs', space: { lr: { logUniform: [1e-4, 1e-1] }, width: { choice: [16, 32] } }, strategy: 'grid', gridPoints: 4, parallel: 2, studyDir: 'study' };
     fs.writeFileSync(path.join(dir, 'tune.json'), JSON.stringify(config));
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/cli.ts'), 'tune', '--config', path.join(dir, 'tune.json')], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/cli/main.ts'), 'tune', '--config', path.join(dir, 'tune.json')], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
     expect(r.status, r.stderr).toBe(0);
     const last = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { best: { config: TrialConfig }; trials: number };
     expect(last.trials).toBe(8);

@@ -1,0 +1,273 @@
+/**
+ * `transferkit fine-tune`: the whole job in one command. Loads `--model`, puts a head for the
+ * data's classes on it, trains with a recipe, and leaves a run folder:
+ *
+ *   <out>/config.json    the exact configuration (every option, resolved) and the environment
+ *   <out>/history.json   per-epoch figures and the learning rate of every step
+ *   <out>/model/         the trained model (TF.js layers format; `loadPretrained` reads it back)
+ *   <out>/metrics.json   validation accuracy, loss, confusion matrix, per-class precision/recall
+ *   <out>/report.html    curves, confusion matrix, misclassified examples, configuration, environment
+ *   <out>/checkpoint/    while running and after an interrupt (removed when the run completes)
+ *
+ * Ctrl-C stops after the current optimizer step and checkpoints it; `--resume <out>` rebuilds the
+ * same model and split from config.json and continues exactly where it stopped.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { TransferKitError } from '../../errors.js';
+import { fineTune, type EpochLog, type Recipe } from '../../transfer/fine_tune.js';
+import { evaluate } from '../../train/evaluate.js';
+import { saveModel } from '../../io/save_model.js';
+import { useBackend, type BackendName } from '../../backends/backend.js';
+import type { BatchNormMode } from '../../transfer/batch_norm.js';
+import { renderRunReport, type Misclassified } from '../../report/run_report.js';
+import { thumbnailDataUri } from '../../report/thumbnail.js';
+import { int, num, parse, UsageError, type OptionSpec } from '../args.js';
+import { loadCliData, type ExampleRef } from '../data.js';
+import { environment } from '../environment.js';
+import { loadBase, withHead } from '../model.js';
+import { makeOutput } from '../output.js';
+
+export const USAGE = `Usage: transferkit fine-tune --model <zoo id | folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> [--val <same>] [--out runs/NAME]
+         [--recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction|full] [--epochs 5] [--head-epochs 5] [--lr 1e-4] [--head-lr 1e-3]
+         [--batch 32] [--dropout 0.2] [--val-split 0.2] [--seed 42] [--bn MODE] [--frozen-bn MODE] [--backend wasm|cpu|webgpu|tensorflow]
+         [--allow-downloads] [--json] [--verbose]
+       transferkit fine-tune --resume runs/NAME`;
+
+const SPEC: OptionSpec = {
+  model: { type: 'string' },
+  data: { type: 'string' },
+  val: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  recipe: { type: 'string' },
+  epochs: { type: 'string' },
+  'head-epochs': { type: 'string' },
+  lr: { type: 'string' },
+  'head-lr': { type: 'string' },
+  batch: { type: 'string' },
+  dropout: { type: 'string' },
+  'val-split': { type: 'string' },
+  seed: { type: 'string' },
+  bn: { type: 'string' },
+  'frozen-bn': { type: 'string' },
+  'allow-downloads': { type: 'boolean' },
+  'max-misclassified': { type: 'string' },
+};
+
+/** Every setting of a run, resolved (what config.json stores and `--resume` reads back). */
+export interface FineTuneConfig {
+  model: string;
+  data: string;
+  val: string | null;
+  valSplit: number;
+  recipe: Recipe;
+  epochs: number;
+  headEpochs: number;
+  lr: number;
+  headLr: number;
+  batch: number;
+  dropout: number;
+  seed: number;
+  bn: BatchNormMode | null;
+  frozenBn: BatchNormMode | null;
+  backend: string;
+  allowDownloads: boolean;
+  maxMisclassified: number;
+}
+
+const RECIPES: Recipe[] = ['two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction', 'head-only', 'full'];
+
+function resolveConfig(v: Record<string, unknown>): FineTuneConfig {
+  const model = v.model as string | undefined;
+  const data = v.data as string | undefined;
+  if (model === undefined) throw new UsageError('Missing --model.', USAGE);
+  if (data === undefined) throw new UsageError('Missing --data.', USAGE);
+  const recipe = (v.recipe as string | undefined) ?? (model.startsWith('onnx:') ? 'feature-extraction' : 'two-stage');
+  if (!RECIPES.includes(recipe as Recipe)) throw new TransferKitError('E_BAD_OPTION', `--recipe must be one of ${RECIPES.join(', ')}. Received: ${recipe}.`);
+  const bnModes = ['frozen', 'train-affine', 'train'];
+  for (const k of ['bn', 'frozen-bn']) {
+    if (v[k] !== undefined && !bnModes.includes(v[k] as string)) throw new TransferKitError('E_BAD_OPTION', `--${k} must be one of ${bnModes.join(', ')}. Received: ${String(v[k])}.`);
+  }
+  return {
+    // Local paths are stored absolute, so `--resume` works from any directory.
+    model: fs.existsSync(model) ? path.resolve(model) : model,
+    data: path.resolve(data),
+    val: v.val !== undefined ? path.resolve(v.val as string) : null,
+    valSplit: num(v, 'val-split', 0.2, (x) => x > 0 && x < 1, 'in (0, 1)'),
+    recipe: recipe as Recipe,
+    epochs: int(v, 'epochs', 5),
+    headEpochs: int(v, 'head-epochs', 5),
+    lr: num(v, 'lr', 1e-4, (x) => x > 0, '> 0'),
+    headLr: num(v, 'head-lr', 1e-3, (x) => x > 0, '> 0'),
+    batch: int(v, 'batch', 32, 1),
+    dropout: num(v, 'dropout', 0.2, (x) => x >= 0 && x < 1, 'in [0, 1)'),
+    seed: int(v, 'seed', 42),
+    bn: (v.bn as BatchNormMode | undefined) ?? null,
+    frozenBn: (v['frozen-bn'] as BatchNormMode | undefined) ?? null,
+    backend: (v.backend as string | undefined) ?? 'auto',
+    allowDownloads: v['allow-downloads'] === true,
+    maxMisclassified: int(v, 'max-misclassified', 24),
+  };
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+/** Runs the command; returns the exit code. */
+export async function fineTuneCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, SPEC, USAGE);
+  if (values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
+  const out = makeOutput(values.json === true);
+  let cfg: FineTuneConfig;
+  let dir: string;
+  const resumeDir = values.resume as string | undefined;
+  if (resumeDir !== undefined) {
+    const file = path.join(resumeDir, 'config.json');
+    if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `--resume: ${file} is missing; pass a run folder written by transferkit fine-tune.`);
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as { config: FineTuneConfig; status?: string };
+    if (stored.status === 'completed') throw new TransferKitError('E_BAD_OPTION', `--resume: the run in ${resumeDir} already completed (see ${path.join(resumeDir, 'report.html')}).`);
+    if (!fs.existsSync(path.join(resumeDir, 'checkpoint', 'state.json'))) throw new TransferKitError('E_IO_NOT_FOUND', `--resume: ${path.join(resumeDir, 'checkpoint')} holds no checkpoint to continue from.`);
+    cfg = stored.config;
+    dir = resumeDir;
+  } else {
+    cfg = resolveConfig(values);
+    dir = (values.out as string | undefined) ?? path.join('runs', `fine-tune-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
+    if (fs.existsSync(path.join(dir, 'config.json'))) {
+      throw new TransferKitError('E_BAD_OPTION', `${dir} already holds a run. Pass another --out, or --resume ${dir} to continue an interrupted one.`);
+    }
+  }
+  const info = await useBackend(cfg.backend as BackendName | 'auto');
+  out.info(`backend ${info.name}${info.threads !== undefined ? ` (${info.threads} thread(s))` : ''}: ${info.reason}`);
+  const base = await loadBase(cfg.model, cfg.allowDownloads);
+  // Class names come from the data; the head is built once they are known.
+  const data = await loadCliData(base, cfg.data, cfg.val ?? undefined, cfg.valSplit, cfg.seed);
+  const model = withHead(base, data.classNames, cfg.dropout, cfg.seed);
+  const trainCount = 'xs' in data.train ? data.train.xs.shape[0] : data.train.inputs.length;
+  const valCount = data.val === null ? 0 : 'xs' in data.val ? data.val.xs.shape[0] : data.val.inputs.length;
+  out.info(`data: ${trainCount} train / ${valCount} validation examples, classes [${data.classNames.join(', ')}]${data.skipped.length ? `, skipped ${data.skipped.length} (${data.skipped.map((s) => `${path.basename(s.file)}: ${s.reason}`).join('; ').slice(0, 200)})` : ''}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const command = `transferkit fine-tune ${resumeDir !== undefined ? `--resume ${resumeDir}` : argv.join(' ')}`;
+  const env = environment(cfg.seed);
+  writeJsonAtomic(path.join(dir, 'config.json'), { status: 'running', command, config: cfg, classNames: data.classNames, environment: env });
+  out.event('start', { dir, config: cfg, classNames: data.classNames, train: trainCount, val: valCount, backend: info.name });
+
+  // Ctrl-C: finish the current step, checkpoint it, write what exists, exit 130. Twice: quit now.
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    out.info('\nInterrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)...');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const lrsFile = path.join(dir, 'history.json');
+  const previous = resumeDir !== undefined && fs.existsSync(lrsFile) ? (JSON.parse(fs.readFileSync(lrsFile, 'utf8')) as { learningRates?: [number, number][] }).learningRates ?? [] : [];
+  const learningRates: [number, number][] = [...previous];
+  let globalStep = learningRates.length;
+  const t0 = performance.now();
+  let result;
+  try {
+    result = await fineTune(model, data.train, {
+      recipe: cfg.recipe,
+      validation: data.val ?? undefined,
+      epochs: cfg.epochs,
+      headEpochs: cfg.headEpochs,
+      learningRate: cfg.lr,
+      headLearningRate: cfg.headLr,
+      batchSize: cfg.batch,
+      seed: cfg.seed,
+      ...(cfg.bn !== null ? { bn: cfg.bn } : {}),
+      ...(cfg.frozenBn !== null ? { frozenBn: cfg.frozenBn } : {}),
+      checkpoint: { dir: path.join(dir, 'checkpoint') },
+      ...(resumeDir !== undefined ? { resumeFrom: path.join(dir, 'checkpoint') } : {}),
+      signal: controller.signal,
+      progress: out.progress(),
+      callbacks: [{ onBatchEnd: (b) => void learningRates.push([++globalStep, b.learningRate]) }],
+      ...(model.encoder !== undefined ? { featureCache: true } : {}),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const history: EpochLog[] = result.history;
+  writeJsonAtomic(lrsFile, { history, learningRates });
+  if (result.interrupted === true) {
+    writeJsonAtomic(path.join(dir, 'config.json'), { status: 'interrupted', command, config: cfg, classNames: data.classNames, environment: env });
+    out.info(`Stopped after ${history.length} epoch(s) and ${learningRates.length} step(s); checkpoint in ${path.join(dir, 'checkpoint')}.\nResume with: transferkit fine-tune --resume ${dir}`);
+    out.event('interrupted', { dir, epochs: history.length, steps: learningRates.length });
+    data.dispose();
+    return 130;
+  }
+
+  // Validation figures, misclassified examples, the saved model, the report.
+  let evaluation;
+  const misclassified: Misclassified[] = [];
+  if (data.val !== null) {
+    const ev = await evaluate(model, data.val, { batchSize: cfg.batch, ...(model.encoder !== undefined ? { featureCache: true } : {}) });
+    evaluation = { loss: ev.loss, accuracy: ev.accuracy, report: ev.report, examples: valCount };
+    const probs = await evaluateProbs(model, data.val, cfg.batch);
+    const labels = data.val.labels;
+    for (let i = 0; i < labels.length && misclassified.length < cfg.maxMisclassified; i++) {
+      const p = ev.predictions[i];
+      if (p === labels[i]) continue;
+      const ref: ExampleRef = data.valItems[i] ?? {};
+      misclassified.push({
+        thumbnail: ref.file !== undefined ? thumbnailDataUri(ref.file) : null,
+        label: ref.file !== undefined ? path.basename(ref.file) : ref.text ?? `#${i}`,
+        trueClass: data.classNames[labels[i]],
+        predicted: data.classNames[p],
+        confidence: probs[i][p],
+      });
+    }
+  }
+  await saveModel(model, path.join(dir, 'model'));
+  const last = history[history.length - 1];
+  const summary = {
+    'validation accuracy': evaluation !== undefined ? `${(100 * evaluation.accuracy).toFixed(1)} %` : '-',
+    'validation loss': evaluation !== undefined ? evaluation.loss.toFixed(4) : '-',
+    'train accuracy': last !== undefined ? `${(100 * last.accuracy).toFixed(1)} %` : '-',
+    epochs: history.length,
+    'training seconds': Number(seconds.toFixed(1)),
+    examples: `${trainCount} train / ${valCount} val`,
+  };
+  if (evaluation !== undefined) writeJsonAtomic(path.join(dir, 'metrics.json'), { ...evaluation.report, loss: evaluation.loss, classNames: data.classNames });
+  fs.writeFileSync(path.join(dir, 'report.html'), renderRunReport({
+    title: `transferkit fine-tune: ${cfg.data.split(path.sep).slice(-2).join('/')} on ${path.basename(cfg.model)}`,
+    command, config: cfg as unknown as Record<string, unknown>, history, learningRates, classNames: data.classNames,
+    ...(evaluation !== undefined ? { evaluation } : {}), misclassified, environment: env, summary,
+  }));
+  writeJsonAtomic(path.join(dir, 'config.json'), { status: 'completed', command, config: cfg, classNames: data.classNames, environment: env });
+  fs.rmSync(path.join(dir, 'checkpoint'), { recursive: true, force: true });
+  data.dispose();
+  out.info(`done: ${summary['validation accuracy']} validation accuracy after ${history.length} epochs (${seconds.toFixed(1)} s). Run folder: ${dir} (open report.html)`);
+  const final = { dir, valAccuracy: evaluation?.accuracy ?? null, valLoss: evaluation?.loss ?? null, epochs: history.length, seconds: Number(seconds.toFixed(1)), numTensors: tf.memory().numTensors };
+  if (out.mode === 'json') out.event('done', final);
+  else console.log(JSON.stringify(final));
+  return 0;
+}
+
+/** Class probabilities of the validation rows (through the same feature cache for encoders). */
+async function evaluateProbs(model: import('../../models/pretrained_model.js').PretrainedModel, data: import('../../data/dataset.js').LabeledData | import('../../models/pretrained_model.js').EncoderData, batch: number): Promise<number[][]> {
+  const { predict } = await import('../../train/evaluate.js');
+  if ('xs' in data) {
+    const p = predict(model, data.xs, batch);
+    const rows = (await p.array()) as number[][];
+    p.dispose();
+    return rows;
+  }
+  const { encodeData } = await import('../../encoders/encode_data.js');
+  const enc = await encodeData(model, data, { cache: true, progress: 'silent' }, 'report');
+  const p = predict(model, enc.xs, batch);
+  const rows = (await p.array()) as number[][];
+  tf.dispose([p, enc.xs]);
+  return rows;
+}

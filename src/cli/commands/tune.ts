@@ -1,0 +1,23 @@
+/** `transferkit tune --config tune.json`: a hyperparameter study (see src/tune/config_file.ts); prints the trial table, then one JSON line with the best trial. */
+import * as fs from 'node:fs';
+import { TransferKitError } from '../../errors.js';
+import { tuneOptionsFromJson } from '../../tune/config_file.js';
+import { trialTable, tune } from '../../tune/tune.js';
+import { parse, required } from '../args.js';
+
+export const USAGE = 'Usage: transferkit tune --config tune.json';
+
+export async function tuneCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string' } }, USAGE);
+  if (values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
+  const file = required(values, 'config', USAGE);
+  if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `No study configuration at ${file}.`);
+  const options = tuneOptionsFromJson(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>, file);
+  const result = await tune({ ...options, onTrialEnd: (t) => console.error(`trial ${t.id}: ${t.status}${t.value !== undefined ? ` ${t.value}` : ''}${t.error ? ` (${t.error.split('\n')[0]})` : ''}`) });
+  console.log(trialTable(result, options.mode ?? 'max'));
+  console.log(JSON.stringify({ best: result.best, trials: result.trials.length, resumed: result.resumed }));
+  return 0;
+}

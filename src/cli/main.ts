@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * The `transferkit` command: `transferkit <command> [options]`; `transferkit <command> --help`.
+ * Errors print as one sentence with the fix (exit 1; usage errors exit 2), with the stack only
+ * under `--verbose`.
+ */
+import { isTransferKitError } from '../errors.js';
+import { UsageError } from './args.js';
+import { adaptCommand } from './commands/adapt.js';
+import { doctorCommand } from './commands/doctor.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { extractFeaturesCommand } from './commands/extract_features.js';
+import { fineTuneCommand } from './commands/fine_tune.js';
+import { lrFindCommand } from './commands/lr_find.js';
+import { modelsCommand } from './commands/models.js';
+import { predictCommand } from './commands/predict.js';
+import { tuneCommand } from './commands/tune.js';
+import { VERSION } from '../version.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; about: string }> = {
+  'fine-tune': { run: fineTuneCommand, about: 'train a new head (and more) on your data; writes a run folder with report.html' },
+  evaluate: { run: evaluateCommand, about: 'accuracy, per-class figures and confusion matrix of a trained model on data' },
+  predict: { run: predictCommand, about: 'top classes of images or texts' },
+  'extract-features': { run: extractFeaturesCommand, about: 'embeddings of a data set from a frozen model or ONNX encoder (.safetensors)' },
+  adapt: { run: adaptCommand, about: 'unsupervised domain adaptation (DANN, CORAL, MMD, AdaBN, self-training)' },
+  'lr-find': { run: lrFindCommand, about: "fastai's learning-rate range test on a new head" },
+  models: { run: modelsCommand, about: 'the model zoo and what is cached' },
+  doctor: { run: doctorCommand, about: 'which backends run here and what to install for speed' },
+  tune: { run: tuneCommand, about: 'hyperparameter search from a study file' },
+};
+
+function help(): string {
+  return `transferkit ${VERSION} — transfer learning for TensorFlow.js\n\nUsage: transferkit <command> [options]   (transferkit <command> --help)\n\n${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(17)} ${c.about}`).join('\n')}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(help());
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version') {
+    console.log(VERSION);
+    return 0;
+  }
+  const c = COMMANDS[command];
+  if (c === undefined) {
+    console.error(`Unknown command '${command}'.\n\n${help()}`);
+    return 2;
+  }
+  return c.run(rest);
+}
+
+const verbose = process.argv.includes('--verbose');
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n${err.usage}`);
+      process.exit(2);
+    }
+    const msg = isTransferKitError(err) ? err.message.replace(/^\[transferkit\] /, '') : (err as Error)?.message ?? String(err);
+    console.error(`Error: ${msg}${verbose ? '' : '  (--verbose for details)'}`);
+    if (verbose) console.error((err as Error)?.stack ?? '');
+    process.exit(1);
+  },
+);
