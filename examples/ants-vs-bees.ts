@@ -5,8 +5,8 @@
  * `fine_tune` (5 frozen epochs, then every layer with discriminative rates and one-cycle for 5):
  * measured no more accurate on these photos and ~8x slower on wasm (docs/results.md).
  *
- *   npm run demo
- *   npm run demo -- --data my_photos/ --epochs 5 --backend cpu --out runs/mine
+ *   npm run demo:ants
+ *   npm run demo:ants -- --data my_photos/ --epochs 5 --backend cpu --out runs/mine
  *
  * Flags: --data DIR (one sub-folder per class), --val DIR (separate validation folder; no split
  * then), --model DIR, --recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction, --head-epochs N,

@@ -41,6 +41,8 @@ export interface LoadPretrainedOptions {
   weights?: null | 'imagenet' | string;
   /** Zoo ids only: download options (cache folder, progress). */
   download?: Pick<DownloadOptions, 'cacheDir' | 'progress' | 'offline'>;
+  /** Zoo ids with `weights: null`: seed of the fresh weights (same seed, same weights; default unseeded). */
+  seed?: number;
   /** Zoo ids only: keep the ImageNet classifier (default false: the convolutional base, features pooled by the head you add). */
   includeTop?: boolean;
 }
@@ -217,7 +219,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
 async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOptions): Promise<PretrainedModel> {
   const includeTop = options.includeTop ?? false;
   const inputShape = (options.inputShape as [number, number, number] | undefined) ?? config.inputSize;
-  const { model } = buildZooModel(config.id, { includeTop, inputShape });
+  const { model } = buildZooModel(config.id, { includeTop, inputShape, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
   let weightsFile: string | null = null;
   if (options.weights === undefined || options.weights === 'imagenet') {
     const src = config.sources.find((s) => s.includeTop === includeTop && (s.format === 'keras-h5' || s.format === 'safetensors'));
