@@ -18,9 +18,23 @@ const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cli-'));
 let data = '';
 let model = '';
 
-function cli(args: string[], timeout = 300_000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, maxBuffer: 1 << 26 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Runs the CLI in a child process, asynchronously: a long spawnSync would block this test
+ * worker's event loop and starve vitest's RPC (`Timeout calling "onTaskUpdate"`).
+ */
+function cli(args: string[], timeout = 300_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }
 const lastJson = (out: string): Record<string, unknown> => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) as string) as Record<string, unknown>;
 
@@ -56,7 +70,7 @@ describe('transferkit fine-tune', () => {
   it('writes a run folder (model, history, config, metrics, report.html) and its report renders in Chromium', async (ctx) => {
     if (!ready(ctx)) return;
     runDir = path.join(tmp(), 'run');
-    const r = cli(['fine-tune', '--model', model, '--data', data, '--out', runDir, ...RUN]);
+    const r = await cli(['fine-tune', '--model', model, '--data', data, '--out', runDir, ...RUN]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/skipped 1 \(imageNotFound\.gif: .*not a JPEG or PNG/);
     const final = lastJson(r.stdout);
@@ -126,7 +140,7 @@ describe('transferkit fine-tune', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).status).toBe('interrupted');
     expect(fs.existsSync(path.join(dir, 'checkpoint', 'state.json'))).toBe(true);
 
-    const resumed = cli(['fine-tune', '--resume', dir]);
+    const resumed = await cli(['fine-tune', '--resume', dir]);
     expect(resumed.status, resumed.stderr).toBe(0);
     const a = lastJson(resumed.stdout);
     const full = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8')) as { loss: number; accuracy: number };
@@ -136,13 +150,13 @@ describe('transferkit fine-tune', () => {
     const fullLrs = JSON.parse(fs.readFileSync(path.join(runDir, 'history.json'), 'utf8')).learningRates as [number, number][];
     expect(lrs.map((x) => x[0])).toEqual(fullLrs.map((x) => x[0]));
     expect(fs.existsSync(path.join(dir, 'checkpoint'))).toBe(false);
-    expect(cli(['fine-tune', '--resume', dir]).stderr).toMatch(/already completed/);
+    expect((await cli(['fine-tune', '--resume', dir])).stderr).toMatch(/already completed/);
   }, 300_000);
 
-  it('evaluate, predict, extract-features and lr-find work on the run and the photos', (ctx) => {
+  it('evaluate, predict, extract-features and lr-find work on the run and the photos', async (ctx) => {
     if (!ready(ctx) || !runDir) return ctx.skip();
     const out = tmp();
-    const ev = cli(['evaluate', '--model', runDir, '--data', data, '--out', out, '--backend', 'wasm']);
+    const ev = await cli(['evaluate', '--model', runDir, '--data', data, '--out', out, '--backend', 'wasm']);
     expect(ev.status, ev.stderr).toBe(0);
     const e = lastJson(ev.stdout);
     expect(e.examples).toBe(32);
@@ -150,7 +164,7 @@ describe('transferkit fine-tune', () => {
     expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
 
     const files = fs.readdirSync(path.join(data, 'bees')).slice(0, 2).map((f) => path.join(data, 'bees', f));
-    const pr = cli(['predict', '--model', runDir, '--top', '2', '--backend', 'wasm', ...files]);
+    const pr = await cli(['predict', '--model', runDir, '--top', '2', '--backend', 'wasm', ...files]);
     expect(pr.status, pr.stderr).toBe(0);
     const rows = pr.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; predictions: { class: string; probability: number }[] });
     expect(rows.map((r) => r.input)).toEqual(files);
@@ -160,21 +174,21 @@ describe('transferkit fine-tune', () => {
     }
 
     const file = path.join(out, 'features.safetensors');
-    const fx = cli(['extract-features', '--model', model, '--data', data, '--out', file, '--backend', 'wasm']);
+    const fx = await cli(['extract-features', '--model', model, '--data', data, '--out', file, '--backend', 'wasm']);
     expect(fx.status, fx.stderr).toBe(0);
     const t = readSafetensors(file);
     expect(t.get('features')?.shape).toEqual([32, 1280]);
     expect(Array.from(t.get('labels')?.data ?? []).filter((l) => l === 1)).toHaveLength(16);
-    const lr = cli(['lr-find', '--model', model, '--data', data, '--out', out, '--iterations', '20', '--batch', '8', '--backend', 'wasm']);
+    const lr = await cli(['lr-find', '--model', model, '--data', data, '--out', out, '--iterations', '20', '--batch', '8', '--backend', 'wasm']);
     expect(lr.status, lr.stderr).toBe(0);
     expect(lastJson(lr.stdout).iterations as number).toBeGreaterThan(5);
     expect(fs.readFileSync(path.join(out, 'lr_find.svg'), 'utf8')).toContain('LR range test');
   }, 300_000);
 
-  it('adapt runs DomainAdapter from the command line and saves the adapted model', (ctx) => {
+  it('adapt runs DomainAdapter from the command line and saves the adapted model', async (ctx) => {
     if (!ready(ctx)) return;
     const out = path.join(tmp(), 'adapt');
-    const r = cli(['adapt', '--model', model, '--source', data, '--target', data, '--method', 'coral', '--epochs', '1', '--batch', '8', '--out', out, '--backend', 'wasm']);
+    const r = await cli(['adapt', '--model', model, '--source', data, '--target', data, '--method', 'coral', '--epochs', '1', '--batch', '8', '--out', out, '--backend', 'wasm']);
     expect(r.status, r.stderr).toBe(0);
     expect(lastJson(r.stdout)).toMatchObject({ methods: ['coral'], epochs: 1 });
     expect(fs.existsSync(path.join(out, 'model', 'model.json'))).toBe(true);
@@ -183,37 +197,37 @@ describe('transferkit fine-tune', () => {
 });
 
 describe('errors and listings', () => {
-  it('one sentence with the fix, exit 1, no stack unless --verbose; usage errors exit 2', (ctx) => {
+  it('one sentence with the fix, exit 1, no stack unless --verbose; usage errors exit 2', async (ctx) => {
     if (!fs.existsSync(CLI)) return ctx.skip();
     const flat = path.join(tmp(), 'flat');
     fs.mkdirSync(flat);
     fs.writeFileSync(path.join(flat, 'a.jpg'), 'x');
-    const noModel = cli(['fine-tune', '--model', 'resnet9000', '--data', flat, '--backend', 'cpu']);
+    const noModel = await cli(['fine-tune', '--model', 'resnet9000', '--data', flat, '--backend', 'cpu']);
     expect(noModel.status).toBe(1);
     expect(noModel.stderr).toMatch(/^Error: Unknown model id 'resnet9000'\. Known ids: .*transferkit models/m);
     expect(noModel.stderr).not.toMatch(/\n\s+at /);
     if (model) {
-      const layout = cli(['fine-tune', '--model', model, '--data', flat, '--backend', 'cpu']);
+      const layout = await cli(['fine-tune', '--model', model, '--data', flat, '--backend', 'cpu']);
       expect(layout.status).toBe(1);
       expect(layout.stderr).toMatch(/has 0 sub-folder\(s\); an image-classification folder needs one sub-folder per class/);
-      const verbose = cli(['fine-tune', '--model', model, '--data', flat, '--backend', 'cpu', '--verbose']);
+      const verbose = await cli(['fine-tune', '--model', model, '--data', flat, '--backend', 'cpu', '--verbose']);
       expect(verbose.stderr).toMatch(/\n\s+at /);
     }
-    const usage = cli(['fine-tune', '--epochs']);
+    const usage = await cli(['fine-tune', '--epochs']);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('Usage: transferkit fine-tune');
-    const unknown = cli(['frobnicate']);
+    const unknown = await cli(['frobnicate']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown command 'frobnicate'/);
   }, 120_000);
 
-  it('models lists the zoo and the cache; --help lists every command', (ctx) => {
+  it('models lists the zoo and the cache; --help lists every command', async (ctx) => {
     if (!fs.existsSync(CLI)) return ctx.skip();
-    const m = cli(['models', '--json']);
+    const m = await cli(['models', '--json']);
     expect(m.status).toBe(0);
     const j = JSON.parse(m.stdout) as { zoo: { id: string }[]; cache: { dir: string } };
     expect(j.zoo.map((z) => z.id)).toEqual(expect.arrayContaining(['vgg16', 'resnet50', 'mobilenet_v2', 'efficientnet_b0']));
-    const h = cli(['--help']);
+    const h = await cli(['--help']);
     for (const c of ['fine-tune', 'evaluate', 'predict', 'extract-features', 'adapt', 'lr-find', 'models', 'doctor', 'tune']) expect(h.stdout).toContain(c);
     expect(spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' }).stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')).version);
   });

@@ -8,7 +8,7 @@
  * Blocks marked `<!-- doc-test: run -->` are also executed (offline, from the repository root)
  * when the shared assets they read exist.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
@@ -73,7 +73,7 @@ describe('code blocks in the docs', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it('blocks marked run execute offline', (ctx) => {
+  it('blocks marked run execute offline', async (ctx) => {
     const runnable = all.filter((b) => b.run);
     if (!built || runnable.length === 0) return ctx.skip();
     if (!fs.existsSync(path.join(assetsDir, 'models'))) {
@@ -84,7 +84,13 @@ describe('code blocks in the docs', () => {
     for (const b of runnable) {
       const f = path.join(OUT, `run_${b.doc.replace(/[/.]/g, '_')}_${b.index}.mts`);
       fs.writeFileSync(f, `${b.code}\nexport {};\n`);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', f], { cwd: ROOT, encoding: 'utf8', timeout: 600_000, env: { ...process.env, TRANSFERKIT_ASSETS: assetsDir } });
+      // Asynchronous: a long spawnSync would block the worker and starve vitest's RPC.
+      const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', f], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRANSFERKIT_ASSETS: assetsDir } });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
       expect(r.status, `${b.doc}:${b.line}\n${r.stderr.slice(-2000)}`).toBe(0);
     }
   }, 900_000);
