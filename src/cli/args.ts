@@ -54,3 +54,18 @@ export function num(values: Record<string, unknown>, name: string, fallback: num
 export function int(values: Record<string, unknown>, name: string, fallback: number, min = 0): number {
   return num(values, name, fallback, (v) => Number.isInteger(v) && v >= min, `an integer >= ${min}`);
 }
+
+/**
+ * The common start of a sub-command: parse, print the usage on `--help` (returns null then), and
+ * start the backend named by `--backend` (default: the best that starts here).
+ */
+export async function startCommand(argv: string[], spec: OptionSpec, usage: string, positionals = false): Promise<{ values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } | null> {
+  const parsed = parse(argv, spec, usage, positionals);
+  if (parsed.values.help === true) {
+    console.log(usage);
+    return null;
+  }
+  const { useBackend } = await import('../backends/backend.js');
+  await useBackend(((parsed.values.backend as string | undefined) ?? 'auto') as Parameters<typeof useBackend>[0]);
+  return parsed;
+}

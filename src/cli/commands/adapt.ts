@@ -12,8 +12,7 @@ import type { ValidatorName } from '../../adapt/validators/score.js';
 import { isFrozenEncoder } from '../../encoders/frozen_encoder.js';
 import { saveModel } from '../../io/save_model.js';
 import { lineChart } from '../../report/svg.js';
-import { useBackend, type BackendName } from '../../backends/backend.js';
-import { int, num, parse, required } from '../args.js';
+import { int, num, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { loadBase, withHead } from '../model.js';
 import { makeOutput } from '../output.js';
@@ -23,11 +22,9 @@ export const USAGE = 'Usage: transferkit adapt --model <zoo id | TF.js folder> -
 const METHODS = ['source-only', 'dann', 'coral', 'mmd', 'adabn', 'self-training'];
 
 export async function adaptCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { model: { type: 'string' }, source: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, batch: { type: 'string' }, validator: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
-  if (values.help === true) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = await startCommand(argv, { model: { type: 'string' }, source: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, batch: { type: 'string' }, validator: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
+  if (args === null) return 0;
+  const { values } = args;
   const out = makeOutput(values.json === true);
   const spec = required(values, 'model', USAGE);
   const source = path.resolve(required(values, 'source', USAGE));
@@ -36,7 +33,6 @@ export async function adaptCommand(argv: string[]): Promise<number> {
   const methods = ((values.method as string | undefined) ?? 'dann').split(',');
   for (const m of methods) if (!METHODS.includes(m)) throw new TransferKitError('E_BAD_OPTION', `--method: unknown method '${m}'. Choose from ${METHODS.join(', ')} (comma-separated to chain).`);
   const seed = int(values, 'seed', 42);
-  await useBackend(((values.backend as string | undefined) ?? 'auto') as BackendName | 'auto');
   const base = await loadBase(spec, values['allow-downloads'] === true);
   if (isFrozenEncoder(base)) throw new TransferKitError('E_BAD_OPTION', 'adapt trains the backbone too; pass a TF.js model (zoo id or folder), not an onnx: encoder.');
   const src = await loadCliData(base, source, undefined, 0.2, seed);

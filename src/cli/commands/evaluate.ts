@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { evaluate, predict } from '../../train/evaluate.js';
 import { encodeData } from '../../encoders/encode_data.js';
-import { useBackend, type BackendName } from '../../backends/backend.js';
 import { renderRunReport, type Misclassified } from '../../report/run_report.js';
 import { thumbnailDataUri } from '../../report/thumbnail.js';
-import { int, parse, required } from '../args.js';
+import { int, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { environment } from '../environment.js';
 import { loadTrained } from '../model.js';
@@ -16,16 +15,13 @@ import * as tf from '@tensorflow/tfjs-core';
 export const USAGE = 'Usage: transferkit evaluate --model <run folder | saved model folder> --data <image folder | .csv/.tsv/.jsonl> [--out DIR] [--batch 32] [--json]';
 
 export async function evaluateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
-  if (values.help === true) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = await startCommand(argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
+  if (args === null) return 0;
+  const { values } = args;
   const out = makeOutput(values.json === true);
   const modelDir = required(values, 'model', USAGE);
   const dataPath = path.resolve(required(values, 'data', USAGE));
   const batch = int(values, 'batch', 32, 1);
-  await useBackend(((values.backend as string | undefined) ?? 'auto') as BackendName | 'auto');
   const model = await loadTrained(modelDir, values['allow-downloads'] === true);
   const classNames = model.classNames as string[];
   const data = await loadCliData(model, dataPath, undefined, 0, 0, classNames);

@@ -5,8 +5,7 @@ import { extractFeatures } from '../../encoders/extract_features.js';
 import { imageEncoder, runFeatureLayer } from '../../encoders/tfjs_encoder.js';
 import { isFrozenEncoder } from '../../encoders/frozen_encoder.js';
 import { writeSafetensors } from '../../io/safetensors.js';
-import { useBackend, type BackendName } from '../../backends/backend.js';
-import { int, parse, required } from '../args.js';
+import { int, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { loadBase } from '../model.js';
 import { makeOutput } from '../output.js';
@@ -14,16 +13,13 @@ import { makeOutput } from '../output.js';
 export const USAGE = 'Usage: transferkit extract-features --model <zoo id | TF.js folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> --out FILE.safetensors [--batch 32] [--no-cache] [--json]';
 
 export async function extractFeaturesCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'no-cache': { type: 'boolean' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
-  if (values.help === true) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = await startCommand(argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, 'no-cache': { type: 'boolean' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
+  if (args === null) return 0;
+  const { values } = args;
   const out = makeOutput(values.json === true);
   const spec = required(values, 'model', USAGE);
   const dataPath = path.resolve(required(values, 'data', USAGE));
   const file = required(values, 'out', USAGE);
-  await useBackend(((values.backend as string | undefined) ?? 'auto') as BackendName | 'auto');
   const base = await loadBase(spec, values['allow-downloads'] === true);
   const encoder = isFrozenEncoder(base) ? base : await imageEncoder(base);
   const data = await loadCliData(base, dataPath, undefined, 0, 0);

@@ -4,9 +4,8 @@ import * as path from 'node:path';
 import { findLearningRate } from '../../train/lr_finder.js';
 import { encodeData } from '../../encoders/encode_data.js';
 import { lineChart } from '../../report/svg.js';
-import { useBackend, type BackendName } from '../../backends/backend.js';
 import { freeze } from '../../transfer/freeze.js';
-import { int, num, parse, required } from '../args.js';
+import { int, num, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { loadBase, withHead } from '../model.js';
 import { makeOutput } from '../output.js';
@@ -14,16 +13,13 @@ import { makeOutput } from '../output.js';
 export const USAGE = 'Usage: transferkit lr-find --model <zoo id | TF.js folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> [--out DIR] [--batch 32] [--iterations 100] [--start 1e-7] [--end 10] [--seed 42] [--json]';
 
 export async function lrFindCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, iterations: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, seed: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
-  if (values.help === true) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = await startCommand(argv, { model: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, batch: { type: 'string' }, iterations: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, seed: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE);
+  if (args === null) return 0;
+  const { values } = args;
   const out = makeOutput(values.json === true);
   const spec = required(values, 'model', USAGE);
   const dataPath = path.resolve(required(values, 'data', USAGE));
   const seed = int(values, 'seed', 42);
-  await useBackend(((values.backend as string | undefined) ?? 'auto') as BackendName | 'auto');
   const base = await loadBase(spec, values['allow-downloads'] === true);
   const data = await loadCliData(base, dataPath, undefined, 0, seed);
   const model = withHead(base, data.classNames, 0.2, seed);

@@ -6,8 +6,7 @@ import { TransferKitError } from '../../errors.js';
 import { predict } from '../../train/evaluate.js';
 import { extractFeatures } from '../../encoders/extract_features.js';
 import { loadImageFiles } from '../../data/image_folder.js';
-import { useBackend, type BackendName } from '../../backends/backend.js';
-import { int, parse, UsageError } from '../args.js';
+import { int, startCommand, UsageError } from '../args.js';
 import { loadTrained } from '../model.js';
 
 export const USAGE = 'Usage: transferkit predict --model <run folder | saved model folder> [--top 3] IMAGE_OR_FOLDER... | TEXTS.txt';
@@ -21,16 +20,13 @@ function expand(inputs: string[]): string[] {
 }
 
 export async function predictCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { model: { type: 'string' }, top: { type: 'string' }, batch: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE, true);
-  if (values.help === true) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = await startCommand(argv, { model: { type: 'string' }, top: { type: 'string' }, batch: { type: 'string' }, 'allow-downloads': { type: 'boolean' } }, USAGE, true);
+  if (args === null) return 0;
+  const { values, positionals } = args;
   if (typeof values.model !== 'string') throw new UsageError('Missing --model.', USAGE);
   if (positionals.length === 0) throw new UsageError('Name at least one image, folder or text file to predict.', USAGE);
   const top = int(values, 'top', 3, 1);
   const batch = int(values, 'batch', 32, 1);
-  await useBackend(((values.backend as string | undefined) ?? 'auto') as BackendName | 'auto');
   const model = await loadTrained(values.model, values['allow-downloads'] === true);
   const classNames = model.classNames as string[];
   let names: string[];
