@@ -23,6 +23,8 @@ export default defineConfig({
         items: [
           { text: 'Start here', link: '/' },
           { text: 'Guide: every primitive', link: '/guide' },
+          { text: 'Transfer learning, step by step', link: '/concepts' },
+          { text: 'Learning-rate schedules', link: '/schedules' },
           { text: 'The transferkit command', link: '/cli' },
           { text: 'Vision models and weights', link: '/models' },
           { text: 'Text models (BERT family)', link: '/text' },
