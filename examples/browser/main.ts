@@ -4,8 +4,14 @@
  * curve live, then classify new images. Build: `npx vite build examples/browser`; serve the output
  * with a MobileNetV2 TF.js model folder at ./model/ (npm run example:browser does both).
  */
+/// <reference types="vite/client" />
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+// The wasm backend's binaries, emitted by Vite as files beside the page (?url gives their URLs).
+import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { fineTune, loadPretrained, predict, replaceHead, useBackend, type PretrainedModel } from '../../src/browser.js';
 import { lineChart } from '../../src/report/svg.js';
 
@@ -113,8 +119,9 @@ async function main(): Promise<void> {
   $('add-class').addEventListener('click', () => addClass(`class ${boxes.length + 1}`));
   $('train').addEventListener('click', () => void train().catch((e: unknown) => status(`error: ${String(e)}`)));
   $('predict-files').addEventListener('change', (e) => void classify(Array.from((e.target as HTMLInputElement).files ?? [])));
-  const backend = new URLSearchParams(location.search).get('backend') ?? 'cpu';
-  await useBackend(backend as 'cpu');
+  // ?backend=cpu|wasm|webgl|webgpu (default wasm: transferkit registers the gradient kernels it lacks).
+  const backend = new URLSearchParams(location.search).get('backend') ?? 'wasm';
+  await useBackend(backend as 'wasm', { wasmPaths: { 'tfjs-backend-wasm.wasm': wasmUrl, 'tfjs-backend-wasm-simd.wasm': wasmSimdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl } });
   base = await loadPretrained(new URL('./model/', location.href).href);
   status(`MobileNetV2 loaded (${base.model.layers.length} layers, backend ${tf.getBackend()}). Add images to each class, then Train.`);
   document.body.dataset.state = 'ready';

@@ -134,7 +134,8 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
   const tfName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   if (name === 'tensorflow' || name === 'tensorflow-gpu') await loadNative(name === 'tensorflow-gpu');
   if (name === 'webgpu') await loadWebgpu(options);
-  if (name === 'webgl') {
+  // Already imported by the application (a browser bundle imports the backend itself): keep that copy.
+  if (name === 'webgl' && tf.findBackendFactory('webgl') === null) {
     try {
       await importOptional('@tensorflow/tfjs-backend-webgl');
     } catch (err) {

@@ -1,8 +1,8 @@
 /**
  * examples/browser (the Vite page) end to end in headless Chromium: build it with Vite, serve it
  * with the real MobileNetV2-0.35 at ./model/, pick real ants and bees photos into the two classes
- * through the page's file inputs, train in the page, then classify held-out photos; accuracy above
- * chance, no console errors, a screenshot.
+ * through the page's file inputs, train in the page on the wasm backend, then classify held-out
+ * photos; accuracy above chance, no console errors, a screenshot.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -16,7 +16,8 @@ import { CHROMIUM, FLAGS, chromiumAbsent } from '../helpers/chromium.js';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.css': 'text/css', '.wasm': 'application/wasm' };
 
 describe('the Vite example page (examples/browser)', () => {
-  it('trains on photos picked into two classes and classifies new photos above chance, without console errors', async (ctx) => {
+  // webgl runs on SwiftShader (software GL) here, enabled by its flag; wasm fetches its binaries from the page's folder.
+  for (const [backend, extraFlags] of [['wasm', []], ['webgl', ['--enable-unsafe-swiftshader']]] as const) it(`on ${backend}: trains on photos picked into two classes and classifies new photos above chance, without console errors`, async (ctx) => {
     const model = asset(MOBILENET);
     const photos = asset(HYMENOPTERA);
     if (chromiumAbsent() || model === null || photos === null) return ctx.skip();
@@ -33,14 +34,15 @@ describe('the Vite example page (examples/browser)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const pick = (c: string, from: number, n: number) => fs.readdirSync(path.join(photos, c)).filter((f) => f.endsWith('.jpg')).sort().slice(from, from + n).map((f) => path.join(photos, c, f));
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS.filter((f) => backend !== 'webgl' || f !== '--disable-gpu'), ...extraFlags] });
     try {
       const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
       const errors: string[] = [];
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/?backend=${backend}`);
       await page.waitForSelector('body[data-state=ready]', { timeout: 120_000 });
+      expect(await page.locator('#status').textContent()).toContain(`backend ${backend}`);
       const names = page.locator('.class input[type=text]');
       await names.nth(0).fill('ants');
       await names.nth(1).fill('bees');
@@ -60,7 +62,7 @@ describe('the Vite example page (examples/browser)', () => {
       const status = await page.locator('#status').textContent();
       const shot = path.join(out, 'page.png');
       await page.screenshot({ path: shot, fullPage: true });
-      console.log(`[vite page] ${status} | held-out ${correct}/${held.length} correct | screenshot ${shot}`);
+      console.log(`[vite page, ${backend}] ${status} | held-out ${correct}/${held.length} correct | screenshot ${shot}`);
       expect(labels).toHaveLength(held.length);
       expect(correct / held.length).toBeGreaterThan(0.6);
       expect(errors).toEqual([]);
