@@ -6,7 +6,7 @@
  * graph, pooling). Also: the embedding cache (hits, invalidation), the layout errors, Hub ids over a
  * loopback server, and a head trained by fineTune on the frozen encoder's embeddings.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -277,4 +277,40 @@ describe("fineTune(..., { recipe: 'feature-extraction' }) on a frozen ONNX encod
     second.model.dispose();
     await enc.dispose();
   }, 120_000);
+});
+
+describe('the CLI on a frozen ONNX encoder', () => {
+  it('transferkit fine-tune --model onnx:<folder> --data texts.tsv, then predict lines of a .txt from the run folder', async (ctx) => {
+    const cli = path.resolve(__dirname, '../../dist/cli.js');
+    if (!ready(ctx)) return;
+    if (!fs.existsSync(cli)) return ctx.skip();
+    const dir = tmp();
+    const rows = (d: { inputs: string[]; labels: Int32Array }) => d.inputs.map((t, i) => `${t}\t${d.labels[i] === 1 ? 'positive' : 'negative'}`).join('\n');
+    fs.writeFileSync(path.join(dir, 'train.tsv'), `${rows(sentimentTexts(96, 1))}\n`);
+    fs.writeFileSync(path.join(dir, 'new.txt'), 'the film is good and fun\na bad and boring movie\n');
+    const run = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRANSFERKIT_CACHE: path.join(dir, 'cache') } });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      child.on('close', (code) => resolve({ code, out, err }));
+    });
+    const runDir = path.join(dir, 'run');
+    const ft = await run(['fine-tune', '--model', `onnx:${onnxDir}`, '--data', path.join(dir, 'train.tsv'), '--out', runDir, '--head-epochs', '30', '--head-lr', '3e-2', '--dropout', '0', '--backend', 'wasm']);
+    expect(ft.code, ft.err).toBe(0);
+    const final = JSON.parse(ft.out.trim().split('\n').at(-1) as string) as { valAccuracy: number; epochs: number };
+    expect(final.epochs).toBe(30);
+    expect(final.valAccuracy).toBeGreaterThan(0.8);
+    const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as { config: { recipe: string }; environment: Record<string, string> };
+    expect(config.config.recipe).toBe('feature-extraction');
+    expect(config.environment['frozen encoders']).toContain('onnxruntime-node');
+    // Misclassified validation texts appear as quotes (or the report says there are none).
+    expect(fs.readFileSync(path.join(runDir, 'report.html'), 'utf8')).toMatch(/<blockquote>|None: every validation example is classified correctly/);
+    const pr = await run(['predict', '--model', runDir, '--backend', 'wasm', path.join(dir, 'new.txt')]);
+    expect(pr.code, pr.err).toBe(0);
+    const preds = pr.out.trim().split('\n').map((l) => JSON.parse(l) as { input: string; predictions: { class: string }[] });
+    expect(preds.map((p) => p.input)).toEqual(['the film is good and fun', 'a bad and boring movie']);
+    expect(preds.map((p) => p.predictions[0].class)).toEqual(['positive', 'negative']);
+  }, 300_000);
 });
