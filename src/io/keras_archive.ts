@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { unzipSync } from 'fflate';
 import { TransferKitError } from '../errors.js';
-import { h5, type H5Node } from './keras_h5.js';
+import { datasetFloats, h5, type H5Node } from './keras_h5.js';
 import { loadNamedArrays, type NamedArrays, type WeightCopyReport } from './weights_by_name.js';
 
 /** The weights of a `.keras` archive by layer name, in creation order, plus its config. */
@@ -44,8 +44,7 @@ export async function readKerasArchive(file: string): Promise<KerasArchive> {
       const keys = (vars?.keys?.() ?? []).sort((a, b) => Number(a) - Number(b));
       layers.set(name, keys.map((k) => {
         const ds = (vars as H5Node).get(k) as H5Node;
-        const v = ds.value;
-        return { shape: ds.shape ?? [], data: v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>) };
+        return { shape: ds.shape ?? [], data: datasetFloats(ds, `${file}: layers/${name}/vars/${k}`) };
       }));
     }
     return { config, layers };

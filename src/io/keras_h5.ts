@@ -26,21 +26,34 @@ export interface H5Node {
   shape?: number[];
   dtype?: string;
   value?: unknown;
+  /** Datasets: the low-level handles h5wasm reads raw bytes with. */
+  file_id?: bigint;
+  path?: string;
+  metadata?: { size: number; total_size?: number; shape?: number[] };
 }
 interface H5File extends H5Node {
   close(): void;
+}
+/** The emscripten module under h5wasm (raw dataset reads for float16). */
+interface H5Emscripten {
+  get_dataset_data(fileId: bigint, path: string, count: null, offset: null, strides: null, ptr: bigint): void;
+  _malloc(n: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
 }
 interface H5Module {
   ready: Promise<unknown>;
   File: new (file: string, mode: string) => H5File;
 }
 
+let emscripten: H5Emscripten | null = null;
+
 /** Loads h5wasm's Node build (optional peer). */
 export async function h5(): Promise<H5Module> {
   try {
     const mod = (await import(/* @vite-ignore */ 'h5wasm/node' as string)) as { default?: H5Module } & H5Module;
     const m = mod.default ?? mod;
-    await m.ready;
+    emscripten = (await m.ready) as H5Emscripten;
     return m;
   } catch (err) {
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', 'Reading and writing Keras .h5 files needs the optional peer h5wasm: `npm install h5wasm`.', { cause: err });
@@ -66,6 +79,45 @@ function isHdf5(file: string): boolean {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** IEEE 754 half-precision bits to a number (subnormals, infinities and NaN included). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/**
+ * A float dataset's values as float32. float32/float64 come through h5wasm's `.value`; float16
+ * (Keras `mixed_float16` checkpoints, `model.half()` exports) is read as raw bytes and decoded
+ * here, because h5wasm 0.10's `.value` rejects it.
+ */
+export function datasetFloats(ds: H5Node, where: string): Float32Array {
+  const dtype = ds.dtype ?? '?';
+  if (dtype === '<e' || dtype === '>e') {
+    const n = (ds.shape ?? []).reduce((a, b) => a * b, 1);
+    if (emscripten === null || ds.file_id === undefined || ds.path === undefined) {
+      throw new TransferKitError('E_IO_BAD_DTYPE', `${where}: float16 dataset, but h5wasm's low-level reader is unavailable.`);
+    }
+    const ptr = emscripten._malloc(Math.max(2 * n, 2));
+    try {
+      // HDF5 converts to the native (little-endian) half type on read.
+      emscripten.get_dataset_data(ds.file_id, ds.path, null, null, null, BigInt(ptr));
+      const bits = new Uint16Array(emscripten.HEAPU8.slice(ptr, ptr + 2 * n).buffer);
+      return Float32Array.from(bits, halfToFloat);
+    } finally {
+      emscripten._free(ptr);
+    }
+  }
+  if (dtype !== '<f' && dtype !== '>f' && dtype !== '<d' && dtype !== '>d') {
+    throw new TransferKitError('E_IO_BAD_DTYPE', `${where} has HDF5 type ${dtype}; transferkit reads float16/float32/float64 weights.`);
+  }
+  const v = ds.value;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /** One weight read from a Keras .h5 file. */
@@ -96,11 +148,8 @@ export async function readKerasH5(file: string): Promise<Map<string, H5Weight>> 
       for (const wn of chunkedAttr(g, 'weight_names')) {
         const ds = g.get(wn);
         if (ds === null) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: weight '${wn}' of layer '${layer}' is listed but absent.`);
-        if (ds.dtype !== '<f' && ds.dtype !== '>f' && ds.dtype !== '<d' && ds.dtype !== '>d') {
-          throw new TransferKitError('E_IO_BAD_DTYPE', `${file}: dataset '${layer}/${wn}' has HDF5 type ${ds.dtype}; transferkit reads float32/float64 weights (float16 is not decodable through h5wasm 0.10).`);
-        }
         const base = (wn.split('/').pop() ?? wn).replace(/:\d+$/, '');
-        const data = ds.value instanceof Float32Array ? ds.value : Float32Array.from(ds.value as ArrayLike<number>);
+        const data = datasetFloats(ds, `${file}: dataset '${layer}/${wn}'`);
         out.set(`${layer}/${base}`, { shape: ds.shape ?? [], data });
       }
     }

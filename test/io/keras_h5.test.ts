@@ -7,7 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, loadKerasH5, readKerasH5, saveKerasH5, useBackend } from '../../src/index.js';
+import { buildZooModel, loadKerasH5, readKerasArchive, readKerasH5, saveKerasH5, useBackend } from '../../src/index.js';
+import { halfToFloat } from '../../src/io/keras_h5.js';
+import { spawnSync } from 'node:child_process';
+import { PYTHON } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-h5-'));
 
@@ -103,4 +106,39 @@ describe('Keras 3 .keras archives', () => {
     ref.dispose();
     wide.dispose();
   }, 60_000);
+});
+
+describe('float16 weights', () => {
+  it('halfToFloat decodes IEEE half bits (normal, subnormal, signed zero, max, infinities, NaN)', () => {
+    expect(halfToFloat(0x3c00)).toBe(1);
+    expect(halfToFloat(0xc000)).toBe(-2);
+    expect(halfToFloat(0x7bff)).toBe(65504);
+    expect(halfToFloat(0x0001)).toBe(2 ** -24);
+    expect(halfToFloat(0x0400)).toBe(2 ** -14);
+    expect(Object.is(halfToFloat(0x8000), -0)).toBe(true);
+    expect(halfToFloat(0x7c00)).toBe(Infinity);
+    expect(halfToFloat(0xfc00)).toBe(-Infinity);
+    expect(halfToFloat(0x7e00)).toBeNaN();
+    expect(halfToFloat(0x3555)).toBeCloseTo(1 / 3, 3);
+  });
+
+  it('reads float16 datasets of Keras 2 .h5 and Keras 3 .keras files written by h5py, exactly', async (ctx) => {
+    const dir = tmp();
+    const r = spawnSync(PYTHON, [path.resolve(__dirname, '../../scripts/keras_f16_fixtures.py'), dir], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.warn(`[skip] ${PYTHON} cannot write the float16 fixtures (apt-get install python3-h5py): ${r.stderr.split('\n').filter(Boolean).at(-1)}`);
+      return ctx.skip();
+    }
+    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Record<string, { shape: number[]; data: (number | null)[]; inf: number[]; negzero: boolean[] }>;
+    const want = (k: string): number[] => expected[k].data.map((v, i) => (v === null ? expected[k].inf[i] * Infinity : expected[k].negzero[i] ? -0 : v));
+    const h5 = await readKerasH5(path.join(dir, 'f16_weights.h5'));
+    expect([...h5.keys()].sort()).toEqual(Object.keys(expected).sort());
+    for (const k of Object.keys(expected)) {
+      expect(h5.get(k)?.shape).toEqual(expected[k].shape);
+      expect(Array.from(h5.get(k)?.data ?? [])).toEqual(want(k));
+    }
+    const { layers } = await readKerasArchive(path.join(dir, 'f16.keras'));
+    expect(Array.from(layers.get('dense_a')?.[0].data ?? [])).toEqual(want('dense_a/kernel'));
+    expect(Array.from(layers.get('dense_b')?.[1].data ?? [])).toEqual(want('dense_b/bias'));
+  });
 });
