@@ -75,7 +75,7 @@ describe('Keras .h5 weights', () => {
 });
 
 describe('Keras 3 .keras archives', () => {
-  it('reads weights at layers/<name>/vars/<i> from the zip (written here in the exact Keras 3 layout) into a zoo model', async () => {
+  it('reads an archive whose groups are named by layer (layers/<layer name>/vars/<i>) into a zoo model', async () => {
     const { zipSync } = await import('fflate');
     const h5 = (await import('h5wasm/node')).default;
     await h5.ready;
@@ -106,6 +106,73 @@ describe('Keras 3 .keras archives', () => {
     ref.dispose();
     wide.dispose();
   }, 60_000);
+});
+
+describe('Keras 3 .keras archives as Keras 3 writes them', () => {
+  it('finds each layer at layers/<class in snake case>[_k]/vars through config.json, nested models included', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { zipSync } = await import('fflate');
+    const h5 = (await import('h5wasm/node')).default;
+    await h5.ready;
+    const dir = tmp();
+    // The model as TF.js holds it (flat): stem conv + BN, a block (a nested Functional in Keras), a head.
+    const input = tfl.input({ shape: [8, 8, 3] });
+    let x = tfl.layers.conv2d({ filters: 4, kernelSize: 3, name: 'stem', kernelInitializer: 'zeros' }).apply(input) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    x = tfl.layers.batchNormalization({ name: 'stem_bn' }).apply(x) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    x = tfl.layers.conv2d({ filters: 5, kernelSize: 1, name: 'block_conv', kernelInitializer: 'zeros' }).apply(x) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    x = tfl.layers.conv2d({ filters: 6, kernelSize: 1, name: 'block_conv2', kernelInitializer: 'zeros' }).apply(x) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    x = tfl.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const out = tfl.layers.dense({ units: 2, name: 'head', kernelInitializer: 'zeros' }).apply(x) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: out });
+    // Keras 3's config.json and the groups saving_lib writes for it (hand-written from its rules:
+    // class name in snake case, numbered per class within each container, never the layer name).
+    const L = (cls: string, name: string, extra: Record<string, unknown> = {}) => ({ module: 'keras.layers', class_name: cls, config: { name, ...extra } });
+    const config = {
+      module: 'keras', class_name: 'Functional', config: { name: 'net', layers: [
+        L('InputLayer', 'input'), L('Conv2D', 'stem'), L('BatchNormalization', 'stem_bn'),
+        { module: 'keras', class_name: 'Functional', config: { name: 'block', layers: [L('InputLayer', 'block_in'), L('Conv2D', 'block_conv'), L('Conv2D', 'block_conv2')] } },
+        L('GlobalAveragePooling2D', 'pool'), L('Dense', 'head'),
+      ] },
+    };
+    const groups: Record<string, string> = {
+      stem: 'layers/conv2d', stem_bn: 'layers/batch_normalization', block_conv: 'layers/functional/layers/conv2d',
+      block_conv2: 'layers/functional/layers/conv2d_1', head: 'layers/dense',
+    };
+    const values = new Map<string, Float32Array[]>();
+    const weightsFile = path.join(dir, 'model.weights.h5');
+    const f = new h5.File(weightsFile, 'w');
+    let k = 1;
+    for (const [name, group] of Object.entries(groups)) {
+      let g = f.get(group) as unknown as { create_group(n: string): unknown } | null;
+      if (g === null) {
+        let at: { get(n: string): unknown; create_group(n: string): unknown } = f as never;
+        for (const part of group.split('/')) at = ((at.get(part) ?? at.create_group(part)) as typeof at);
+        g = at as never;
+      }
+      const vars = (g as { create_group(n: string): { create_dataset(o: { name: string; data: Float32Array; shape: number[] }): void } }).create_group('vars');
+      const layer = model.getLayer(name);
+      values.set(name, layer.weights.map((w, i) => {
+        const data = Float32Array.from({ length: w.shape.reduce((a, b) => (a as number) * (b as number), 1) as number }, (_, j) => k + j / 100 + i);
+        vars.create_dataset({ name: String(i), data, shape: w.shape as number[] });
+        return data;
+      }));
+      k++;
+    }
+    f.close();
+    const archive = path.join(dir, 'net.keras');
+    fs.writeFileSync(archive, zipSync({
+      'config.json': new TextEncoder().encode(JSON.stringify(config)),
+      'metadata.json': new TextEncoder().encode(JSON.stringify({ keras_version: '3.6.0' })),
+      'model.weights.h5': new Uint8Array(fs.readFileSync(weightsFile)),
+    }));
+    const { loadKerasArchive } = await import('../../src/index.js');
+    const report = await loadKerasArchive(model, archive);
+    expect(report.copied.length).toBe(model.weights.length);
+    for (const [name, arrays] of values) {
+      model.getLayer(name).weights.forEach((w, i) => expect(Array.from(w.read().dataSync())).toEqual(Array.from(arrays[i])));
+    }
+    model.dispose();
+  });
 });
 
 describe('float16 weights', () => {
