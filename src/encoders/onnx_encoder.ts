@@ -267,6 +267,8 @@ export async function loadOnnxEncoder(source: string, options: OnnxEncoderOption
 
   const run = async (inputs: readonly EncoderInput[]): Promise<{ rows: Float32Array; dim: number }> => {
     let feeds: Record<string, TjsTensor>;
+    // Text: the attention mask pools the token states (kept here; fed only if the graph takes it).
+    let tokenMask: ArrayLike<number> | null = null;
     if (tokenizer !== null) {
       const texts = inputs.map((x, i) => {
         if (typeof x !== 'string') throw new TransferKitError('E_DATA', `Text encoder '${source}': input ${i} is not a string.`);
@@ -282,7 +284,7 @@ export async function loadOnnxEncoder(source: string, options: OnnxEncoderOption
           if (all[n] === undefined) throw new TransferKitError('E_MODEL_TOPOLOGY', `ONNX encoder '${source}' takes an input '${n}' that a text batch does not provide (input_ids, attention_mask, token_type_ids).`);
           feeds[n] = new tjs.Tensor('int64', BigInt64Array.from(Array.from(all[n], (v) => BigInt(v))), dims);
         }
-        if (feeds.attention_mask === undefined) feeds.attention_mask = new tjs.Tensor('int64', BigInt64Array.from(Array.from(mask, (v) => BigInt(v))), dims);
+        tokenMask = mask as ArrayLike<number>;
       } finally {
         disposeBatch(batch);
       }
@@ -301,9 +303,8 @@ export async function loadOnnxEncoder(source: string, options: OnnxEncoderOption
         throw new TransferKitError('E_MODEL_TOPOLOGY', `ONNX encoder '${source}' gave no last_hidden_state [batch, tokens, hidden] output (outputs: ${Object.keys(out).join(', ')}).`);
       }
       const dims = hidden.dims as [number, number, number];
-      const mask = tokenizer !== null ? feeds.attention_mask.data : null;
       // Image encoders (ViT family): the mean is over patch tokens, the class token left out.
-      return { rows: poolTokenStates(hidden.data as ArrayLike<number>, mask, dims, pooling, normalize, tokenizer !== null ? 0 : 1), dim: dims[2] };
+      return { rows: poolTokenStates(hidden.data as ArrayLike<number>, tokenMask, dims, pooling, normalize, tokenizer !== null ? 0 : 1), dim: dims[2] };
     } finally {
       for (const t of [...Object.values(out), ...Object.values(feeds)]) t.dispose?.();
     }

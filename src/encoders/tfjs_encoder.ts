@@ -106,19 +106,31 @@ export async function textEncoder(tm: TextModel, options: TextEncoderOptions = {
   return live(encoder);
 }
 
+/** The model from `pm`'s inputs to its feature layer (weights shared). */
+function featureModel(pm: PretrainedModel): tfl.LayersModel {
+  const featOut = pm.model.getLayer(pm.featureLayer).getOutputAt(0) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: pm.model.inputs, outputs: featOut, name: `${pm.model.name}_features` });
+}
+
+/** `sub`'s output on `x`, global-average pooled when it is a map [N, H, W, C]. */
+function pooled(sub: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const out = sub.predict(x) as tf.Tensor;
+    return out.rank === 4 ? tf.mean(out, [1, 2]) : out;
+  });
+}
+
 /**
  * The feature layer's output (global-average pooled when a map) for already preprocessed inputs
  * `xs` [N, H, W, C], in batches: what {@link imageEncoder} computes after resizing.
  */
 export async function runFeatureLayer(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): Promise<tf.Tensor2D> {
-  const featOut = pm.model.getLayer(pm.featureLayer).getOutputAt(0) as tfl.SymbolicTensor;
-  const sub = tfl.model({ inputs: pm.model.inputs, outputs: featOut, name: `${pm.model.name}_features` });
+  const sub = featureModel(pm);
   const parts: tf.Tensor[] = [];
   for (let i = 0; i < xs.shape[0]; i += batchSize) {
-    parts.push(tf.tidy(() => {
-      const out = sub.predict(tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i))) as tf.Tensor;
-      return out.rank === 4 ? tf.mean(out, [1, 2]) : out;
-    }));
+    const x = tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i));
+    parts.push(pooled(sub, x));
+    x.dispose();
     await parts[parts.length - 1].data(); // one batch in flight at a time
   }
   const all = tf.concat(parts, 0) as tf.Tensor2D;
@@ -138,10 +150,10 @@ export interface ImageEncoderOptions {
  */
 export async function imageEncoder(pm: PretrainedModel, options: ImageEncoderOptions = {}): Promise<FrozenEncoder> {
   const normalize = options.normalize ?? false;
-  const featOut = pm.model.getLayer(pm.featureLayer).getOutputAt(0) as tfl.SymbolicTensor;
-  const sub = tfl.model({ inputs: pm.model.inputs, outputs: featOut, name: `${pm.model.name}_encoder` });
+  const sub = featureModel(pm);
   const [h, w] = pm.inputShape;
-  const dim = featOut.shape[featOut.shape.length - 1] as number;
+  const featShape = sub.outputs[0].shape;
+  const dim = featShape[featShape.length - 1] as number;
   const { scale, offset } = pm.preprocessing;
   const fingerprint = await weightsFingerprint(sub, { kind: 'tfjs-image', featureLayer: pm.featureLayer, inputShape: pm.inputShape, scale, offset, normalize });
   const encoder: FrozenEncoder = {
@@ -161,9 +173,7 @@ export async function imageEncoder(pm: PretrainedModel, options: ImageEncoderOpt
       });
       const feats = tf.tidy(() => {
         const xs = tf.stack(images.map((img) => tf.image.resizeBilinear(tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]), [h, w], true)));
-        const pre = tf.add(tf.mul(xs, scale as number | number[]), offset as number | number[]);
-        const out = sub.predict(pre) as tf.Tensor;
-        return out.rank === 4 ? tf.mean(out, [1, 2]) : out;
+        return pooled(sub, tf.add(tf.mul(xs, scale as number | number[]), offset as number | number[]));
       });
       const rows = (await feats.data()) as Float32Array;
       feats.dispose();

@@ -17,6 +17,8 @@ export interface EvaluateResult {
   accuracy: number;
   /** Predicted class per example. */
   predictions: Int32Array;
+  /** Class probabilities per example (rows of the head's softmax). */
+  probabilities: number[][];
   /** Confusion matrix, per-class and macro precision/recall/F1. */
   report: ClassificationReport;
   /** Top-5 accuracy (top-k with k = min(5, classes)). */
@@ -74,6 +76,7 @@ export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderD
     loss,
     accuracy: report.accuracy,
     predictions: Int32Array.from(preds),
+    probabilities: rows,
     report,
     top5Accuracy: topKAccuracy(data.labels, rows, Math.min(5, k)),
     ...(k === 2 && hasBoth ? { auc: rocAuc(data.labels, rows.map((r) => r[1])) } : {}),

@@ -1,8 +1,7 @@
 /** `transferkit evaluate --model <run folder | saved model> --data <folder | table> [--out DIR]`: accuracy, per-class figures, confusion matrix; with --out, metrics.json and report.html. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { evaluate, predict } from '../../train/evaluate.js';
-import { encodeData } from '../../encoders/encode_data.js';
+import { evaluate } from '../../train/evaluate.js';
 import { renderRunReport, type Misclassified } from '../../report/run_report.js';
 import { thumbnailDataUri } from '../../report/thumbnail.js';
 import { int, startCommand, required } from '../args.js';
@@ -10,7 +9,6 @@ import { loadCliData } from '../data.js';
 import { environment } from '../environment.js';
 import { loadTrained } from '../model.js';
 import { makeOutput } from '../output.js';
-import * as tf from '@tensorflow/tfjs-core';
 
 export const USAGE = 'Usage: transferkit evaluate --model <run folder | saved model folder> --data <image folder | .csv/.tsv/.jsonl> [--out DIR] [--batch 32] [--json]';
 
@@ -32,11 +30,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const dir = values.out as string | undefined;
   if (dir !== undefined) {
     fs.mkdirSync(dir, { recursive: true });
-    const xs = 'xs' in data.train ? data.train.xs : (await encodeData(model, data.train, { cache: true, progress: 'silent' }, 'evaluate')).xs;
-    const probs = predict(model, xs, batch);
-    const rows = (await probs.array()) as number[][];
-    tf.dispose(probs);
-    if (!('xs' in data.train)) xs.dispose();
+    const rows = ev.probabilities;
     const misclassified: Misclassified[] = [];
     data.train.labels.forEach((l, i) => {
       const p = ev.predictions[i];

@@ -214,7 +214,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   if (data.val !== null) {
     const ev = await evaluate(model, data.val, { batchSize: cfg.batch, ...(model.encoder !== undefined ? { featureCache: true } : {}) });
     evaluation = { loss: ev.loss, accuracy: ev.accuracy, report: ev.report, examples: valCount };
-    const probs = await evaluateProbs(model, data.val, cfg.batch);
+    const probs = ev.probabilities;
     const labels = data.val.labels;
     for (let i = 0; i < labels.length && misclassified.length < cfg.maxMisclassified; i++) {
       const p = ev.predictions[i];
@@ -253,21 +253,4 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   if (out.mode === 'json') out.event('done', final);
   else console.log(JSON.stringify(final));
   return 0;
-}
-
-/** Class probabilities of the validation rows (through the same feature cache for encoders). */
-async function evaluateProbs(model: import('../../models/pretrained_model.js').PretrainedModel, data: import('../../data/dataset.js').LabeledData | import('../../models/pretrained_model.js').EncoderData, batch: number): Promise<number[][]> {
-  const { predict } = await import('../../train/evaluate.js');
-  if ('xs' in data) {
-    const p = predict(model, data.xs, batch);
-    const rows = (await p.array()) as number[][];
-    p.dispose();
-    return rows;
-  }
-  const { encodeData } = await import('../../encoders/encode_data.js');
-  const enc = await encodeData(model, data, { cache: true, progress: 'silent' }, 'report');
-  const p = predict(model, enc.xs, batch);
-  const rows = (await p.array()) as number[][];
-  tf.dispose([p, enc.xs]);
-  return rows;
 }
