@@ -8,5 +8,5 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   // TF.js packages stay external: users share one engine instance with their own code.
-  external: [/^@tensorflow\//, /^@huggingface\//, 'webgpu', 'jpeg-js', 'pngjs', 'fflate', 'h5wasm'],
+  external: [/^@tensorflow\//, /^@huggingface\//, 'webgpu', 'jpeg-js', 'pngjs', 'fflate', 'h5wasm', 'sharp'],
 });

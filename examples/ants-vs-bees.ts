@@ -11,7 +11,7 @@
  * Flags: --data DIR (one sub-folder per class), --val DIR (separate validation folder; no split
  * then), --model DIR, --recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction, --head-epochs N,
  * --epochs N, --batch N, --lr X and --head-lr X (two-stage), --bn MODE, --frozen-bn MODE, --out DIR,
- * --backend NAME, --seed N.
+ * --backend NAME, --seed N, --augment flip|fastai.
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel,
-  trainValSplit, useBackend, type BackendName, type BatchNormMode, type LabeledData, type Recipe,
+  trainValSplit, useBackend, type AugmentOptions, type BackendName, type BatchNormMode, type LabeledData, type Recipe,
 } from '../src/index.js';
 import { assetsDir, repoRoot } from './_assets.js';
 
@@ -41,8 +41,23 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     bn: { type: 'string' },
     'frozen-bn': { type: 'string' },
+    augment: { type: 'string', default: 'flip' },
   },
 });
+
+/**
+ * `flip`: random horizontal flips only (both stages then train from cached activations).
+ * `fastai`: fastai's usual vision augmentation, as near as torchvision-style ops allow:
+ * `RandomResizedCrop(224, min_scale=0.35)` as the item transform, then `aug_transforms()`'s
+ * flip, rotation up to 10 degrees and lighting 0.2 (its warp and small zoom are left out). Every
+ * epoch's inputs differ, so the frozen layers run per batch instead of from a cache.
+ */
+function augmentPreset(name: string): AugmentOptions {
+  if (name === 'flip') return { flip: true };
+  if (name === 'fastai') return { flip: true, randomResizedCrop: { scale: [0.35, 1] }, rotation: 10, colorJitter: { brightness: 0.2, contrast: 0.2 } };
+  console.error(`Unknown --augment ${name}: use flip or fastai.`);
+  process.exit(2);
+}
 
 function need(p: string, what: string, flag: string): void {
   if (fs.existsSync(p)) return;
@@ -79,6 +94,7 @@ async function main(): Promise<void> {
   }
   console.log(`data: ${train.labels.length} train / ${val.labels.length} val images, classes [${all.classNames.join(', ')}], skipped ${all.skipped.length}`);
 
+  const augment = augmentPreset(values.augment as string);
   const model = replaceHead(base, { numClasses: all.classNames.length, classNames: all.classNames, dropout: Number(values.dropout), seed });
   const t0 = performance.now();
   const recipe = values.recipe as Recipe;
@@ -93,6 +109,7 @@ async function main(): Promise<void> {
     learningRate: Number(values.lr),
     headLearningRate: Number(values['head-lr']),
     seed,
+    augment,
     // For 'fine-tune', BatchNorm keeps its ImageNet statistics throughout (Keras' advice for
     // fine-tuning BN models on small data; fastai's default updates them): 'frozen' in the head
     // stage (which also makes the backbone cacheable), gamma/beta trained with fixed statistics

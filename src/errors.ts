@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'E_TRAINING_DIVERGED'
   | 'E_NOT_IMPLEMENTED'
   | 'E_WEIGHTS_UNAVAILABLE'
-  | 'E_IO_CHECKSUM';
+  | 'E_IO_CHECKSUM'
+  | 'E_IO_FORMAT';
 
 /**
  * The one error class of transferkit. Messages follow the form

@@ -16,11 +16,13 @@ export { loadOnnxEncoder, ONNX_DTYPE_SUFFIX, TRANSFORMERS_PACKAGE, type OnnxEnco
 export { streamImageFolder, type StreamImageFolderOptions } from './data/image_folder.js';
 export { loadImageFolder, loadImageFiles, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
+export { readTorchCheckpoint, type TorchCheckpointOptions } from './io/torch_pth.js';
 export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras_h5.js';
 export { cachedDownload, defaultCacheDir, type DownloadOptions } from './io/download.js';
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from './io/keras_archive.js';
 // pngjs needs Node's zlib and streams (browsers decode images with createImageBitmap / canvas).
-export { decodeImage, type RgbImage } from './data/decode_image.js';
+export { decodeImage, imageFormat, type ImageFormat, type RgbImage } from './data/decode_image.js';
+export { ALL_IMAGE_FORMATS, canDecodeWebpGif, decodeImageAsync, DEFAULT_IMAGE_FORMATS, type DecodeImageOptions } from './data/decode_image_node.js';
 export { loadReviewFolder, loadReviewTexts, loadTextLines, loadDelimited, loadJsonl, parseDelimited, type TextData, type TableTextData, type TableTextOptions } from './data/text/load_text.js';
 export { loadMnist, makeMnistMFromFolder, type MnistData } from './data/datasets/load_mnist.js';
 export { loadTextModel, loadTokenizer, type LoadTextModelOptions } from './models/text/load_text_model.js';

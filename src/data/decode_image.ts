@@ -1,6 +1,8 @@
 /**
  * Decodes JPEG and PNG bytes to RGB pixels in pure JavaScript (works in Node and browsers,
  * no native addon), so image pipelines need nothing that downloads binaries at install.
+ * WebP and GIF are decoded in Node by `decodeImageAsync` (`decode_image_node.ts`, through the
+ * optional peer `sharp`); browsers decode every format natively (`createImageBitmap`).
  */
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -16,16 +18,22 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-function kind(bytes: Uint8Array): 'jpeg' | 'png' | 'gif' | 'unknown' {
+/** Image container formats transferkit recognises. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif';
+
+/** The format of encoded image bytes, from their signature (not the file name). */
+export function imageFormat(bytes: Uint8Array): ImageFormat | 'unknown' {
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
   if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
   if (bytes[0] === 0x47 && bytes[1] === 0x49 && bytes[2] === 0x46) return 'gif';
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
   return 'unknown';
 }
 
 /** Decodes a JPEG or PNG; throws `E_DATA` naming `name` for anything else or a corrupt file. */
 export function decodeImage(bytes: Uint8Array, name = 'image'): RgbImage {
-  const k = kind(bytes);
+  const k = imageFormat(bytes);
   try {
     if (k === 'jpeg') {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
@@ -45,5 +53,8 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbImage {
   } catch (err) {
     throw new TransferKitError('E_DATA', `${name}: corrupt ${k.toUpperCase()} data (${(err as Error).message}).`, { cause: err });
   }
-  throw new TransferKitError('E_DATA', `${name}: not a JPEG or PNG (detected: ${k === 'gif' ? 'GIF' : 'unknown format'}). Convert it or remove it from the folder.`);
+  if (k === 'webp' || k === 'gif') {
+    throw new TransferKitError('E_DATA', `${name}: ${k.toUpperCase()} is decoded by decodeImageAsync (Node, with the optional package sharp) or by the browser; decodeImage reads JPEG and PNG only.`);
+  }
+  throw new TransferKitError('E_DATA', `${name}: not an image transferkit reads (JPEG, PNG, WebP, GIF); its first bytes match none of them. Convert it or remove it from the folder.`);
 }

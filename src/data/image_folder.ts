@@ -9,7 +9,8 @@ import { TransferKitError } from '../errors.js';
 import type { Preprocessing } from '../models/pretrained_model.js';
 import type { LabeledData, StreamingData } from './dataset.js';
 import { mulberry32, permutation } from '../utils/random.js';
-import { decodeImage, type RgbImage } from './decode_image.js';
+import type { ImageFormat, RgbImage } from './decode_image.js';
+import { ALL_IMAGE_FORMATS, decodeImageAsync, DEFAULT_IMAGE_FORMATS } from './decode_image_node.js';
 
 /** Options of {@link loadImageFolder}. */
 export interface ImageFolderOptions {
@@ -29,9 +30,18 @@ export interface ImageFolderOptions {
    * ResNet50) take BGR; `preprocessing` then applies in that order (see `pretrainedConfig(id)`).
    */
   channelOrder?: 'RGB' | 'BGR';
+  /**
+   * Image formats to read, recognised by content (default `['jpeg', 'png', 'webp']`, as
+   * torchvision's `ImageFolder`; add `'gif'` to read GIFs' first frames). WebP and GIF need the
+   * optional package `sharp`. Other files are skipped with the reason.
+   */
+  formats?: readonly ImageFormat[];
   /** Called for every skipped file with a message naming it (default: console.warn). */
   onWarning?: (message: string) => void;
 }
+
+const readImage = async (file: string, formats: readonly ImageFormat[]): Promise<RgbImage> =>
+  decodeImageAsync(new Uint8Array(await fs.readFile(file)), file, { formats });
 
 /** A loaded image folder: the data plus what was skipped. */
 export interface ImageFolderData extends LabeledData {
@@ -57,19 +67,20 @@ function resizeCrop(img: RgbImage, size: [number, number], cropFraction: number)
 }
 
 /**
- * Reads `dir/<class>/<image>` into preprocessed tensors. Files that are not decodable JPEG/PNG
- * images are skipped with a warning naming them, never silently.
+ * Reads `dir/<class>/<image>` into preprocessed tensors. Files that are not decodable images of
+ * the accepted `formats` are skipped with a warning naming them and the reason, never silently.
  */
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
   const { classNames, items } = await listImageFolder(dir, options.classNames);
-  const r = await loadImageFiles(items, options);
-  if (r.files.length === 0) throw new TransferKitError('E_DATA', `No decodable JPEG/PNG images under ${dir}.`);
+  const r = await loadImageFiles(items, { ...options, formats: options.formats ?? DEFAULT_IMAGE_FORMATS });
+  if (r.files.length === 0) throw new TransferKitError('E_DATA', `No decodable images under ${dir} (formats read: ${(options.formats ?? DEFAULT_IMAGE_FORMATS).join(', ')}).`);
   return { ...r, classNames };
 }
 
 /**
  * Decodes, resizes / centre-crops and preprocesses image files exactly as {@link loadImageFolder}
- * does (for prediction on loose files). Undecodable files are skipped and reported, not thrown.
+ * does (for prediction on loose files; every format is read unless `formats` says otherwise).
+ * Undecodable files are skipped and reported, not thrown.
  */
 export async function loadImageFiles(items: readonly (string | { file: string; label: number })[], options: Omit<ImageFolderOptions, 'classNames'>): Promise<Omit<ImageFolderData, 'classNames'>> {
   const { size, cropFraction = 0.875 } = options;
@@ -81,7 +92,7 @@ export async function loadImageFiles(items: readonly (string | { file: string; l
   for (const item of items) {
     const { file, label } = typeof item === 'string' ? { file: item, label: 0 } : item;
     try {
-      const img = decodeImage(new Uint8Array(await fs.readFile(file)), file);
+      const img = await readImage(file, options.formats ?? ALL_IMAGE_FORMATS);
       images.push(resizeCrop(img, size, cropFraction));
       labels.push(label);
       files.push(file);
@@ -140,7 +151,7 @@ export async function streamImageFolder(dir: string, options: StreamImageFolderO
         for (const k of order.slice(b, b + batchSize)) {
           const { file, label } = items[k];
           try {
-            images.push(resizeCrop(decodeImage(new Uint8Array(await fs.readFile(file)), file), size, cropFraction));
+            images.push(resizeCrop(await readImage(file, options.formats ?? DEFAULT_IMAGE_FORMATS), size, cropFraction));
             labels.push(label);
           } catch (err) {
             if (!warned.has(file)) warn(`[transferkit] skipping ${file}: ${(err as Error).message.replace('[transferkit] ', '')}`);

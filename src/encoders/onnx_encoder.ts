@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
-import { decodeImage, type RgbImage } from '../data/decode_image.js';
+import type { RgbImage } from '../data/decode_image.js';
+import { decodeImageAsync } from '../data/decode_image_node.js';
 import { defaultCacheDir } from '../io/download.js';
 import type { EncoderInput, EncoderModality, EncoderPooling, FrozenEncoder } from './frozen_encoder.js';
 import { poolTokenStates } from './pooling.js';
@@ -289,11 +290,11 @@ export async function loadOnnxEncoder(source: string, options: OnnxEncoderOption
         disposeBatch(batch);
       }
     } else {
-      const images = inputs.map((x, i) => {
-        const img = typeof x === 'string' ? decodeImage(new Uint8Array(readFileSync(x)), x) : x;
+      const images = await Promise.all(inputs.map(async (x, i) => {
+        const img = typeof x === 'string' ? await decodeImageAsync(new Uint8Array(readFileSync(x)), x) : x;
         if (img === null || typeof img !== 'object' || !(img.data instanceof Uint8Array)) throw new TransferKitError('E_DATA', `Image encoder '${source}': input ${i} is neither an image path nor an RgbImage.`);
         return toRawImage(tjs, img);
-      });
+      }));
       feeds = await (processor as TjsProcessor)(images);
     }
     const out = await model(feeds);

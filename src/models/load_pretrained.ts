@@ -35,8 +35,10 @@ export interface LoadPretrainedOptions {
   /**
    * Zoo ids only (`'resnet50'`, `'mobilenet_v2_0.35_224'`, ...): `'imagenet'` (default) fetches the
    * published weights into the cache (checksum-verified; `TRANSFERKIT_OFFLINE=1` says where to put
-   * the file instead), a path loads a local `.h5`, `.keras` or `.safetensors` file, and `null` builds the
-   * architecture with fresh random weights, as Keras' `weights=None` (no files needed).
+   * the file instead), a path loads a local `.h5`, `.keras`, `.safetensors` or PyTorch `.pth` / `.pt` /
+   * `.bin` file (a `torch.save` checkpoint, read without running its pickle; a checkpoint with the
+   * top also serves `includeTop: false`), and `null` builds the architecture with fresh random
+   * weights, as Keras' `weights=None` (no files needed).
    */
   weights?: null | 'imagenet' | string;
   /** Zoo ids only: download options (cache folder, progress). */
@@ -222,11 +224,14 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
   const { model } = buildZooModel(config.id, { includeTop, inputShape, ...(options.seed !== undefined ? { seed: options.seed } : {}) });
   let weightsFile: string | null = null;
   if (options.weights === undefined || options.weights === 'imagenet') {
-    const src = config.sources.find((s) => s.includeTop === includeTop && (s.format === 'keras-h5' || s.format === 'safetensors'));
+    // A checkpoint with the top serves a model without it too: its classifier entries are dropped
+    // (Keras publishes separate no-top files; torchvision and timm publish only full ones).
+    const readable = config.sources.filter((s) => s.format !== 'tfjs-layers');
+    const src = readable.find((s) => s.includeTop === includeTop) ?? (includeTop ? undefined : readable.find((s) => s.format !== 'keras-h5'));
     if (src === undefined) {
       model.dispose();
       const all = config.sources.map((s) => `${s.url} (${s.format}${s.includeTop ? '' : ', no top'})`).join('; ');
-      throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `'${config.id}' has no published ${includeTop ? 'full' : 'no-top'} weights in a format transferkit reads (.h5, .safetensors). Known sources: ${all}. Pass { weights: null } for random weights, or { includeTop: ${!includeTop} }.`);
+      throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `'${config.id}' has no published ${includeTop ? 'full' : 'no-top'} weights in a format transferkit reads (.h5, .safetensors, .pth). Known sources: ${all}. Pass { weights: null } for random weights, or { includeTop: ${!includeTop} }.`);
     }
     const { cachedDownload } = await import('../io/download.js');
     weightsFile = await cachedDownload(src.url, { ...options.download, ...(src.md5 ? { md5: src.md5 } : {}), ...(src.sha256Prefix ? { sha256Prefix: src.sha256Prefix } : {}) });
@@ -234,9 +239,13 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
   if (weightsFile !== null) {
     try {
       // Weight-file readers use node:fs; imported on demand so browser bundles stay free of them.
-      if (weightsFile.endsWith('.safetensors') || weightsFile.endsWith('.index.json')) {
-        const [{ readSafetensors }, { loadTorchStateDict }] = await Promise.all([import('../io/safetensors.js'), import('../io/torch_state_dict.js')]);
-        loadTorchStateDict(model, readSafetensors(weightsFile), { strict: true });
+      if (/\.(safetensors|index\.json|pth|pt|bin)$/.test(weightsFile)) {
+        const [{ readSafetensors }, { readTorchCheckpoint }, { loadTorchStateDict }] = await Promise.all([
+          import('../io/safetensors.js'), import('../io/torch_pth.js'), import('../io/torch_state_dict.js'),
+        ]);
+        const stateDict = /\.(safetensors|index\.json)$/.test(weightsFile) ? readSafetensors(weightsFile) : readTorchCheckpoint(weightsFile);
+        if (!includeTop) for (const k of [...stateDict.keys()]) if (k.startsWith(`${config.classifier}.`)) stateDict.delete(k);
+        loadTorchStateDict(model, stateDict, { strict: true });
       } else if (weightsFile.endsWith('.keras')) await (await import('../io/keras_archive.js')).loadKerasArchive(model, weightsFile);
       else await (await import('../io/keras_h5.js')).loadKerasH5(model, weightsFile);
     } catch (err) {

@@ -2,13 +2,13 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
-import { decodeImage } from '../data/decode_image.js';
+import { decodeImageAsync } from '../data/decode_image_node.js';
 
 /** A `size` x `size` centre crop of `file` (shorter side scaled to `size`), PNG, as a data URI; null if unreadable. */
-export function thumbnailDataUri(file: string, size = 150): string | null {
+export async function thumbnailDataUri(file: string, size = 150): Promise<string | null> {
   let img;
   try {
-    img = decodeImage(new Uint8Array(fs.readFileSync(file)), file);
+    img = await decodeImageAsync(new Uint8Array(fs.readFileSync(file)), file);
   } catch {
     return null;
   }

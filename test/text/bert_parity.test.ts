@@ -106,6 +106,44 @@ describe.each(['bert', 'bert_tanh', 'distilbert', 'roberta'])('parity with the t
   });
 });
 
+describe('pytorch_model.bin (PyTorch pickle) instead of safetensors', () => {
+  it('a folder with pytorch_model.bin, or sharded .bin files, loads the same weights and gives the reference logits', async (ctx) => {
+    if (!fixtures) return ctx.skip();
+    const src = path.join(fixtures, 'bert', 'classifier');
+    const dir = tmp();
+    for (const f of fs.readdirSync(src)) if (f !== 'model.safetensors') fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    const sharded = tmp();
+    for (const f of fs.readdirSync(src)) if (f !== 'model.safetensors') fs.copyFileSync(path.join(src, f), path.join(sharded, f));
+    // torch.save of the same state dict: whole, and split in two shards with an index, as HF writes them.
+    const script = `
+import json, os, sys, torch
+sys.path.insert(0, ${JSON.stringify(path.resolve(__dirname, '../../scripts'))})
+from _safetensors import read_safetensors
+sd, _ = read_safetensors(sys.argv[1])
+sd = {k: torch.tensor(v) if not torch.is_tensor(v) else v for k, v in sd.items()}
+torch.save(sd, os.path.join(sys.argv[2], "pytorch_model.bin"))
+keys = sorted(sd)
+half = len(keys) // 2
+shards = {"pytorch_model-00001-of-00002.bin": keys[:half], "pytorch_model-00002-of-00002.bin": keys[half:]}
+for name, ks in shards.items(): torch.save({k: sd[k] for k in ks}, os.path.join(sys.argv[3], name))
+json.dump({"metadata": {}, "weight_map": {k: n for n, ks in shards.items() for k in ks}}, open(os.path.join(sys.argv[3], "pytorch_model.bin.index.json"), "w"))
+`;
+    const r = spawnSync(PYTHON, ['-c', script, path.join(src, 'model.safetensors'), dir, sharded], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const ref = readSafetensors(path.join(fixtures, 'bert', 'reference.safetensors'));
+    for (const folder of [dir, sharded]) {
+      const clf = await loadTextModel(folder);
+      expect(clf.loadReport).toMatchObject({ mismatched: [] });
+      const logits = clf.model.predict(inputsOf(clf, ref, 'padded')) as tf.Tensor;
+      expect(maxAbsDiff(logits, ref.get('logits')!)).toBeLessThan(1e-4);
+      tf.dispose(logits);
+      clf.model.dispose();
+    }
+    fs.rmSync(path.join(dir, 'pytorch_model.bin'));
+    await expect(loadTextModel(dir)).rejects.toThrow(/has none of model\.safetensors, model\.safetensors\.index\.json, pytorch_model\.bin, pytorch_model\.bin\.index\.json/);
+  });
+});
+
 describe('the erf and tanh GELU forms differ (so the bert_tanh parity is meaningful)', () => {
   it('same weights, different activation, different states', (ctx) => {
     if (!fixtures) return ctx.skip();

@@ -32,12 +32,12 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     fs.mkdirSync(dir, { recursive: true });
     const rows = ev.probabilities;
     const misclassified: Misclassified[] = [];
-    data.train.labels.forEach((l, i) => {
+    for (const [i, l] of data.train.labels.entries()) {
       const p = ev.predictions[i];
-      if (p === l || misclassified.length >= 48) return;
+      if (p === l || misclassified.length >= 48) continue;
       const ref = data.trainItems[i] ?? {};
-      misclassified.push({ thumbnail: ref.file !== undefined ? thumbnailDataUri(ref.file) : null, label: ref.file !== undefined ? path.basename(ref.file) : ref.text ?? `#${i}`, trueClass: classNames[l], predicted: classNames[p], confidence: rows[i][p] });
-    });
+      misclassified.push({ thumbnail: ref.file !== undefined ? await thumbnailDataUri(ref.file) : null, label: ref.file !== undefined ? path.basename(ref.file) : ref.text ?? `#${i}`, trueClass: classNames[l], predicted: classNames[p], confidence: rows[i][p] });
+    }
     fs.writeFileSync(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...ev.report, loss: ev.loss, classNames, model: modelDir, data: dataPath }, null, 2)}\n`);
     fs.writeFileSync(path.join(dir, 'report.html'), renderRunReport({
       title: `transferkit evaluate: ${path.basename(dataPath)} on ${modelDir}`, command: `transferkit evaluate ${argv.join(' ')}`, config: { model: modelDir, data: dataPath, batch },

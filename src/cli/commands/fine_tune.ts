@@ -221,7 +221,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
       if (p === labels[i]) continue;
       const ref: ExampleRef = data.valItems[i] ?? {};
       misclassified.push({
-        thumbnail: ref.file !== undefined ? thumbnailDataUri(ref.file) : null,
+        thumbnail: ref.file !== undefined ? await thumbnailDataUri(ref.file) : null,
         label: ref.file !== undefined ? path.basename(ref.file) : ref.text ?? `#${i}`,
         trueClass: data.classNames[labels[i]],
         predicted: data.classNames[p],

@@ -1,7 +1,8 @@
 /**
  * `loadTextModel`: a BERT-family model from a Hugging Face folder or Hub id, as
  * `AutoModelFor*.from_pretrained` — `config.json`, weights from `model.safetensors` (or a sharded
- * `model.safetensors.index.json`), and the tokenizer from `tokenizer.json`, else `vocab.txt`
+ * `model.safetensors.index.json`; else PyTorch's `pytorch_model.bin`, read without running its
+ * pickle), and the tokenizer from `tokenizer.json`, else `vocab.txt`
  * (+ `tokenizer_config.json`). Node only (files, cache).
  *
  * Name matching is strict, with HF's exceptions: a task head absent from the checkpoint is newly
@@ -14,6 +15,23 @@ import * as path from 'node:path';
 import { TransferKitError } from '../../errors.js';
 import { cachedDownload, defaultCacheDir, type DownloadOptions } from '../../io/download.js';
 import { readSafetensors } from '../../io/safetensors.js';
+import { readTorchCheckpoint } from '../../io/torch_pth.js';
+import type { SafeTensor } from '../../io/safetensors.js';
+
+/** Weight files in from_pretrained's order of preference: [single file, shard index]. */
+const WEIGHT_FILES: ReadonlyArray<[string, string]> = [
+  ['model.safetensors', 'model.safetensors.index.json'],
+  ['pytorch_model.bin', 'pytorch_model.bin.index.json'],
+];
+
+/** A state dict from safetensors or PyTorch's pickled `pytorch_model.bin` (read without running it), sharded or not. */
+function readWeights(file: string): Map<string, SafeTensor> {
+  if (!file.endsWith('pytorch_model.bin.index.json')) return file.endsWith('.bin') ? readTorchCheckpoint(file) : readSafetensors(file);
+  const index = readJson(file) as { weight_map?: Record<string, string> };
+  const out = new Map<string, SafeTensor>();
+  for (const shard of new Set(Object.values(index.weight_map ?? {}))) for (const [k, v] of readTorchCheckpoint(path.join(path.dirname(file), shard))) out.set(k, v);
+  return out;
+}
 import { loadHfWeights } from './hf_weights.js';
 import { parseVocab } from '../../data/text/wordpiece_json.js';
 import { TextTokenizer } from '../../data/text/tokenizer.js';
@@ -60,14 +78,17 @@ async function fetchHubRepo(id: string, options: LoadTextModelOptions): Promise<
   };
   await get('config.json', true);
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) await get(f, false);
-  if (options.weights !== null && !(await get('model.safetensors', false))) {
-    if (!(await get('model.safetensors.index.json', false))) {
-      throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `${id}: the repository has neither model.safetensors nor model.safetensors.index.json at revision ${revision}. transferkit reads safetensors only; convert pytorch_model.bin with safetensors' convert script.`);
+  if (options.weights === null) return dir;
+  // As from_pretrained: safetensors first, then PyTorch's pickled weights; single files, then shards.
+  for (const [file, indexFile] of WEIGHT_FILES) {
+    if (await get(file, false)) return dir;
+    if (await get(indexFile, false)) {
+      const index = readJson(path.join(dir, indexFile)) as { weight_map?: Record<string, string> };
+      for (const shard of new Set(Object.values(index.weight_map ?? {}))) await get(shard, true);
+      return dir;
     }
-    const index = readJson(path.join(dir, 'model.safetensors.index.json')) as { weight_map?: Record<string, string> };
-    for (const shard of new Set(Object.values(index.weight_map ?? {}))) await get(shard, true);
   }
-  return dir;
+  throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `${id}: the repository has none of ${WEIGHT_FILES.flat().join(', ')} at revision ${revision}.`);
 }
 
 /** The tokenizer of a folder, if it has one. */
@@ -113,16 +134,13 @@ export async function loadTextModel(source: string, options: LoadTextModelOption
   const tokenizer = loadTokenizer(dir);
   if (tokenizer !== undefined) tm.tokenizer = tokenizer;
   if (options.weights === null) return tm;
-  const single = path.join(dir, 'model.safetensors');
-  const index = path.join(dir, 'model.safetensors.index.json');
-  const weightsFile = fs.existsSync(single) ? single : fs.existsSync(index) ? index : null;
-  if (weightsFile === null) {
+  const weightsFile = WEIGHT_FILES.flat().map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (weightsFile === undefined) {
     tm.model.dispose();
-    const hasBin = fs.existsSync(path.join(dir, 'pytorch_model.bin'));
-    throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `${dir} has no model.safetensors or model.safetensors.index.json${hasBin ? ' (only pytorch_model.bin, which transferkit does not read: convert it to safetensors)' : ''}. Pass weights: null to build the configuration with fresh weights.`);
+    throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `${dir} has none of ${WEIGHT_FILES.flat().join(', ')}. Pass weights: null to build the configuration with fresh weights.`);
   }
   try {
-    tm.loadReport = loadHfWeights(tm, readSafetensors(weightsFile), { ...options, file: weightsFile });
+    tm.loadReport = loadHfWeights(tm, readWeights(weightsFile), { ...options, file: weightsFile });
   } catch (err) {
     tm.model.dispose();
     throw err;
