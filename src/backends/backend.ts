@@ -19,6 +19,7 @@ import { TransferKitError } from '../errors.js';
 import { registerWebgpuTrainingKernels } from './webgpu/register.js';
 import { liveEncoders, type LiveEncoderInfo } from '../encoders/live_encoders.js';
 import { dawnAdapterInfo, installDawn, type GpuAdapterInfo } from './webgpu_node.js';
+import { registerClipByValueGrad } from '../ops/clip_by_value_grad.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 
 /** Backends transferkit knows how to start. */
@@ -34,6 +35,12 @@ export interface UseBackendOptions {
    * without a GPU). Also read from `TRANSFERKIT_DAWN_BACKEND`.
    */
   dawnBackend?: string;
+  /**
+   * Node + wasm only: threads of the wasm backend's XNNPACK pool (convolutions, matrix products).
+   * Default: `TRANSFERKIT_WASM_THREADS`, else the machine's cores (at most 8). `1` keeps TF.js's
+   * single-threaded build. Fixed when the wasm backend first starts in a process.
+   */
+  threads?: number;
 }
 
 /** What {@link backendInfo} reports. */
@@ -143,6 +150,8 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     }
   }
   if (name === 'wasm' && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
+  let restore: (() => void) | null = null;
+  if (name === 'wasm' && isNode) restore = await prepareNodeWasmThreads(options.threads);
   if (tf.findBackendFactory(tfName) === null) {
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' is not registered with TF.js after loading its package. Check that every @tensorflow/* package is at version 4.22.0.`);
   }
@@ -151,13 +160,26 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     ok = await tf.setBackend(tfName);
   } catch (err) {
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise: ${(err as Error).message}`, { cause: err });
+  } finally {
+    restore?.();
   }
   if (!ok) {
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false). Pick another with useBackend('wasm') or useBackend('cpu').`);
   }
   await tf.ready();
+  registerClipByValueGrad();
   const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : name === 'webgpu' ? registerWebgpuTrainingKernels() : [];
   addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);
+}
+
+/**
+ * Before the wasm backend's first start in Node: patches what TF.js needs to run its threaded
+ * build there (`wasm/threads_node.ts`, loaded only in Node). Returns the undo, or null.
+ */
+async function prepareNodeWasmThreads(option: number | undefined): Promise<(() => void) | null> {
+  const started = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
+  const { planWasmThreads } = await import('./wasm/threads_node.js');
+  return planWasmThreads(option, started ? getThreadsCount() : null);
 }
 
 const KNOWN: readonly BackendName[] = ['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu', 'webgpu', 'webgl'];

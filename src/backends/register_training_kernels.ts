@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig } from './wasm/kernels/Conv2DBackpropFilter.js';
 import { batchMatMulConfig } from './wasm/kernels/BatchMatMul.js';
+import { meanConfig, sumConfig } from './wasm/kernels/Reduce.js';
 import { conv2DBackpropInputConfig } from './wasm/kernels/Conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropInput.js';
@@ -28,6 +29,8 @@ const wrappedOnWasm = new Set<string>();
 const WASM_WRAPPED_KERNELS: ReadonlyArray<[string, (stock: tf.KernelConfig) => tf.KernelConfig, string]> = [
   [tf.Conv2DBackpropInput, conv2DBackpropInputConfig, 'pointwise fast path'],
   [tf.BatchMatMul, batchMatMulConfig, 'explicit transposes'],
+  [tf.Sum, sumConfig, 'leading axes by average pooling'],
+  [tf.Mean, meanConfig, 'leading axes by average pooling'],
 ];
 
 /** Registers transferkit's training kernels for wasm. Returns the names it registered this call. */

@@ -127,6 +127,82 @@ describe('composed wasm kernels match cpu', () => {
   });
 });
 
+describe('wrapped wasm reductions and the one-pass clip gradient match cpu', () => {
+  const run = (backend: string, f: () => tf.Tensor): Float32Array => {
+    tf.setBackend(backend);
+    return tf.tidy(() => values(f()));
+  };
+
+  it('Sum and Mean over the leading axes (the pooling path) and over other axes (stock path)', () => {
+    tf.setBackend('cpu');
+    const x = values(tf.randomNormal([3, 5, 7, 6], 0, 2, 'float32', 11));
+    const cases: Array<[string, (t: tf.Tensor) => tf.Tensor]> = [
+      ['sum [0,1,2]', (t) => tf.sum(t, [0, 1, 2])],
+      ['sum [2,0,1] keepDims', (t) => tf.sum(t, [2, 0, 1], true)],
+      ['mean [0,1,2]', (t) => tf.mean(t, [0, 1, 2])],
+      ['mean [0,1,2] keepDims', (t) => tf.mean(t, [0, 1, 2], true)],
+      ['sum axis 0 of a matrix (stock)', (t) => tf.sum(tf.reshape(t, [105, 6]), 0)],
+      ['mean [-4,-3,-2]', (t) => tf.mean(t, [-4, -3, -2])],
+      ['sum [0,1] of rank 3', (t) => tf.sum(tf.reshape(t, [3, 35, 6]), [0, 1])],
+      ['sum [1,2] (stock)', (t) => tf.sum(t, [1, 2])],
+      ['mean last axis (stock)', (t) => tf.mean(t, -1)],
+      ['sum all (stock)', (t) => tf.sum(t)],
+    ];
+    for (const [name, f] of cases) {
+      const ref = run('cpu', () => f(tf.tensor(x, [3, 5, 7, 6])));
+      const got = run('wasm', () => f(tf.tensor(x, [3, 5, 7, 6])));
+      expect(got.length, name).toBe(ref.length);
+      // float32 sums in other orders (cpu adds serially): ~1e-6 apart even for the stock kernels.
+      expect(relErr(ref, got), name).toBeLessThan(1e-5);
+    }
+    expect(backendInfo().addedKernels).toEqual(expect.arrayContaining(['Sum (leading axes by average pooling)', 'Mean (leading axes by average pooling)']));
+    // Shapes follow keepDims; int tensors keep the stock kernel (and its int result).
+    tf.setBackend('wasm');
+    expect(tf.sum(tf.zeros([2, 3, 4]), [0, 1], true).shape).toEqual([1, 1, 4]);
+    const ints = tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), 0);
+    expect(ints.dtype).toBe('int32');
+    expect(Array.from(ints.dataSync())).toEqual([4, 6]);
+  });
+
+  it("clipByValue's gradient equals tfjs-core's formula bit for bit, edges and NaN included", () => {
+    const xs = [-1, 0, 0.5, 6, 6.0001, NaN, -0, 3, 7, Infinity];
+    const dys = [1, 2, NaN, 4, 5, 6, 7, -Infinity, 9, 10];
+    const formula = (x: tf.Tensor, dy: tf.Tensor) => tf.where(tf.logicalAnd(tf.greaterEqual(x, 0), tf.lessEqual(x, 6)), dy, tf.zerosLike(dy));
+    const viaGrad = (backend: string): Float32Array => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const dy = tf.tensor1d(dys);
+        const g = tf.grad((x: tf.Tensor) => tf.mul(tf.clipByValue(x, 0, 6), 1))(tf.tensor1d(xs), dy);
+        return values(g);
+      });
+    };
+    tf.setBackend('cpu');
+    const ref = tf.tidy(() => values(formula(tf.tensor1d(xs), tf.tensor1d(dys))));
+    for (const backend of ['cpu', 'wasm']) {
+      const got = viaGrad(backend);
+      expect(Array.from(got).map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)), backend).toEqual(Array.from(ref).map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)));
+    }
+    // A larger random case through MobileNet-style ReLU6 on wasm vs cpu.
+    tf.setBackend('cpu');
+    const x = values(tf.randomNormal([4, 9, 9, 8], 3, 4, 'float32', 12));
+    const dy = values(tf.randomNormal([4, 9, 9, 8], 0, 1, 'float32', 13));
+    const g = (backend: string) => run(backend, () => tf.grad((t: tf.Tensor) => tf.clipByValue(t, 0, 6))(tf.tensor(x, [4, 9, 9, 8]), tf.tensor(dy, [4, 9, 9, 8])));
+    expect(Array.from(g('wasm'))).toEqual(Array.from(g('cpu')));
+  });
+
+  it('the conv filter gradient by swapped convolution matches cpu on large strided cases (7x7 stride 2, 3x3 stride 2 stem)', () => {
+    for (const [xs, ws, s, pad] of [[[2, 33, 31, 3], [7, 7, 3, 8], 2, 'same'], [[3, 24, 24, 3], [3, 3, 3, 16], 2, 'same'], [[2, 15, 17, 5], [3, 3, 5, 4], 3, 'valid']] as const) {
+      tf.setBackend('cpu');
+      const x = values(tf.randomNormal([...xs], 0, 1, 'float32', 21));
+      const w = values(tf.randomNormal([...ws], 0, 1, 'float32', 22));
+      const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, s, pad);
+      const ref = gradsOf('cpu', f, x, [...xs], w, [...ws]);
+      const got = gradsOf('wasm', f, x, [...xs], w, [...ws]);
+      ref.forEach((r, i) => expect(relErr(r, got[i]), `${JSON.stringify(xs)} ${JSON.stringify(ws)} grad ${i}`).toBeLessThan(1e-5));
+    }
+  });
+});
+
 describe('useBackend errors', () => {
   it('rejects unknown names, listing the valid ones', async () => {
     await expect(useBackend('tpu' as never)).rejects.toMatchObject({ code: 'E_BACKEND_UNKNOWN', message: expect.stringContaining('wasm') });
