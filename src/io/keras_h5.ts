@@ -13,6 +13,10 @@ import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { loadNamedArrays, weightKey, type WeightCopyReport } from './weights_by_name.js';
+import { halfToFloat } from './_float16.js';
+
+/** IEEE 754 half-precision bits to a number (re-exported for the float16 tests). */
+export { halfToFloat };
 
 interface H5Attr { value: unknown }
 /** The part of h5wasm's Group/Dataset API transferkit uses. */
@@ -81,15 +85,6 @@ function isHdf5(file: string): boolean {
   }
 }
 
-/** IEEE 754 half-precision bits to a number (subnormals, infinities and NaN included). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /**
  * A float dataset's values as float32. float32/float64 come through h5wasm's `.value`; float16

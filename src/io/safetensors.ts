@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
+import { bfloat16ToFloat32, float16ToFloat32 } from './_float16.js';
 
 /** One tensor of a safetensors file, decoded. */
 export interface SafeTensor {
@@ -27,14 +28,6 @@ interface HeaderEntry {
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, F64: 8 };
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 function decode(name: string, file: string, e: HeaderEntry, bytes: Uint8Array): SafeTensor {
   const n = e.shape.reduce((a, c) => a * c, 1);
@@ -44,13 +37,8 @@ function decode(name: string, file: string, e: HeaderEntry, bytes: Uint8Array): 
   const view = new DataView(buf);
   if (e.dtype === 'F32') return { dtype: 'float32', shape: e.shape, data: new Float32Array(buf) };
   if (e.dtype === 'F64') return { dtype: 'float32', shape: e.shape, data: Float32Array.from(new Float64Array(buf)) };
-  if (e.dtype === 'F16') return { dtype: 'float32', shape: e.shape, data: Float32Array.from({ length: n }, (_, i) => halfToFloat(view.getUint16(2 * i, true))) };
-  if (e.dtype === 'BF16') {
-    const out = new Float32Array(n);
-    const u = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) u[i] = view.getUint16(2 * i, true) << 16;
-    return { dtype: 'float32', shape: e.shape, data: out };
-  }
+  if (e.dtype === 'F16') return { dtype: 'float32', shape: e.shape, data: float16ToFloat32(view, n) };
+  if (e.dtype === 'BF16') return { dtype: 'float32', shape: e.shape, data: bfloat16ToFloat32(view, n) };
   if (e.dtype === 'I32') return { dtype: 'int32', shape: e.shape, data: new Int32Array(buf) };
   if (e.dtype === 'I64') {
     const out = new Int32Array(n);

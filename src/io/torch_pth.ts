@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import { inflateSync } from 'fflate';
 import { TransferKitError } from '../errors.js';
+import { bfloat16ToFloat32, float16ToFloat32 } from './_float16.js';
 import { PICKLE_STATE, readPickle, type PickleCallable } from './pickle.js';
 import type { SafeTensor } from './safetensors.js';
 
@@ -116,13 +117,8 @@ function decodeElements(bytes: Uint8Array, type: StorageType, name: string, file
   switch (type.dtype) {
     case 'F32': return new Float32Array(buf);
     case 'F64': return Float32Array.from(new Float64Array(buf));
-    case 'F16': return Float32Array.from({ length: n }, (_, i) => halfBitsToFloat(v.getUint16(2 * i, true)));
-    case 'BF16': {
-      const out = new Float32Array(n);
-      const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) u[i] = v.getUint16(2 * i, true) << 16;
-      return out;
-    }
+    case 'F16': return float16ToFloat32(v, n);
+    case 'BF16': return bfloat16ToFloat32(v, n);
     case 'I64': {
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
@@ -139,14 +135,6 @@ function decodeElements(bytes: Uint8Array, type: StorageType, name: string, file
   }
 }
 
-function halfBitsToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 /** Gathers a (possibly strided) tensor out of its storage's elements. */
 function materialize(ref: TorchTensorRef, elements: Float32Array | Int32Array, name: string, file: string): SafeTensor {

@@ -1,4 +1,5 @@
 /** doctor(): probes every backend, restores the active one, and advises; the CLI prints the same. */
+import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +16,9 @@ describe('doctor', () => {
     const report = await doctor();
     expect(tf.getBackend()).toBe('cpu');
     const by = (n: string) => report.backends.find((b) => b.name === n);
-    expect(by('wasm')).toMatchObject({ available: true, canTrain: true, threads: 1 });
+    // wasm's pool: one thread per core by default (TRANSFERKIT_WASM_THREADS overrides), at most 8.
+    const wantThreads = process.env.TRANSFERKIT_WASM_THREADS ? Number(process.env.TRANSFERKIT_WASM_THREADS) : Math.min(8, os.cpus().length);
+    expect(by('wasm')).toMatchObject({ available: true, canTrain: true, threads: wantThreads });
     expect(by('cpu')).toMatchObject({ available: true, canTrain: true });
     let nativeInstalled = true;
     try {
