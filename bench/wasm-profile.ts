@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tk from '../src/index.js';
-import { trainStepPending } from '../src/train/train_step.js';
+import { mobilenetTrainStep } from './_mobilenet_step.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string', default: '96' }, batch: { type: 'string', default: '32' }, threads: { type: 'string' }, top: { type: 'string', default: '25' } } });
@@ -23,27 +23,17 @@ const batch = Number(values.batch);
 
 async function main(): Promise<void> {
   const info = await tk.useBackend('wasm', values.threads !== undefined ? { threads: Number(values.threads) } : {});
-  const pm = tk.replaceHead(await tk.loadPretrained(MODEL, { inputShape: [size, size, 3], cutAt: 'out_relu' }), { numClasses: 10, dropout: 0, seed: 1 });
-  tk.unfreeze(pm.model, 'all');
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  const vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const opt = new tk.Adam(vars, { learningRate: 1e-4 });
-  const step = (): void => {
-    const p = trainStepPending({ model: pm.model, from: 0, x, y, vars, optimizer: opt });
-    p.loss.dataSync();
-    tf.dispose([p.loss, p.correct]);
-  };
-  step();
-  step();
+  const step = await mobilenetTrainStep(MODEL, size, batch);
+  await step();
+  await step();
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    step();
+    await step();
     times.push(performance.now() - t0);
   }
   const wallMs = times.sort((a, b) => a - b)[1];
-  const prof = await tf.profile(() => step());
+  const prof = await tf.profile(step as unknown as () => tf.TensorContainer);
   const byName = new Map<string, { ms: number; calls: number }>();
   let total = 0;
   for (const k of prof.kernels) {

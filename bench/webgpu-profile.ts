@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tk from '../src/index.js';
-import { trainStepPending } from '../src/train/train_step.js';
+import { mobilenetTrainStep } from './_mobilenet_step.js';
 import { preloadWebgpu } from './_webgpu_preload.js';
 import { registerWebgpuTrainingKernels } from '../src/backends/webgpu/register.js';
 
@@ -23,17 +23,7 @@ async function main(): Promise<void> {
   if (values.backend === 'webgpu') await preloadWebgpu();
   const info = await tk.useBackend(values.backend as tk.BackendName);
   if (values.backend === 'webgpu') registerWebgpuTrainingKernels({ depthwise: values.depthwise as 'taps' | 'fold' });
-  const pm = tk.replaceHead(await tk.loadPretrained(MODEL, { inputShape: [size, size, 3], cutAt: 'out_relu' }), { numClasses: 10, dropout: 0, seed: 1 });
-  tk.unfreeze(pm.model, 'all');
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  const vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const opt = new tk.Adam(vars, { learningRate: 1e-4 });
-  const step = async (): Promise<void> => {
-    const p = trainStepPending({ model: pm.model, from: 0, x, y, vars, optimizer: opt });
-    await p.loss.data();
-    tf.dispose([p.loss, p.correct]);
-  };
+  const step = await mobilenetTrainStep(MODEL, size, batch);
   await step();
   await step();
   const t0 = performance.now();

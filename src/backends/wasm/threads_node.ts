@@ -22,8 +22,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { TransferKitError } from '../../errors.js';
 
-/** The worker script and glue file of tfjs-backend-wasm's threaded build. */
-function threadedFiles(): { worker: string; glue: string } {
+/** The pthread worker script for tfjs-backend-wasm's threaded build, as a file Node can load. */
+function workerFile(): string {
   const require = createRequire(import.meta.url);
   const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   const wasmOut = path.join(dist, '..', 'wasm-out');
@@ -46,7 +46,7 @@ function threadedFiles(): { worker: string; glue: string } {
     fs.writeFileSync(tmp, script);
     fs.renameSync(tmp, worker);
   }
-  return { worker, glue };
+  return worker;
 }
 
 /** Threads asked for: the option, else TRANSFERKIT_WASM_THREADS, else one per core (at most 8). */
@@ -81,7 +81,7 @@ export function planWasmThreads(option: number | undefined, running: number | nu
  * that undoes the temporary patches (call it once the backend has started, success or not).
  */
 export function prepareWasmThreads(threads: number): () => void {
-  const { worker } = threadedFiles();
+  const worker = workerFile();
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   setThreadsCount(threads);
   const createObjectURL = URL.createObjectURL;

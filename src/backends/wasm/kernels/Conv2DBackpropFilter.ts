@@ -24,9 +24,6 @@ import { asTensor, convGeometry, padForTaps, tapWindow, type ConvGeometry } from
  */
 const MAX_COLS_ELEMENTS = 1 << 24;
 
-/** Switch for measuring the two formulations against each other (bench only). */
-export const SWAP_ENABLED = { value: true };
-
 /** The filter gradient as one dilated convolution with batch and channels swapped (see above). */
 function filterGradBySwap(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D {
   const xt = tf.transpose(padForTaps(x, g), [3, 1, 2, 0]) as tf.Tensor4D;
@@ -37,7 +34,7 @@ function filterGradBySwap(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry): tf.
 
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ConvGeometry, filterShape: number[]): tf.Tensor4D {
   const [kh, kw, ci, co] = filterShape;
-  if (SWAP_ENABLED.value && !(kh === 1 && kw === 1) && g.dilationHeight === 1 && g.dilationWidth === 1) return filterGradBySwap(x, dy, g);
+  if (!(kh === 1 && kw === 1) && g.dilationHeight === 1 && g.dilationWidth === 1) return filterGradBySwap(x, dy, g);
   const k = kh * kw * ci;
   const pointwise = kh === 1 && kw === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.padTop === 0 && g.padLeft === 0;
   const xp = pointwise ? x : padForTaps(x, g);
