@@ -1,9 +1,13 @@
 /**
- * Train-step (and inference) throughput of MobileNetV2 alpha 1.0 on every usable backend, with
- * PyTorch's figure for the same work in the same run when /usr/bin/python3 has torch.
+ * Train-step (and inference) throughput of MobileNetV2 alpha 1.0 (224 and 96 px) and ResNet50
+ * (224 px) on every usable backend, with PyTorch's figure for the same work in the same run when
+ * /usr/bin/python3 has torch. ResNet50 is the zoo's Keras layout with fresh weights (stride in
+ * the blocks' first 1x1 convolution, as Keras' ResNet50 v1; torchvision's v1.5 strides the 3x3,
+ * about 5 % more multiply-adds), so no weights file is needed.
  *
  *   npm run bench
  *   npm run bench -- --backends wasm --sizes 96 --steps 5 --torch off
+ *   npm run bench -- --models resnet50 --backends wasm
  *   npm run bench -- --backends webgpu --torch-device cuda --python python3   (GPU machine)
  *
  * Each figure is the median of `--steps` timed steps after two warm-up steps. Every step ends
@@ -23,7 +27,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const assets = process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared');
 let MODEL = path.join(assets, 'models/mobilenet_v2_1.0_224_nsfwjs');
 
+/** The architectures timed: MobileNetV2 at every `--sizes`, ResNet50 at 224 px (the issue's cases). */
+type Arch = 'mobilenet_v2' | 'resnet50';
+
 interface Job {
+  arch: Arch;
   backend: string;
   mode: 'train' | 'infer';
   size: number;
@@ -52,7 +60,9 @@ async function child(job: Job): Promise<void> {
     console.log(JSON.stringify({ framework: 'transferkit', ...job, skipped: `webgpu adapter is a software rasteriser (${info.gpuAdapter.device}): correctness only, not timed (set TK_BENCH_SOFTWARE_GPU=1 to time it)` }));
     return;
   }
-  const pm = await tk.loadPretrained(job.model, { inputShape: [job.size, job.size, 3], cutAt: 'out_relu' });
+  const pm = job.arch === 'resnet50'
+    ? await tk.loadPretrained('resnet50', { weights: null, seed: 1, inputShape: [job.size, job.size, 3] })
+    : await tk.loadPretrained(job.model, { inputShape: [job.size, job.size, 3], cutAt: 'out_relu' });
   const m = tk.replaceHead(pm, { numClasses: 10, dropout: 0, seed: 1 });
   tk.unfreeze(m, 'all');
   const x = tf.randomNormal([job.batch, job.size, job.size, 3], 0, 1, 'float32', 1);
@@ -73,7 +83,7 @@ async function child(job: Job): Promise<void> {
   const sec = await medianStepSeconds(step, job.steps);
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
   console.log(JSON.stringify({
-    framework: 'transferkit', tfjs: tf.version_core, ...job, model: path.basename(job.model), threads: info.threads,
+    framework: 'transferkit', tfjs: tf.version_core, ...job, model: job.arch === 'resnet50' ? 'resnet50' : path.basename(job.model), threads: info.threads,
     samplesPerSec: Number((job.batch / sec).toFixed(2)), stepSeconds: Number(sec.toFixed(3)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(heap !== undefined ? { wasmHeapMB: Math.round(heap / 2 ** 20) } : {}),
@@ -94,9 +104,9 @@ function torchAvailable(python: string, device: string): boolean {
   return spawnSync(python, ['-c', check], { encoding: 'utf8' }).status === 0;
 }
 
-function runTorch(python: string, device: string, mode: string, size: number, threads: number, batch: number, steps: number): Result {
-  const r = spawnSync(python, [path.join(here, 'torch_mobilenet_v2.py'), '--device', device, '--mode', mode, '--sizes', String(size), '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_200_000 });
-  return lastJson<Result>(r.stdout ?? '') ?? { framework: 'pytorch', mode: mode as 'train', size, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` };
+function runTorch(python: string, device: string, arch: Arch, mode: string, size: number, threads: number, batch: number, steps: number): Result {
+  const r = spawnSync(python, [path.join(here, 'torch_cnn.py'), '--arch', arch, '--device', device, '--mode', mode, '--sizes', String(size), '--threads', String(threads), '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8', timeout: 1_200_000 });
+  return lastJson<Result>(r.stdout ?? '') ?? { framework: 'pytorch', arch, mode: mode as 'train', size, skipped: `failed: ${(r.stderr ?? '').slice(-300)}` };
 }
 
 async function main(): Promise<void> {
@@ -104,10 +114,12 @@ async function main(): Promise<void> {
     options: {
       child: { type: 'string' },
       backends: { type: 'string', default: 'wasm,cpu,webgpu' },
+      models: { type: 'string', default: 'mobilenet_v2,resnet50' },
       sizes: { type: 'string', default: '224,96' },
       batch: { type: 'string', default: '32' },
       steps: { type: 'string', default: '5' },
       'micro-batch-224': { type: 'string', default: '8' },
+      'micro-batch-resnet50': { type: 'string', default: '4' },
       torch: { type: 'string', default: 'auto' },
       'torch-device': { type: 'string', default: 'cpu' },
       python: { type: 'string', default: '/usr/bin/python3' },
@@ -118,28 +130,35 @@ async function main(): Promise<void> {
   });
   if (values.child !== undefined) return child(JSON.parse(values.child) as Job);
   if (values.model !== undefined) MODEL = path.resolve(values.model);
-  if (!fs.existsSync(MODEL)) {
-    console.log(JSON.stringify({ skipped: `MobileNetV2 1.0 weights not found at ${MODEL}; set TRANSFERKIT_ASSETS to the shared assets folder` }));
-    return;
-  }
   const batch = Number(values.batch);
   const steps = Number(values.steps);
-  const sizes = (values.sizes as string).split(',').map(Number);
+  const mobilenetSizes = (values.sizes as string).split(',').map(Number);
+  const archs = (values.models as string).split(',') as Arch[];
+  for (const a of archs) if (a !== 'mobilenet_v2' && a !== 'resnet50') throw new Error(`--models: unknown model '${a}' (use mobilenet_v2, resnet50)`);
+  const sizesOf = (arch: Arch): number[] => (arch === 'resnet50' ? [224] : mobilenetSizes);
+  if (archs.includes('mobilenet_v2') && !fs.existsSync(MODEL)) {
+    console.log(JSON.stringify({ skipped: `MobileNetV2 1.0 weights not found at ${MODEL}; set TRANSFERKIT_ASSETS to the shared assets folder (or pass --models resnet50)` }));
+    return;
+  }
   const results: Result[] = [];
   const emit = (r: Result) => {
     results.push(r);
     console.log(JSON.stringify(r));
   };
   for (const backend of (values.backends as string).split(',')) {
-    for (const size of sizes) {
-      for (const mode of ['train', 'infer'] as const) {
-        if (backend === 'cpu' && !values['cpu-full'] && (size > 96 || mode === 'infer')) {
-          emit({ framework: 'transferkit', backend, mode, size, batch, skipped: 'cpu (pure JS) is two orders of magnitude slower; only the 96 px train step is timed (pass --cpu-full for all)' });
-          continue;
+    for (const arch of archs) {
+      for (const size of sizesOf(arch)) {
+        for (const mode of ['train', 'infer'] as const) {
+          if (backend === 'cpu' && !values['cpu-full'] && (size > 96 || mode === 'infer')) {
+            emit({ framework: 'transferkit', arch, backend, mode, size, batch, skipped: 'cpu (pure JS) is two orders of magnitude slower; only the 96 px train step is timed (pass --cpu-full for all)' });
+            continue;
+          }
+          // 224 px training at batch 32 exceeds the 4 GB wasm32 heap in one pass: accumulate micro-batches.
+          // ResNet50 keeps more per image: micro-batches of 8 overflow the heap, 4 peak at ~2.1 GB.
+          const micro224 = Number(values[arch === 'resnet50' ? 'micro-batch-resnet50' : 'micro-batch-224']);
+          const microBatch = mode === 'train' && size >= 160 && backend === 'wasm' ? micro224 : batch;
+          emit(runChild({ arch, backend, mode, size, batch, microBatch, steps: backend === 'cpu' ? 1 : steps, model: MODEL }, Number(values.timeout)));
         }
-        // 224 px training at batch 32 exceeds the 4 GB wasm32 heap in one pass: accumulate micro-batches.
-        const microBatch = mode === 'train' && size >= 160 && backend === 'wasm' ? Number(values['micro-batch-224']) : batch;
-        emit(runChild({ backend, mode, size, batch, microBatch, steps: backend === 'cpu' ? 1 : steps, model: MODEL }, Number(values.timeout)));
       }
     }
   }
@@ -148,13 +167,13 @@ async function main(): Promise<void> {
   const useTorch = values.torch === 'on' || (values.torch === 'auto' && torchAvailable(python, device));
   const torchThreads = device === 'cuda' ? [0] : [1, 2];
   if (!useTorch) emit({ framework: 'pytorch', skipped: values.torch === 'off' ? 'disabled (--torch off)' : `${python} cannot import torch and torchvision${device === 'cuda' ? ' with CUDA' : ''} (apt-get install python3-torch python3-torchvision)` });
-  else for (const size of sizes) for (const mode of ['train', 'infer']) for (const threads of torchThreads) emit(runTorch(python, device, mode, size, threads, batch, steps));
+  else for (const arch of archs) for (const size of sizesOf(arch)) for (const mode of ['train', 'infer']) for (const threads of torchThreads) emit(runTorch(python, device, arch, mode, size, threads, batch, steps));
 
   const ratios: Record<string, number | null> = {};
   for (const r of results.filter((x) => x.framework === 'transferkit' && x.samplesPerSec !== undefined)) {
-    for (const t of results.filter((x) => x.framework === 'pytorch' && x.mode === r.mode && x.inputSize === r.size && x.samplesPerSec !== undefined)) {
+    for (const t of results.filter((x) => x.framework === 'pytorch' && x.arch === r.arch && x.mode === r.mode && x.inputSize === r.size && x.samplesPerSec !== undefined)) {
       const label = t.device === 'cuda' ? 'torch cuda' : `torch ${t.threads}t`;
-      ratios[`${r.backend}/${r.mode}/${r.size}px vs ${label}`] = Number(((r.samplesPerSec as number) / (t.samplesPerSec as number)).toFixed(3));
+      ratios[`${r.arch}/${r.backend}/${r.mode}/${r.size}px vs ${label}`] = Number(((r.samplesPerSec as number) / (t.samplesPerSec as number)).toFixed(3));
     }
   }
   console.log(JSON.stringify({ summary: 'transferkit samples/s divided by PyTorch samples/s, same model, batch, input, machine and run', batch, ratios }));

@@ -104,17 +104,24 @@ export function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: num
  * The input window that filter tap (i, j) sees, for every output position:
  * `out[n, oh, ow, c] = xPadded[n, oh*sh + i*dh, ow*sw + j*dw, c]`, shape [N, Ho, Wo, C].
  * `xPadded` must already carry the forward pass's top/left padding.
+ *
+ * Strided windows are taken as a rank-4 reshape and slice — rows [h0, h0 + Ho·sh) cut (or
+ * zero-extended) from the input, viewed as [N·Ho, sh, Wo, sw·C], keeping index 0 of the stride
+ * axes — instead of a `StridedSlice`, which wasm runs one element at a time (128 ms against 10 ms
+ * for ResNet50's [4, 56, 56, 256] stride-2 shortcut input).
  */
 export function tapWindow(xPadded: tf.Tensor4D, g: ConvGeometry, i: number, j: number): tf.Tensor4D {
-  const [n, , , c] = xPadded.shape;
+  const [n, h, w, c] = xPadded.shape;
   const h0 = i * g.dilationHeight;
   const w0 = j * g.dilationWidth;
-  return tf.stridedSlice(
-    xPadded,
-    [0, h0, w0, 0],
-    [n, h0 + (g.outHeight - 1) * g.strideHeight + 1, w0 + (g.outWidth - 1) * g.strideWidth + 1, c],
-    [1, g.strideHeight, g.strideWidth, 1],
-  ) as tf.Tensor4D;
+  const sh = g.strideHeight;
+  const sw = g.strideWidth;
+  if (sh === 1 && sw === 1) return tf.slice(xPadded, [0, h0, w0, 0], [n, g.outHeight, g.outWidth, c]);
+  const rows = g.outHeight * sh;
+  const cols = g.outWidth * sw;
+  const cut = padOrCrop(xPadded, -h0, h0 + rows - h, -w0, w0 + cols - w);
+  const grid = tf.reshape(cut, [n * g.outHeight, sh, g.outWidth, sw * c]);
+  return tf.reshape(tf.slice(grid, [0, 0, 0, 0], [n * g.outHeight, 1, g.outWidth, c]), [n, g.outHeight, g.outWidth, c]);
 }
 
 /** The input padded so that every tap window of the forward convolution lies inside it. */

@@ -85,3 +85,30 @@ export function runLayers(model: tfl.LayersModel, from: number, input: tf.Tensor
   }
   return (values.get(to) as tf.Tensor[])[0];
 }
+
+const CONV_KERNEL_ATTR: Record<string, string> = { Conv2D: 'kernel', DepthwiseConv2D: 'depthwiseKernel' };
+
+/**
+ * The filters of the trained convolutions (among `vars`, layers after `from`) whose input does
+ * not depend on any of `vars` — the stem on the images, the first trained convolution above a
+ * frozen or cached prefix. Their input gradients are discarded by the tape, so the training step
+ * marks them unneeded (`withUnneededInputGradients`). Layers applied more than once are left out.
+ */
+export function convFiltersOnConstantInputs(model: tfl.LayersModel, from: number, vars: readonly tf.Variable[]): tf.Tensor[] {
+  const trained = new Set<tf.Tensor>(vars);
+  const feeds = inboundIndices(model);
+  const depends = new Array<boolean>(model.layers.length).fill(false);
+  const out: tf.Tensor[] = [];
+  for (let j = from + 1; j < model.layers.length; j++) {
+    const layer = model.layers[j];
+    const inputDepends = feeds[j].some((i) => i > from && depends[i]);
+    const own = layer.trainableWeights.some((w) => trained.has(w.read()));
+    depends[j] = inputDepends || own;
+    const attr = CONV_KERNEL_ATTR[layer.getClassName()];
+    const nodes = (layer as unknown as { inboundNodes: NodeLike[] }).inboundNodes;
+    if (attr === undefined || inputDepends || !own || nodes.length !== 1) continue;
+    const kernel = (layer as unknown as Record<string, { read(): tf.Tensor } | undefined>)[attr];
+    if (kernel !== undefined && trained.has(kernel.read())) out.push(kernel.read());
+  }
+  return out;
+}

@@ -12,7 +12,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import { Optimizer } from '../optimizers/optimizer.js';
 import type { HeadTask } from '../models/pretrained_model.js';
-import { runLayers } from './graph_executor.js';
+import { withUnneededInputGradients } from '../backends/unneeded_input_gradients.js';
+import { convFiltersOnConstantInputs, runLayers } from './graph_executor.js';
 import { taskLoss, taskMetricSum, type LossOptions } from './losses.js';
 
 export { crossEntropy, type LossOptions } from './losses.js';
@@ -77,6 +78,8 @@ export function trainStepPending(args: TrainStepArgs): PendingStepResult {
     prev.dispose();
     return sum;
   };
+  // Convolutions whose input gradient the tape discards: skipped by the wasm kernels.
+  const constantInputFilters = convFiltersOnConstantInputs(model, from, vars);
   for (let i = 0; i < n; i += micro) {
     const b = Math.min(micro, n - i);
     tf.tidy(() => {
@@ -84,13 +87,13 @@ export function trainStepPending(args: TrainStepArgs): PendingStepResult {
       const ys = b === n ? y : tf.slice(y, i, b);
       let h: tf.Scalar | null = null;
       // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = withUnneededInputGradients(constantInputFilters, () => tf.variableGrads(() => {
         const probs = runLayers(model, from, xs, last, true);
         // variableGrads() disposes everything made in here but the loss: keep the hit count.
         h = tf.keep(taskMetricSum(task, probs, ys));
         const l = taskLoss(task, probs, ys, args.loss);
         return (b === n ? l : tf.mul(l, b / n)) as tf.Scalar;
-      }, vars);
+      }, vars));
       loss = addKept(loss, value);
       const hit = h as unknown as tf.Scalar;
       correct = addKept(correct, hit);

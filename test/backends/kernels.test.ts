@@ -52,7 +52,7 @@ describe('composed wasm kernels match cpu', () => {
   }
 
   for (const [s, pad] of [[1, 'same'], [1, 'valid'], [2, 'same'], [2, 'valid']] as const) {
-    it(`conv2d 1x1 (pointwise fast path when stride 1), stride ${s}, pad ${pad}`, () => {
+    it(`conv2d 1x1 (matmul input gradient, spread when strided), stride ${s}, pad ${pad}`, () => {
       tf.setBackend('cpu');
       const xs = [2, 7, 7, 6];
       const x = values(tf.randomNormal(xs, 0, 1, 'float32', 3));
@@ -199,6 +199,27 @@ describe('wrapped wasm reductions and the one-pass clip gradient match cpu', () 
       const ref = gradsOf('cpu', f, x, [...xs], w, [...ws]);
       const got = gradsOf('wasm', f, x, [...xs], w, [...ws]);
       ref.forEach((r, i) => expect(relErr(r, got[i]), `${JSON.stringify(xs)} ${JSON.stringify(ws)} grad ${i}`).toBeLessThan(1e-5));
+    }
+  });
+
+  it('the conv input gradient as a forward convolution matches cpu (5x5 valid, even kernels, strides 2-3, explicit and asymmetric padding)', () => {
+    const explicit: Pad = [[0, 0], [2, 0], [1, 3], [0, 0]];
+    const cases: [number[], number[], number, Pad][] = [
+      [[3, 12, 12, 6], [5, 5, 6, 7], 1, 'valid'], // the digits CNN's second convolution
+      [[2, 11, 10, 4], [4, 4, 4, 5], 2, 'same'], // even kernel: 'same' pads asymmetrically
+      [[2, 13, 13, 3], [3, 3, 3, 4], 3, 'same'],
+      [[2, 9, 8, 3], [3, 2, 3, 2], 2, explicit],
+      [[2, 10, 9, 5], [1, 1, 5, 3], 3, 'same'], // strided pointwise: matmul then spread
+      [[2, 8, 8, 4], [2, 2, 4, 4], 2, 'valid'],
+    ];
+    for (const [xs, ws, s, pad] of cases) {
+      tf.setBackend('cpu');
+      const x = values(tf.randomNormal(xs, 0, 1, 'float32', 31));
+      const w = values(tf.randomNormal(ws, 0, 1, 'float32', 32));
+      const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2d(a, b, s, pad);
+      const ref = gradsOf('cpu', f, x, xs, w, ws);
+      const got = gradsOf('wasm', f, x, xs, w, ws);
+      expect(relErr(ref[0], got[0]), `input gradient ${JSON.stringify(xs)} ${JSON.stringify(ws)} stride ${s} pad ${JSON.stringify(pad)}`).toBeLessThan(1e-5);
     }
   });
 });

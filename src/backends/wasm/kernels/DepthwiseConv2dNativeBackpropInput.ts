@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor, convGeometry, dilateFilter, dilateSpatial, padOrCrop } from '../../_conv_util.js';
+import { inputGradientUnneeded } from '../../unneeded_input_gradients.js';
 
 export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
@@ -16,6 +17,7 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
     const { dy, filter } = inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const { strides, dilations, pad, dimRoundingMode, inputShape } =
       attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+    if (inputGradientUnneeded(filter)) return tf.zeros(inputShape); // see unneeded_input_gradients.ts
     return tf.tidy(() => {
       const g = convGeometry(tf.DepthwiseConv2dNativeBackpropInput, inputShape, filter.shape, strides, pad, dilations, dimRoundingMode, true, 'NHWC');
       const [, , c, mult] = filter.shape;
