@@ -31,12 +31,15 @@ export function imageFormat(bytes: Uint8Array): ImageFormat | 'unknown' {
   return 'unknown';
 }
 
+/** jpeg-js options of every JPEG decode, in this thread or in a decode worker (`decode_pool.ts`). */
+export const JPEG_DECODE_OPTIONS = { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 } as const;
+
 /** Decodes a JPEG or PNG; throws `E_DATA` naming `name` for anything else or a corrupt file. */
 export function decodeImage(bytes: Uint8Array, name = 'image'): RgbImage {
   const k = imageFormat(bytes);
   try {
     if (k === 'jpeg') {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+      const img = jpeg.decode(bytes, JPEG_DECODE_OPTIONS);
       return { width: img.width, height: img.height, data: img.data };
     }
     if (k === 'png') {
