@@ -9,24 +9,20 @@
  *   npx tsx bench/activation-caching.ts [--epochs 5] [--head-epochs 5] [--targets 0.8,0.85,0.9] [--backend wasm] [--torch auto|off]
  */
 import * as path from 'node:path';
-import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { fineTune, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type BackendName } from '../src/index.js';
+import { antsAssets } from './_ants_assets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const assets = process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared');
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '5' }, 'head-epochs': { type: 'string', default: '5' }, backend: { type: 'string', default: 'wasm' }, seed: { type: 'string', default: '42' }, targets: { type: 'string', default: '0.8,0.85,0.9' }, torch: { type: 'string', default: 'auto' } } });
 
 async function main(): Promise<void> {
-  const modelDir = path.join(assets, 'models/mobilenet_v2_0.35_224_teachable');
-  const dataDir = path.join(assets, 'data/hymenoptera/train');
-  if (!fs.existsSync(modelDir) || !fs.existsSync(dataDir)) {
-    console.log(JSON.stringify({ skipped: `assets not found under ${assets}; set TRANSFERKIT_ASSETS` }));
-    return;
-  }
+  const found = antsAssets();
+  if (found === null) return;
+  const { modelDir, dataDir } = found;
   await useBackend(values.backend as BackendName);
   const seed = Number(values.seed);
   const results: Record<string, number | string>[] = [];

@@ -10,25 +10,18 @@
  *
  * Prints one JSON line per configuration, then a summary line with the speed-ups.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { fineTune, loadImageFolder, loadPretrained, replaceHead, streamImageFolder, useBackend, type BackendName } from '../src/index.js';
 import { defaultDecodeWorkers } from '../src/data/decode_pool.js';
+import { antsAssets } from './_ants_assets.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const assets = process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared');
 const { values } = parseArgs({ options: { epochs: { type: 'string', default: '2' }, batch: { type: 'string', default: '32' }, workers: { type: 'string' }, backend: { type: 'string', default: 'wasm' } } });
 
 async function main(): Promise<void> {
-  const modelDir = path.join(assets, 'models/mobilenet_v2_0.35_224_teachable');
-  const dataDir = path.join(assets, 'data/hymenoptera/train');
-  if (!fs.existsSync(modelDir) || !fs.existsSync(dataDir)) {
-    console.log(JSON.stringify({ skipped: `assets not found under ${assets}; set TRANSFERKIT_ASSETS` }));
-    return;
-  }
+  const found = antsAssets();
+  if (found === null) return;
+  const { modelDir, dataDir } = found;
   const info = await useBackend(values.backend as BackendName);
   const workers = values.workers !== undefined ? Number(values.workers) : defaultDecodeWorkers();
   const epochs = Number(values.epochs);

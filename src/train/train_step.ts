@@ -12,6 +12,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import { Optimizer } from '../optimizers/optimizer.js';
 import type { HeadTask } from '../models/pretrained_model.js';
+import { withStepFilterCache } from '../backends/step_filter_cache.js';
 import { withUnneededInputGradients } from '../backends/unneeded_input_gradients.js';
 import { convFiltersOnConstantInputs, runLayers } from './graph_executor.js';
 import { taskLoss, taskMetricSum, type LossOptions } from './losses.js';
@@ -80,32 +81,35 @@ export function trainStepPending(args: TrainStepArgs): PendingStepResult {
   };
   // Convolutions whose input gradient the tape discards: skipped by the wasm kernels.
   const constantInputFilters = convFiltersOnConstantInputs(model, from, vars);
-  for (let i = 0; i < n; i += micro) {
-    const b = Math.min(micro, n - i);
-    tf.tidy(() => {
-      const xs = b === n ? x : tf.slice(x, i, b);
-      const ys = b === n ? y : tf.slice(y, i, b);
-      let h: tf.Scalar | null = null;
-      // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
-      const { value, grads } = withUnneededInputGradients(constantInputFilters, () => tf.variableGrads(() => {
-        const probs = runLayers(model, from, xs, last, true);
-        // variableGrads() disposes everything made in here but the loss: keep the hit count.
-        h = tf.keep(taskMetricSum(task, probs, ys));
-        const l = taskLoss(task, probs, ys, args.loss);
-        return (b === n ? l : tf.mul(l, b / n)) as tf.Scalar;
-      }, vars));
-      loss = addKept(loss, value);
-      const hit = h as unknown as tf.Scalar;
-      correct = addKept(correct, hit);
-      if (correct !== hit) hit.dispose(); // kept past variableGrads, so tidy() would not free it
-      if (acc === null) acc = Object.fromEntries(Object.keys(grads).map((k) => [k, tf.keep(grads[k])]));
-      else {
-        const prev: tf.NamedTensorMap = acc;
-        acc = Object.fromEntries(Object.keys(prev).map((k) => [k, tf.keep(tf.add(prev[k], grads[k]))]));
-        tf.dispose(Object.values(prev));
-      }
-    });
-  }
+  // Rearranged filters of the backward kernels are built once for all micro-batches (weights change only after them).
+  withStepFilterCache(() => {
+    for (let i = 0; i < n; i += micro) {
+      const b = Math.min(micro, n - i);
+      tf.tidy(() => {
+        const xs = b === n ? x : tf.slice(x, i, b);
+        const ys = b === n ? y : tf.slice(y, i, b);
+        let h: tf.Scalar | null = null;
+        // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
+        const { value, grads } = withUnneededInputGradients(constantInputFilters, () => tf.variableGrads(() => {
+          const probs = runLayers(model, from, xs, last, true);
+          // variableGrads() disposes everything made in here but the loss: keep the hit count.
+          h = tf.keep(taskMetricSum(task, probs, ys));
+          const l = taskLoss(task, probs, ys, args.loss);
+          return (b === n ? l : tf.mul(l, b / n)) as tf.Scalar;
+        }, vars));
+        loss = addKept(loss, value);
+        const hit = h as unknown as tf.Scalar;
+        correct = addKept(correct, hit);
+        if (correct !== hit) hit.dispose(); // kept past variableGrads, so tidy() would not free it
+        if (acc === null) acc = Object.fromEntries(Object.keys(grads).map((k) => [k, tf.keep(grads[k])]));
+        else {
+          const prev: tf.NamedTensorMap = acc;
+          acc = Object.fromEntries(Object.keys(prev).map((k) => [k, tf.keep(tf.add(prev[k], grads[k]))]));
+          tf.dispose(Object.values(prev));
+        }
+      });
+    }
+  });
   let grads = acc as unknown as tf.NamedTensorMap;
   const result: PendingStepResult = { loss: loss as unknown as tf.Scalar, correct: correct as unknown as tf.Scalar };
   if (args.clipNorm !== undefined) {

@@ -3,13 +3,16 @@
  * images, the first trained convolution above a frozen or cached prefix), and the wasm kernels
  * skip that work. Checked: which filters are marked, that the mark really makes the wasm kernels
  * return without computing (so the equality test below exercises the skip), and that a training
- * step with the skip equals the same step on cpu, which computes everything.
+ * step with the skip equals the same step on cpu, which computes everything. Also the step's cache
+ * of rearranged filters (flipped for the input gradient, transposed for 1x1), shared by the
+ * micro-batches of one step: reused within a step, freed after it, same updates as cpu.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SGD, trainStep, useBackend } from '../../src/index.js';
 import { withUnneededInputGradients } from '../../src/backends/unneeded_input_gradients.js';
+import { rearrangedFilter, withStepFilterCache } from '../../src/backends/step_filter_cache.js';
 import { convFiltersOnConstantInputs } from '../../src/train/graph_executor.js';
 import { relErr, values } from '../helpers/compare.js';
 
@@ -88,5 +91,60 @@ describe('input gradients nobody reads', () => {
     const cpu = after('cpu');
     const wasm = after('wasm');
     cpu.forEach((c, i) => expect(relErr(c, wasm[i]), `weight ${i}`).toBeLessThan(1e-5));
+  });
+});
+
+describe("the step's rearranged-filter cache", () => {
+  it('hands the same tensor to every micro-batch of a step, a fresh one outside, and frees them at the step end', () => {
+    tf.setBackend('wasm');
+    const w = tf.randomNormal([3, 3, 2, 2]);
+    const make = () => tf.reverse(w, [0, 1]);
+    const before = tf.memory().numTensors;
+    withStepFilterCache(() => {
+      const a = rearrangedFilter('flip', w, make);
+      const b = tf.tidy(() => rearrangedFilter('flip', w, make)); // kept across the caller's tidy
+      expect(b).toBe(a);
+      expect(a.isDisposed).toBe(false);
+      expect(rearrangedFilter('other', w, make)).not.toBe(a);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const outside = tf.tidy(() => rearrangedFilter('flip', w, make).clone());
+    expect(tf.memory().numTensors).toBe(before + 1);
+    tf.dispose([outside, w]);
+  });
+
+  it('micro-batched steps through 3x3 and strided convolutions (cache hits) equal cpu, with no tensor growth across steps', () => {
+    const net3 = () => {
+      const init = (k: number) => tfl.initializers.glorotUniform({ seed: k });
+      const input = tfl.input({ shape: [9, 9, 3] });
+      let h = tfl.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, kernelInitializer: init(1), name: 'c1' }).apply(input) as Sym;
+      h = tfl.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(2), name: 'c2' }).apply(h) as Sym;
+      h = tfl.layers.conv2d({ filters: 6, kernelSize: 1, strides: 2, kernelInitializer: init(3), name: 'c3' }).apply(h) as Sym;
+      h = tfl.layers.conv2d({ filters: 4, kernelSize: 5, padding: 'same', activation: 'relu', kernelInitializer: init(4), name: 'c4' }).apply(h) as Sym;
+      h = tfl.layers.flatten().apply(h) as Sym;
+      return tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: init(5) }).apply(h) as Sym });
+    };
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      const m = net3();
+      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+      const x = tf.randomNormal([8, 9, 9, 3], 0, 1, 'float32', 11);
+      const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
+      const optimizer = new SGD(vars, { learningRate: 0.3, momentum: 0.9 });
+      const counts: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        trainStep({ model: m, from: 0, x, y, vars, optimizer, microBatchSize: 2 });
+        counts.push(tf.memory().numTensors);
+      }
+      const out = m.getWeights().map(values);
+      optimizer.dispose();
+      tf.dispose([x, y]);
+      m.dispose();
+      return { out, counts };
+    };
+    const cpu = run('cpu');
+    const wasm = run('wasm');
+    expect(new Set(wasm.counts.slice(1)).size).toBe(1);
+    cpu.out.forEach((c, i) => expect(relErr(c, wasm.out[i]), `weight ${i}`).toBeLessThan(1e-5));
   });
 });

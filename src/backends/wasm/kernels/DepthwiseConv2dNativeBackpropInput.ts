@@ -7,7 +7,7 @@
  * C*M gradient channels are convolved separately and summed back to C.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor, convGeometry, dilateFilter, dilateSpatial, padOrCrop } from '../../_conv_util.js';
+import { asTensor, convGeometry, dilateFilter, spreadAndPad } from '../../_conv_util.js';
 import { inputGradientUnneeded } from '../../unneeded_input_gradients.js';
 
 export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
@@ -25,12 +25,11 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
       const keh = w.shape[0];
       const kew = w.shape[1];
       const flipped = tf.reshape(tf.reverse(w, [0, 1]), [keh, kew, c * mult, 1]) as tf.Tensor4D;
-      const spread = dilateSpatial(asTensor<tf.Tensor4D>(dy), g.strideHeight, g.strideWidth);
       const top = keh - 1 - g.padTop;
       const left = kew - 1 - g.padLeft;
-      const bottom = g.inHeight + keh - 1 - top - spread.shape[1];
-      const right = g.inWidth + kew - 1 - left - spread.shape[2];
-      const dyPad = padOrCrop(spread, top, bottom, left, right);
+      const bottom = g.inHeight + keh - 1 - top - ((g.outHeight - 1) * g.strideHeight + 1);
+      const right = g.inWidth + kew - 1 - left - ((g.outWidth - 1) * g.strideWidth + 1);
+      const dyPad = spreadAndPad(asTensor<tf.Tensor4D>(dy), g.strideHeight, g.strideWidth, top, bottom, left, right);
       const dx = tf.depthwiseConv2d(dyPad, flipped, 1, 'valid');
       if (mult === 1) return dx;
       return tf.sum(tf.reshape(dx, [g.batch, g.inHeight, g.inWidth, c, mult]), 4);
