@@ -83,7 +83,10 @@ describe('code blocks in the docs', () => {
     fs.mkdirSync(OUT, { recursive: true });
     for (const b of runnable) {
       const f = path.join(OUT, `run_${b.doc.replace(/[/.]/g, '_')}_${b.index}.mts`);
-      fs.writeFileSync(f, `${b.code}\nexport {};\n`);
+      // The docs show the conventional layout (../shared beside the repository); a run with
+      // TRANSFERKIT_ASSETS elsewhere reads the same files from there.
+      const code = b.code.replace(/(['"`])\.\.\/shared\//g, (_m, q: string) => `${q}${assetsDir.replace(/\\/g, '/')}/`);
+      fs.writeFileSync(f, `${code}\nexport {};\n`);
       // Asynchronous: a long spawnSync would block the worker and starve vitest's RPC.
       const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, ['--import', 'tsx', f], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TRANSFERKIT_ASSETS: assetsDir } });
