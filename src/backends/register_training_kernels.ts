@@ -9,6 +9,7 @@ import { batchMatMulConfig } from './wasm/kernels/BatchMatMul.js';
 import { meanConfig, sumConfig } from './wasm/kernels/Reduce.js';
 import { conv2DBackpropInputConfig } from './wasm/kernels/Conv2DBackpropInput.js';
 import { identityConfig } from './wasm/kernels/Identity.js';
+import { castConfig } from './wasm/kernels/Cast.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './wasm/kernels/UnsortedSegmentSum.js';
@@ -30,6 +31,7 @@ const wrappedOnWasm = new Set<string>();
 const WASM_WRAPPED_KERNELS: ReadonlyArray<[string, (stock: tf.KernelConfig) => tf.KernelConfig, string]> = [
   [tf.Conv2DBackpropInput, conv2DBackpropInputConfig, 'matmul and forward-convolution paths'],
   [tf.Identity, identityConfig, 'shared buffer instead of a copy'],
+  [tf.Cast, castConfig, 'same-dtype casts share the buffer'],
   [tf.BatchMatMul, batchMatMulConfig, 'explicit transposes'],
   [tf.Sum, sumConfig, 'leading axes by average pooling'],
   [tf.Mean, meanConfig, 'leading axes by average pooling'],

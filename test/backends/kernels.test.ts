@@ -120,6 +120,25 @@ describe('composed wasm kernels match cpu', () => {
     expect(info.missingKernels).toEqual([]);
   });
 
+  it('Identity and same-dtype Cast share the buffer (ref-counted: disposing either leaves the other intact); other casts convert', () => {
+    tf.setBackend('wasm');
+    const x = tf.tensor1d([1.5, -2.25, 3.75, 0]);
+    const before = tf.memory().numDataBuffers;
+    const c = tf.clone(x);
+    const f = tf.cast(x, 'float32');
+    expect(tf.memory().numDataBuffers).toBe(before); // no new buffer
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2.25, 3.75, 0]);
+    c.dispose();
+    expect(Array.from(f.dataSync())).toEqual([1.5, -2.25, 3.75, 0]);
+    expect(Array.from(tf.cast(f, 'int32').dataSync())).toEqual([1, -2, 3, 0]);
+    const ints = tf.tensor1d([0, 2, -1], 'int32');
+    expect(Array.from(tf.cast(ints, 'bool').dataSync())).toEqual([0, 1, 1]); // x != 0 (wasm's stock kernel gave [0, 2, 255])
+    expect(Array.from(ints.dataSync())).toEqual([0, 2, -1]); // the input survives the cast
+    expect(Array.from(tf.cast(tf.tensor1d([true, false], 'bool'), 'float32').dataSync())).toEqual([1, 0]);
+    f.dispose();
+  });
+
   it('the four gradient kernels tfjs 4.22 lacks on wasm are registered', () => {
     for (const k of ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'UnsortedSegmentSum']) {
       expect(tf.getKernel(k, 'wasm')?.kernelFunc).toBeDefined();
