@@ -51,14 +51,20 @@ const readImage = async (file: string, formats: readonly ImageFormat[]): Promise
 
 type Decoded = { ok: true; img: RgbImage } | { ok: false; err: Error };
 
+/** The validated `decodeWorkers` option (default: one fewer than the cores, at least 1). */
+function decodeWorkersOption(options: Pick<ImageFolderOptions, 'decodeWorkers'>, name: string): number {
+  const workers = options.decodeWorkers ?? defaultDecodeWorkers();
+  if (!(Number.isInteger(workers) && workers >= 0)) throw new TransferKitError('E_BAD_OPTION', `${name}: decodeWorkers must be an integer >= 0 (0 decodes on the main thread). Received: ${workers}.`);
+  return workers;
+}
+
 /**
  * Decodes files through a JPEG worker pool (other formats, and anything the workers hand back, in
  * this thread). `decode` never rejects, so files decoded ahead cannot surface as unhandled
  * rejections; after `close` nothing more is decoded.
  */
 async function openDecoder(options: Pick<ImageFolderOptions, 'decodeWorkers' | 'formats'>, name: string, defaultFormats: readonly ImageFormat[]): Promise<{ decode(file: string): Promise<Decoded>; close(): Promise<void> }> {
-  const workers = options.decodeWorkers ?? defaultDecodeWorkers();
-  if (!(Number.isInteger(workers) && workers >= 0)) throw new TransferKitError('E_BAD_OPTION', `${name}: decodeWorkers must be an integer >= 0 (0 decodes on the main thread). Received: ${workers}.`);
+  const workers = decodeWorkersOption(options, name);
   const formats = options.formats ?? defaultFormats;
   const pool = formats.includes('jpeg') ? await JpegDecodePool.create(workers) : null;
   let closed = false;
@@ -189,9 +195,7 @@ export async function streamImageFolder(dir: string, options: StreamImageFolderO
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: batchSize must be an integer > 0. Received: ${batchSize}.`);
   const prefetch = options.prefetch ?? 1;
   if (!(Number.isInteger(prefetch) && prefetch >= 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: prefetch must be an integer >= 0 (batches decoded ahead). Received: ${prefetch}.`);
-  if (options.decodeWorkers !== undefined && !(Number.isInteger(options.decodeWorkers) && options.decodeWorkers >= 0)) {
-    throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: decodeWorkers must be an integer >= 0 (0 decodes on the main thread). Received: ${options.decodeWorkers}.`);
-  }
+  decodeWorkersOption(options, 'streamImageFolder'); // refused now, not at the first epoch
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
   const { classNames, items } = await listImageFolder(dir, options.classNames);
   const warned = new Set<string>();

@@ -92,6 +92,9 @@ describe('JPEG decode workers and prefetch', () => {
     const ahead = await collect(await streamImageFolder(root, { ...opts, batchSize: 3, shuffleSeed: 4, decodeWorkers: 2, prefetch: 2, onWarning: () => undefined }));
     expect(ahead.labels).toEqual(plain.labels);
     expect(ahead.xs).toEqual(plain.xs);
+    await expect(streamImageFolder(root, { ...opts, batchSize: 3, decodeWorkers: -1 })).rejects.toThrow(/streamImageFolder: decodeWorkers must be an integer >= 0.*Received: -1/);
+    await expect(streamImageFolder(root, { ...opts, batchSize: 3, prefetch: 1.5 })).rejects.toThrow(/prefetch must be an integer >= 0.*Received: 1.5/);
+    await expect(loadImageFolder(root, { ...opts, decodeWorkers: 2.5 })).rejects.toThrow(/loadImageFiles: decodeWorkers must be an integer/);
   });
 
   it('the next batch is decoded while the consumer works on the current one', async () => {

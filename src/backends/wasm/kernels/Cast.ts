@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor } from '../../_conv_util.js';
+import { sharedOutput } from './Identity.js';
 
 /** Wraps wasm's own Cast: same-dtype casts share their buffer. */
 export function castConfig(stock: tf.KernelConfig): tf.KernelConfig {
@@ -23,9 +24,7 @@ export function castConfig(stock: tf.KernelConfig): tf.KernelConfig {
       if (dtype === 'bool' && x.dtype !== 'bool' && x.dtype !== 'string') {
         return tf.tidy(() => tf.notEqual(asTensor(x), 0));
       }
-      if (dtype !== x.dtype || x.dtype === 'string') return stock.kernelFunc(args);
-      (args.backend as tf.KernelBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      return dtype !== x.dtype || x.dtype === 'string' ? stock.kernelFunc(args) : sharedOutput(x, args.backend);
     },
   };
 }

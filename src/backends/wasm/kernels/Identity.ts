@@ -10,6 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** The output of a kernel that leaves `x` unchanged: `x`'s own buffer, one reference more. */
+export function sharedOutput(x: tf.TensorInfo, backend: unknown): tf.TensorInfo {
+  (backend as tf.KernelBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /** Wraps wasm's own Identity: numeric tensors share their buffer; strings go to the stock kernel. */
 export function identityConfig(stock: tf.KernelConfig): tf.KernelConfig {
   return {
@@ -18,9 +24,7 @@ export function identityConfig(stock: tf.KernelConfig): tf.KernelConfig {
     setupFunc: stock.setupFunc,
     kernelFunc: (args) => {
       const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      if (x.dtype === 'string') return stock.kernelFunc(args);
-      (args.backend as tf.KernelBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      return x.dtype === 'string' ? stock.kernelFunc(args) : sharedOutput(x, args.backend);
     },
   };
 }
