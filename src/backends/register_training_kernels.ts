@@ -10,6 +10,8 @@ import { meanConfig, sumConfig } from './wasm/kernels/Reduce.js';
 import { conv2DBackpropInputConfig } from './wasm/kernels/Conv2DBackpropInput.js';
 import { identityConfig } from './wasm/kernels/Identity.js';
 import { castConfig } from './wasm/kernels/Cast.js';
+import { adamUpdateConfig } from './wasm/kernels/AdamUpdate.js';
+import { batchNormTrainConfig, batchNormTrainGradConfig } from './wasm/kernels/BatchNormTrain.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './wasm/kernels/UnsortedSegmentSum.js';
@@ -20,6 +22,9 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   unsortedSegmentSumWasmConfig,
+  adamUpdateConfig,
+  batchNormTrainConfig,
+  batchNormTrainGradConfig,
 ];
 
 /** Marks kernels registered by transferkit, so a second call can tell ours from tfjs's own. */

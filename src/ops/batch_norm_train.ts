@@ -14,7 +14,28 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor } from '../backends/_conv_util.js';
-import { BatchNormTrainGrad } from '../kernel_names.js';
+import { BatchNormTrain, BatchNormTrainGrad } from '../kernel_names.js';
+
+/** The closed-form gradient with TF.js ops: returns [dx, dgamma, dbeta]. */
+export function batchNormTrainGradComposed(dyT: tf.Tensor, xT: tf.Tensor, g: tf.Tensor1D, m: tf.Tensor1D, r: tf.Tensor1D): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  const axes = Array.from({ length: xT.rank - 1 }, (_, i) => i);
+  const count = xT.size / g.size;
+  const xhat = tf.mul(tf.sub(xT, m), r);
+  const dbeta = tf.sum(dyT, axes) as tf.Tensor1D;
+  const dgamma = tf.sum(tf.mul(dyT, xhat), axes) as tf.Tensor1D;
+  const centered = tf.sub(tf.sub(dyT, tf.div(dbeta, count)), tf.mul(xhat, tf.div(dgamma, count)));
+  const dx = tf.mul(centered, tf.mul(g, r));
+  return [dx, dgamma, dbeta];
+}
+
+/** The forward with TF.js ops (tfjs-layers' `normalizeBatchInTraining`): returns [y, mean, variance, rstd]. */
+export function batchNormTrainComposed(xi: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D] {
+  const axes = Array.from({ length: xi.rank - 1 }, (_, i) => i);
+  const mv = tf.moments(xi, axes);
+  const r = tf.rsqrt(tf.add(mv.variance, epsilon)) as tf.Tensor1D;
+  const out = tf.add(tf.mul(tf.mul(tf.sub(xi, mv.mean), r), g), b);
+  return [out, mv.mean as tf.Tensor1D, mv.variance as tf.Tensor1D, r];
+}
 
 function gradKernel(backendName: string): tf.KernelConfig {
   return {
@@ -22,21 +43,7 @@ function gradKernel(backendName: string): tf.KernelConfig {
     backendName,
     kernelFunc: ({ inputs }) => {
       const { dy, x, gamma, mean, rstd } = inputs as unknown as Record<'dy' | 'x' | 'gamma' | 'mean' | 'rstd', tf.TensorInfo>;
-      return tf.tidy(() => {
-        const dyT = asTensor<tf.Tensor>(dy);
-        const xT = asTensor<tf.Tensor>(x);
-        const g = asTensor<tf.Tensor1D>(gamma);
-        const m = asTensor<tf.Tensor1D>(mean);
-        const r = asTensor<tf.Tensor1D>(rstd);
-        const axes = Array.from({ length: xT.rank - 1 }, (_, i) => i);
-        const count = xT.size / g.size;
-        const xhat = tf.mul(tf.sub(xT, m), r);
-        const dbeta = tf.sum(dyT, axes);
-        const dgamma = tf.sum(tf.mul(dyT, xhat), axes);
-        const centered = tf.sub(tf.sub(dyT, tf.div(dbeta, count)), tf.mul(xhat, tf.div(dgamma, count)));
-        const dx = tf.mul(centered, tf.mul(g, r));
-        return [dx, dgamma, dbeta];
-      }) as unknown as tf.TensorInfo[];
+      return tf.tidy(() => batchNormTrainGradComposed(asTensor(dy), asTensor(x), asTensor(gamma), asTensor(mean), asTensor(rstd))) as unknown as tf.TensorInfo[];
     },
   };
 }
@@ -64,13 +71,11 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
-    const axes = Array.from({ length: xi.rank - 1 }, (_, i) => i);
-    const [y, mean, variance, rstd] = tf.tidy(() => {
-      const mv = tf.moments(xi, axes);
-      const r = tf.rsqrt(tf.add(mv.variance, epsilon));
-      const out = tf.add(tf.mul(tf.mul(tf.sub(xi, mv.mean), r), g), b);
-      return [out, mv.mean, mv.variance, r];
-    });
+    // A backend's one-kernel forward where it has one (wasm: `backends/wasm/kernels/BatchNormTrain.ts`).
+    const fused = xi.dtype === 'float32' && tf.getKernel(BatchNormTrain, tf.getBackend()) !== undefined;
+    const [y, mean, variance, rstd] = fused
+      ? (tf.engine().runKernel(BatchNormTrain, { x: xi, gamma: g, beta: b }, { epsilon }) as tf.Tensor[])
+      : tf.tidy(() => batchNormTrainComposed(xi, g as tf.Tensor1D, b as tf.Tensor1D, epsilon));
     stats.mean = tf.keep(mean) as tf.Tensor1D;
     stats.variance = tf.keep(variance) as tf.Tensor1D;
     save([xi, g, mean, rstd]);

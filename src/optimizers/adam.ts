@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
+import { adamStep } from './adam_step.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link Adam} and {@link AdamW}. */
@@ -51,18 +52,12 @@ class AdamBase extends Optimizer {
   }
 
   protected update(p: tf.Variable, grad: tf.Tensor, lr: number, wd: number, t: number): void {
-    const { beta1: b1, beta2: b2, epsilon: eps } = this;
-    let g = grad;
-    if (wd !== 0 && this.decoupled) p.assign(tf.mul(p, 1 - lr * wd));
-    else if (wd !== 0) g = tf.add(g, tf.mul(p, wd));
     const m = this.slot(p, 'exp_avg');
     const v = this.slot(p, 'exp_avg_sq');
-    m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-    v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-    const bc1 = 1 - b1 ** t;
-    const bc2 = 1 - b2 ** t;
-    const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
-    p.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / bc1)));
+    const [p1, m1, v1] = adamStep(p, grad, m, v, { lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: wd, decoupled: this.decoupled, t });
+    m.assign(m1);
+    v.assign(v1);
+    p.assign(p1);
   }
 }
 

@@ -56,3 +56,44 @@ describe('fused training-mode BatchNorm', () => {
     });
   }
 });
+
+describe('one-kernel BatchNorm on wasm (SIMD) against the composed ops on cpu', () => {
+  // [shape, mean, std]: conv-like, dense-like with a large offset (|mean| >> std: the shifted sums
+  // must not cancel), a channel count with a scalar tail, and more rows than one 64-row block.
+  const cases: [number[], number, number][] = [[[8, 7, 7, 32], 0.5, 2], [[300, 13], 1000, 0.1], [[3, 5, 5, 6], -3, 1], [[2, 130, 4], 0, 1]];
+  for (const [shape, mu, sd] of cases) {
+    it(`shape ${JSON.stringify(shape)}, mean ${mu}, std ${sd}: output, statistics and gradients`, async () => {
+      const { batchNormTrain } = await import('../../src/ops/batch_norm_train.js');
+      const { simdKernels } = await import('../../src/backends/wasm/simd/simd_kernels.js');
+      const c = shape[shape.length - 1];
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const x = tf.randomNormal(shape, mu, sd, 'float32', 31);
+          const g = tf.randomNormal([c], 1, 0.3, 'float32', 32) as tf.Tensor1D;
+          const b = tf.randomNormal([c], 0, 0.3, 'float32', 33) as tf.Tensor1D;
+          const w = tf.randomNormal(shape, 0, 1, 'float32', 34);
+          const f = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+            const r = batchNormTrain(xi, gi as tf.Tensor1D, bi as tf.Tensor1D, 1e-3);
+            r.mean.dispose();
+            r.variance.dispose();
+            return tf.sum(tf.mul(r.y, w));
+          };
+          const fwd = batchNormTrain(x, g, b, 1e-3);
+          const out = [fwd.y, fwd.mean, fwd.variance, ...tf.grads(f)([x, g, b])].map(values);
+          fwd.mean.dispose(); // the statistics are kept out of tidy for the moving averages
+          fwd.variance.dispose();
+          return out;
+        });
+      };
+      const ref = run('cpu');
+      tf.setBackend('wasm');
+      expect(simdKernels(tf.backend())).not.toBeNull();
+      const before = tf.memory().numTensors;
+      const got = run('wasm');
+      expect(tf.memory().numTensors).toBe(before);
+      const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
+      ref.forEach((r, i) => expect(relErr(r, got[i]), names[i]).toBeLessThan(2e-5));
+    });
+  }
+});

@@ -1,0 +1,62 @@
+;; Fused Adam / AdamW update, float32, 128-bit SIMD. Source of the bytes in `modules.ts`.
+;; Per element, in exactly the order and precision of the composed TF.js ops in
+;; src/optimizers/adam.ts (PyTorch's `_single_tensor_adam`), so results are bit-identical:
+;;   p = p * pScale                      (AdamW's decoupled decay; pScale = 1 - lr*wd, else 1)
+;;   g = g + p * gWd                     (Adam's coupled L2 decay, only when flags & 1)
+;;   m = m * b1 + g * c1                 (c1 = 1 - b1)
+;;   v = v * b2 + (g * g) * c2           (c2 = 1 - b2)
+;;   p = p - (m / (sqrt(v) / sbc2 + eps)) * step     (sbc2 = sqrt(1 - b2^t), step = lr / (1 - b1^t))
+;; One pass over p, g, m, v (writing new p, m, v) instead of ~13 element-wise kernels, each a
+;; separate pass and a separate buffer.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+  (func (export "adamUpdate")
+    (param $p i32) (param $g i32) (param $m i32) (param $v i32)
+    (param $op i32) (param $om i32) (param $ov i32) (param $n i32)
+    (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32)
+    (param $sbc2 f32) (param $eps f32) (param $step f32) (param $pScale f32) (param $gWd f32) (param $flags i32)
+    (local $k i32) (local $nb i32) (local $nv i32)
+    (local $pv v128) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $ps f32) (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $nb (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $nv (i32.and (local.get $nb) (i32.const -16)))
+    (local.set $k (i32.const 0))
+    (block $vdone (loop $vloop
+      (br_if $vdone (i32.ge_u (local.get $k) (local.get $nv)))
+      (local.set $pv (f32x4.mul (v128.load (i32.add (local.get $p) (local.get $k))) (f32x4.splat (local.get $pScale))))
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $k))))
+      (if (i32.and (local.get $flags) (i32.const 1))
+        (then (local.set $gv (f32x4.add (local.get $gv) (f32x4.mul (local.get $pv) (f32x4.splat (local.get $gWd)))))))
+      (local.set $mv (f32x4.add
+        (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $k))) (f32x4.splat (local.get $b1)))
+        (f32x4.mul (local.get $gv) (f32x4.splat (local.get $c1)))))
+      (local.set $vv (f32x4.add
+        (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $k))) (f32x4.splat (local.get $b2)))
+        (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (f32x4.splat (local.get $c2)))))
+      (v128.store (i32.add (local.get $om) (local.get $k)) (local.get $mv))
+      (v128.store (i32.add (local.get $ov) (local.get $k)) (local.get $vv))
+      (v128.store (i32.add (local.get $op) (local.get $k))
+        (f32x4.sub (local.get $pv)
+          (f32x4.mul
+            (f32x4.div (local.get $mv)
+              (f32x4.add (f32x4.div (f32x4.sqrt (local.get $vv)) (f32x4.splat (local.get $sbc2))) (f32x4.splat (local.get $eps))))
+            (f32x4.splat (local.get $step)))))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $vloop)))
+    (block $sdone (loop $sloop
+      (br_if $sdone (i32.ge_u (local.get $k) (local.get $nb)))
+      (local.set $ps (f32.mul (f32.load (i32.add (local.get $p) (local.get $k))) (local.get $pScale)))
+      (local.set $gs (f32.load (i32.add (local.get $g) (local.get $k))))
+      (if (i32.and (local.get $flags) (i32.const 1))
+        (then (local.set $gs (f32.add (local.get $gs) (f32.mul (local.get $ps) (local.get $gWd))))))
+      (local.set $ms (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $k))) (local.get $b1)) (f32.mul (local.get $gs) (local.get $c1))))
+      (local.set $vs (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $k))) (local.get $b2)) (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $c2))))
+      (f32.store (i32.add (local.get $om) (local.get $k)) (local.get $ms))
+      (f32.store (i32.add (local.get $ov) (local.get $k)) (local.get $vs))
+      (f32.store (i32.add (local.get $op) (local.get $k))
+        (f32.sub (local.get $ps)
+          (f32.mul (f32.div (local.get $ms) (f32.add (f32.div (f32.sqrt (local.get $vs)) (local.get $sbc2)) (local.get $eps))) (local.get $step))))
+      (local.set $k (i32.add (local.get $k) (i32.const 4)))
+      (br $sloop)))
+  )
+)

@@ -1,0 +1,53 @@
+/**
+ * The hand-written wasm SIMD kernels (src/backends/wasm/simd): the committed bytes are the .wat
+ * sources assembled, and each kernel equals its definition on the single-thread build (unshared
+ * memory) and the threaded build (shared memory), and with the kernels turned off.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { assembleSimdModules } from '../../scripts/build-wasm-simd.js';
+
+interface Out { threads: number; sharedMemory: boolean; simd: boolean; errors: number[]; leak: number }
+
+function run(env: Record<string, string>): Promise<{ code: number | null; out: Out | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'child', 'simd_child.ts')], {
+      cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+      resolve({ code, out: line ? (JSON.parse(line) as Out) : null, stderr });
+    });
+  });
+}
+
+describe('wasm SIMD kernels', () => {
+  it('modules.ts holds exactly the assembled .wat sources', async () => {
+    const committed = fs.readFileSync(path.resolve(__dirname, '../../src/backends/wasm/simd/modules.ts'), 'utf8');
+    expect(committed, 'stale: run npx tsx scripts/build-wasm-simd.ts').toBe(await assembleSimdModules());
+  });
+
+  it('depthwise filter gradient equals its definition: 1 thread (unshared memory), 2 threads (shared), and with SIMD off', async () => {
+    const [one, two, off] = await Promise.all([
+      run({ TRANSFERKIT_WASM_THREADS: '1' }),
+      run({ TRANSFERKIT_WASM_THREADS: '2' }),
+      run({ TRANSFERKIT_WASM_THREADS: '2', TRANSFERKIT_WASM_SIMD: '0' }),
+    ]);
+    for (const r of [one, two, off]) expect(r.code, r.stderr).toBe(0);
+    const [a, b, c] = [one.out, two.out, off.out] as Out[];
+    expect([a.threads, a.sharedMemory, a.simd]).toEqual([1, false, true]);
+    expect([b.threads, b.sharedMemory, b.simd]).toEqual([2, true, true]);
+    expect(c.simd).toBe(false);
+    for (const o of [a, b, c]) {
+      expect(o.errors).toHaveLength(8);
+      o.errors.forEach((e, i) => expect(e, `case ${i}`).toBeLessThan(1e-5));
+      expect(o.leak).toBe(0);
+    }
+  }, 120_000);
+});
