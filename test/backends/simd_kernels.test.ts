@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assembleSimdModules } from '../../scripts/build-wasm-simd.js';
 
-interface Out { threads: number; sharedMemory: boolean; simd: boolean; errors: number[]; leak: number }
+interface Out { threads: number; sharedMemory: boolean; simd: boolean; errors: number[]; inputErrors: number[]; leak: number }
 
 function run(env: Record<string, string>): Promise<{ code: number | null; out: Out | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -33,7 +33,7 @@ describe('wasm SIMD kernels', () => {
     expect(committed, 'stale: run npx tsx scripts/build-wasm-simd.ts').toBe(await assembleSimdModules());
   });
 
-  it('depthwise filter gradient equals its definition: 1 thread (unshared memory), 2 threads (shared), and with SIMD off', async () => {
+  it('depthwise filter and input gradients equal their definitions: 1 thread (unshared memory), 2 threads (shared), and with SIMD off', async () => {
     const [one, two, off] = await Promise.all([
       run({ TRANSFERKIT_WASM_THREADS: '1' }),
       run({ TRANSFERKIT_WASM_THREADS: '2' }),
@@ -46,7 +46,9 @@ describe('wasm SIMD kernels', () => {
     expect(c.simd).toBe(false);
     for (const o of [a, b, c]) {
       expect(o.errors).toHaveLength(8);
-      o.errors.forEach((e, i) => expect(e, `case ${i}`).toBeLessThan(1e-5));
+      o.errors.forEach((e, i) => expect(e, `filter gradient, case ${i}`).toBeLessThan(1e-5));
+      expect(o.inputErrors).toHaveLength(8);
+      o.inputErrors.forEach((e, i) => expect(e, `input gradient, case ${i}`).toBeLessThan(1e-5));
       expect(o.leak).toBe(0);
     }
   }, 120_000);

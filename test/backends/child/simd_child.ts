@@ -1,6 +1,6 @@
 /**
  * Child process of simd_kernels.test.ts (the wasm build, threaded with a shared memory or not, is
- * fixed per process): runs the depthwise filter gradient over a table of geometries on wasm and
+ * fixed per process): runs the depthwise filter and input gradients over a table of geometries on wasm and
  * compares each with the definition computed here in float64. Prints one JSON line.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,6 +33,7 @@ function geometry(inSize: number, k: number, s: number, pad: Pad, axis: 1 | 2): 
 
 await useBackend('wasm');
 const errors: number[] = [];
+const inputErrors: number[] = [];
 let leak = 0;
 for (const [idx, { n, h, w, c, kh, kw, s, pad }] of cases.entries()) {
   const gh = geometry(h, kh, s[0], pad, 1);
@@ -60,6 +61,29 @@ for (const [idx, { n, h, w, c, kh, kw, s, pad }] of cases.entries()) {
     scale = Math.max(scale, Math.abs(acc));
   }
   errors.push(diff / scale);
+
+  // Input gradient: dx by scattering dy * f through every tap (the definition), in float64.
+  const f = tf.randomNormal([kh, kw, c, 1], 0, 1, 'float32', 90 + idx);
+  const runInput = () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: f }, { strides: s, pad, dilations: 1, inputShape: [n, h, w, c] }) as tf.Tensor;
+  const before2 = tf.memory().numTensors;
+  for (let r = 0; r < 3; r++) runInput().dispose();
+  leak = Math.max(leak, tf.memory().numTensors - before2);
+  const gotDx = runInput().dataSync();
+  const fv = f.dataSync();
+  const ref = new Float64Array(n * h * w * c);
+  for (let b = 0; b < n; b++) for (let oh = 0; oh < gh.out; oh++) for (let ow = 0; ow < gw.out; ow++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+    const ih = oh * s[0] + i - gh.before;
+    const iw = ow * s[1] + j - gw.before;
+    if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+    for (let ch = 0; ch < c; ch++) ref[((b * h + ih) * w + iw) * c + ch] += dyv[((b * gh.out + oh) * gw.out + ow) * c + ch] * fv[(i * kw + j) * c + ch];
+  }
+  let diffDx = 0;
+  let scaleDx = 0;
+  ref.forEach((v, i) => {
+    diffDx = Math.max(diffDx, Math.abs(v - gotDx[i]));
+    scaleDx = Math.max(scaleDx, Math.abs(v));
+  });
+  inputErrors.push(diffDx / scaleDx);
 }
 const memory = (tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32.buffer;
 console.log(JSON.stringify({
@@ -67,5 +91,6 @@ console.log(JSON.stringify({
   sharedMemory: typeof SharedArrayBuffer !== 'undefined' && memory instanceof SharedArrayBuffer,
   simd: simdKernels(tf.backend()) !== null,
   errors,
+  inputErrors,
   leak,
 }));

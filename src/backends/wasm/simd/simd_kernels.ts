@@ -31,6 +31,12 @@ export interface SimdKernelExports {
     kw: number, sh: number, sw: number, pt: number, pl: number,
     i0: number, i1: number,
   ): void;
+  /** See depthwise_input_grad.wat. */
+  dwInputGrad(
+    dy: number, f: number, dx: number,
+    n: number, h: number, w: number, c: number, ho: number, wo: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+  ): void;
   /** See adam_update.wat; `flags & 1`: add the coupled L2 term `p * gWd` to the gradient. */
   adamUpdate(
     p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, n: number,
@@ -104,6 +110,7 @@ export function simdKernels(backend: unknown): SimdKernels | null {
       const heap = () => ({ f32: be.wasm.HEAPF32, f64: be.wasm.HEAPF64 });
       kernels = {
         dwFilterGrad: exports.dwFilterGrad,
+        dwInputGrad: exports.dwInputGrad,
         adamUpdate: exports.adamUpdate,
         clipByValueGrad: exports.clipByValueGrad,
         bnStats: exports.bnStats,
