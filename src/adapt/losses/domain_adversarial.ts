@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { applyKerasBatchNormSemantics } from '../../transfer/batch_norm.js';
+import { fuseClippedRelu } from '../../transfer/clipped_relu.js';
 
 /** Options of {@link domainDiscriminator} (tllib `DomainDiscriminator`). */
 export interface DomainDiscriminatorOptions {
@@ -43,6 +44,7 @@ export function domainDiscriminator(inFeatures: number, options: DomainDiscrimin
   const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(depth + 1), name: `${name}_out` }).apply(h) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name });
   applyKerasBatchNormSemantics(model);
+  fuseClippedRelu(model);
   return model;
 }
 

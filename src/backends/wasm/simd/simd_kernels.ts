@@ -43,7 +43,7 @@ export interface SimdKernelExports {
     b1: number, c1: number, b2: number, c2: number, sbc2: number, eps: number, step: number, pScale: number, gWd: number, flags: number,
   ): void;
   /** See clip_by_value_grad.wat. */
-  clipByValueGrad(dy: number, x: number, out: number, n: number, lo: number, hi: number): void;
+  clipByValueGrad(dy: number, x: number, out: number, n: number, lo: number, hi: number, strict: number): void;
   /** See batch_norm.wat: per-channel float64 sums of (x - k) and (x - k)^2. */
   bnStats(x: number, rows: number, c: number, k: number, blk1: number, blk2: number, s1: number, s2: number): void;
   /** See batch_norm.wat: per-channel float64 sums of dy and dy * (x - mean). */
