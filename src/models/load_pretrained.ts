@@ -7,8 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
-import { applyKerasBatchNormSemantics } from '../transfer/batch_norm.js';
-import { fuseClippedRelu } from '../transfer/clipped_relu.js';
+import { prepareModel } from '../transfer/prepare_model.js';
 import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
 import { IMAGENET_CLASSES } from './vision/imagenet_classes.js';
 import type { DownloadOptions } from '../io/download.js';
@@ -197,8 +196,7 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     throw new TransferKitError('E_MODEL_TOPOLOGY', `${source}: the model could not be built from its topology: ${msg}.${hint}`, { cause: err });
   }
   if (options.cutAt !== undefined) checkAllWeightsLoaded(model, artifacts, source);
-  applyKerasBatchNormSemantics(model);
-  fuseClippedRelu(model);
+  prepareModel(model);
   const meta = await readMetadata();
   // A model saved by saveModel() carries its own transfer metadata.
   const saved = (artifacts.userDefinedMetadata?.transferkit ?? null) as
@@ -255,8 +253,7 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
       throw err;
     }
   }
-  applyKerasBatchNormSemantics(model);
-  fuseClippedRelu(model);
+  prepareModel(model);
   const feature = options.featureLayer ?? config.featureLayer;
   const at = model.layers.findIndex((l) => l.name === feature);
   if (at < 0) throw new TransferKitError('E_LAYER_NOT_FOUND', `'${config.id}' has no layer named '${feature}'. Received: featureLayer=${feature}.`);

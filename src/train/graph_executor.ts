@@ -10,6 +10,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { batchNormMode, isBatchNorm } from '../transfer/batch_norm.js';
+import { withFoldPlan } from '../transfer/fold_batch_norm.js';
 
 type Layer = tfl.layers.Layer;
 interface NodeLike {
@@ -70,6 +71,10 @@ export function cachePoint(model: tfl.LayersModel): number {
  * from+1..to with `training`. Intermediate tensors are left to the caller's tidy scope.
  */
 export function runLayers(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {
+  return withFoldPlan(model, () => runLayersInPlan(model, from, input, to, training));
+}
+
+function runLayersInPlan(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {
   const layers = model.layers;
   const feeds = inboundIndices(model);
   const values = new Map<number, tf.Tensor[]>([[from, [input]]]);

@@ -8,8 +8,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { ModelHandle } from '../models/pretrained_model.js';
-import { applyKerasBatchNormSemantics, clearBatchNormMode, isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
-import { fuseClippedRelu } from './clipped_relu.js';
+import { clearBatchNormMode, isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
+import { prepareModel } from './prepare_model.js';
 
 /**
  * Which layers a freeze/unfreeze applies to.
@@ -101,8 +101,7 @@ export function selectLayers(target: tfl.LayersModel | ModelHandle, spec: LayerS
 
 function setTrainable(target: tfl.LayersModel | ModelHandle, spec: LayerSpec, trainable: boolean, options: FreezeOptions): tfl.layers.Layer[] {
   const model = 'model' in target ? target.model : target;
-  applyKerasBatchNormSemantics(model);
-  fuseClippedRelu(model);
+  prepareModel(model);
   const chosen = selectLayers(target, spec);
   for (const layer of chosen) {
     layer.trainable = trainable;

@@ -7,6 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
 import { isFrozenEncoder, type FrozenEncoder } from '../encoders/frozen_encoder.js';
+import { prepareModel } from './prepare_model.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
@@ -100,6 +101,7 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, options: Repl
   }
   const out = headLayers(x, options, (n) => uniqueName(model, n));
   const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
+  prepareModel(next);
   const featureIdx = next.layers.findIndex((l) => l.name === (feature as tfl.layers.Layer).name);
   return {
     ...base,

@@ -3,8 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { applyKerasBatchNormSemantics } from '../../transfer/batch_norm.js';
-import { fuseClippedRelu } from '../../transfer/clipped_relu.js';
+import { prepareModel } from '../../transfer/prepare_model.js';
 
 /** Options of {@link domainDiscriminator} (tllib `DomainDiscriminator`). */
 export interface DomainDiscriminatorOptions {
@@ -43,8 +42,7 @@ export function domainDiscriminator(inFeatures: number, options: DomainDiscrimin
   }
   const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(depth + 1), name: `${name}_out` }).apply(h) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name });
-  applyKerasBatchNormSemantics(model);
-  fuseClippedRelu(model);
+  prepareModel(model);
   return model;
 }
 
