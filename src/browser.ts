@@ -24,6 +24,7 @@ export { poolTokenStates } from './encoders/pooling.js';
 export type { LiveEncoderInfo } from './encoders/live_encoders.js';
 
 export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } from './transfer/freeze.js';
+export { setInferenceFolding } from './transfer/fold_batch_norm.js';
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';

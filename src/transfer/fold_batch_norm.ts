@@ -68,7 +68,11 @@ const patchedLayers = new WeakSet<Layer>();
 const patchedModels = new WeakSet<tfl.LayersModel>();
 let enabled = true;
 
-/** Turns folding on or off process-wide (default on); off, every layer computes its stock output. For A/B tests. */
+/**
+ * Turns inference-time Conv→BatchNorm(→ReLU) folding on or off, process-wide (default on). Off,
+ * every layer computes its stock output; for bit-exact comparisons with unpatched models and A/B
+ * timing. Folded outputs equal the unfolded ones to float32 rounding.
+ */
 export function setInferenceFolding(on: boolean): void {
   enabled = on;
 }
@@ -112,7 +116,8 @@ function buildPlan(model: tfl.LayersModel): Map<Layer, Fusion> {
     const conv = layer as unknown as ConvInternals;
     const config = layer.getConfig() as { activation?: string };
     if (inboundCount(layer) !== 1 || config.activation !== 'linear' || conv.dataFormat !== 'channelsLast') continue;
-    if (conv.padding === 'causal' || conv.dilationRate.some((d) => d !== 1) && cls === 'DepthwiseConv2D') continue;
+    // tfjs-layers' DepthwiseConv2D ignores its dilation rate: leave such layers to their stock call.
+    if (conv.padding === 'causal' || (cls === 'DepthwiseConv2D' && conv.dilationRate.some((d) => d !== 1))) continue;
     const bn = soleConsumer(layer, inModel, outputs);
     if (bn === null || !isBatchNorm(bn)) continue;
     const bnInt = bn as unknown as BnInternals;
