@@ -37,8 +37,8 @@ export function useFusedBatchNorm(enabled: boolean): void {
   fused = enabled;
 }
 
-/** The fields of tfjs-layers' BatchNormalization this module reads (TS-private there). */
-interface BnInternals {
+/** The fields of tfjs-layers' BatchNormalization transferkit reads (TS-private there). */
+export interface BnInternals {
   axis: number;
   momentum: number;
   epsilon: number;

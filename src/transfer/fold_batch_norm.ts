@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { isBatchNorm } from './batch_norm.js';
+import { isBatchNorm, type BnInternals } from './batch_norm.js';
 
 type Layer = tfl.layers.Layer;
 type Kwargs = Record<string, unknown>;
@@ -47,17 +47,6 @@ interface ConvInternals {
   padding: 'same' | 'valid' | 'causal';
   dataFormat: string;
   dilationRate: number[];
-}
-
-interface BnInternals {
-  axis: number;
-  epsilon: number;
-  center: boolean;
-  scale: boolean;
-  gamma: tfl.LayerVariable;
-  beta: tfl.LayerVariable;
-  movingMean: tfl.LayerVariable;
-  movingVariance: tfl.LayerVariable;
 }
 
 const plans = new WeakMap<tfl.LayersModel, Map<Layer, Fusion>>();

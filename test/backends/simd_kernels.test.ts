@@ -3,28 +3,16 @@
  * sources assembled, and each kernel equals its definition on the single-thread build (unshared
  * memory) and the threaded build (shared memory), and with the kernels turned off.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTsChild } from '../helpers/child.js';
 import { assembleSimdModules } from '../../scripts/build-wasm-simd.js';
 
 interface Out { threads: number; sharedMemory: boolean; simd: boolean; errors: number[]; inputErrors: number[]; leak: number }
 
-function run(env: Record<string, string>): Promise<{ code: number | null; out: Out | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'child', 'simd_child.ts')], {
-      cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-      resolve({ code, out: line ? (JSON.parse(line) as Out) : null, stderr });
-    });
-  });
+function run(env: Record<string, string>) {
+  return runTsChild<Out>(path.join(__dirname, 'child', 'simd_child.ts'), env);
 }
 
 describe('wasm SIMD kernels', () => {

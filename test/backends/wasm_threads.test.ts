@@ -2,26 +2,14 @@
  * Multi-threaded wasm in Node (src/backends/wasm/threads_node.ts): each configuration in its own
  * process, because the thread count is fixed when the backend first starts.
  */
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runTsChild } from '../helpers/child.js';
 
 interface Out { threads: number; conv: number[]; mm: number[]; gx: number[]; gf: number[]; again: string | null }
 
-function run(threads: string): Promise<{ code: number | null; out: Out | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'child', 'wasm_threads_child.ts')], {
-      cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRANSFERKIT_WASM_THREADS: threads },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-      resolve({ code, out: line ? (JSON.parse(line) as Out) : null, stderr });
-    });
-  });
+function run(threads: string) {
+  return runTsChild<Out>(path.join(__dirname, 'child', 'wasm_threads_child.ts'), { TRANSFERKIT_WASM_THREADS: threads });
 }
 
 const maxDiff = (p: number[], q: number[]) => p.reduce((m, v, i) => Math.max(m, Math.abs(v - q[i])), 0);
