@@ -21,6 +21,7 @@ import { liveEncoders, type LiveEncoderInfo } from '../encoders/live_encoders.js
 import { dawnAdapterInfo, installDawn, type GpuAdapterInfo } from './webgpu_node.js';
 import { registerClipByValueGrad } from '../ops/clip_by_value_grad.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
+import { simdKernels } from './wasm/simd/simd_kernels.js';
 
 /** Backends transferkit knows how to start. */
 export type BackendName = 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
@@ -53,6 +54,11 @@ export interface BackendInfo {
   threads: number | undefined;
   /** Whether WebAssembly SIMD is used (wasm only). */
   simd: boolean | undefined;
+  /**
+   * wasm only: whether transferkit's hand-written SIMD kernels (depthwise gradients, BatchNorm,
+   * ReLU6 gradient, Adam) run; false without wasm SIMD or with `TRANSFERKIT_WASM_SIMD=0`.
+   */
+  simdKernels?: boolean;
   /** True when every kernel that training the zoo's models needs is registered. */
   canTrain: boolean;
   /** The training kernels that are absent (empty when `canTrain`). */
@@ -251,6 +257,7 @@ export function backendInfo(): BackendInfo {
     version: tf.version_core,
     threads,
     simd,
+    ...(name === 'wasm' ? { simdKernels: simdKernels(tf.backend()) !== null } : {}),
     canTrain: missing.length === 0,
     missingKernels: missing,
     addedKernels: [...(addedKernels.get(name) ?? [])],

@@ -22,6 +22,8 @@ export interface BackendProbe {
   threads?: number;
   /** wasm: SIMD in use. */
   simd?: boolean;
+  /** wasm: transferkit's hand-written SIMD kernels active (see `BackendInfo.simdKernels`). */
+  simdKernels?: boolean;
   /** Why it is unavailable, or what it runs on. */
   detail: string;
 }
@@ -53,6 +55,7 @@ async function probe(name: BackendName): Promise<BackendProbe> {
       name, available: true, canTrain: info.canTrain,
       ...(info.threads !== undefined ? { threads: info.threads } : {}),
       ...(info.simd !== undefined ? { simd: info.simd } : {}),
+      ...(info.simdKernels !== undefined ? { simdKernels: info.simdKernels } : {}),
       detail: info.gpuAdapter !== undefined ? `${info.gpuAdapter.device || info.gpuAdapter.description} via ${info.gpuAdapter.dawnBackend}${info.gpuAdapter.software ? ' (software rasteriser)' : ''}` : `tfjs ${info.version}`,
     };
   } catch (err) {

@@ -14,6 +14,7 @@ export function environment(seed: number): Record<string, string | number | bool
     backend: info.name,
     'backend threads': info.threads ?? 'unknown',
     'wasm SIMD': info.simd ?? 'n/a',
+    'SIMD kernels': info.simdKernels ?? 'n/a',
     'frozen encoders': info.encoders.map((e) => `${e.id} (${e.runtime}, ${e.device})`).join('; ') || 'none',
     node: process.versions.node,
     platform: `${process.platform}-${process.arch}`,

@@ -85,11 +85,12 @@ for (const [idx, { n, h, w, c, kh, kw, s, pad }] of cases.entries()) {
   });
   inputErrors.push(diffDx / scaleDx);
 }
+if ((simdKernels(tf.backend()) !== null) !== backendInfo().simdKernels) throw new Error('backendInfo().simdKernels disagrees with simdKernels()');
 const memory = (tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32.buffer;
 console.log(JSON.stringify({
   threads: backendInfo().threads,
   sharedMemory: typeof SharedArrayBuffer !== 'undefined' && memory instanceof SharedArrayBuffer,
-  simd: simdKernels(tf.backend()) !== null,
+  simd: simdKernels(tf.backend()) !== null && backendInfo().simdKernels === true,
   errors,
   inputErrors,
   leak,
