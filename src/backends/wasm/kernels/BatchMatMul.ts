@@ -7,24 +7,20 @@
  * copy of the operand; products without transposes go to the stock kernel unchanged.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapStock } from './_wrap_stock.js';
 import { asTensor } from '../../_conv_util.js';
 
 /** Wraps wasm's own BatchMatMul: materialise transposes, then the fast untransposed product. */
 export function batchMatMulConfig(stock: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.BatchMatMul,
-    backendName: 'wasm',
-    setupFunc: stock.setupFunc,
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
-      if (!transposeA && !transposeB) return stock.kernelFunc(args);
-      const swapLast = (t: tf.Tensor): tf.Tensor => tf.transpose(t, [...Array.from({ length: t.rank - 2 }, (_, i) => i), t.rank - 1, t.rank - 2]);
-      return tf.tidy(() => {
-        const x = transposeA ? swapLast(asTensor<tf.Tensor>(a)) : asTensor<tf.Tensor>(a);
-        const y = transposeB ? swapLast(asTensor<tf.Tensor>(b)) : asTensor<tf.Tensor>(b);
-        return tf.matMul(x, y);
-      });
-    },
-  };
+  return wrapStock(stock, (args) => {
+    const { a, b } = args.inputs as unknown as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    if (!transposeA && !transposeB) return null;
+    const swapLast = (t: tf.Tensor): tf.Tensor => tf.transpose(t, [...Array.from({ length: t.rank - 2 }, (_, i) => i), t.rank - 1, t.rank - 2]);
+    return tf.tidy(() => {
+      const x = transposeA ? swapLast(asTensor<tf.Tensor>(a)) : asTensor<tf.Tensor>(a);
+      const y = transposeB ? swapLast(asTensor<tf.Tensor>(b)) : asTensor<tf.Tensor>(b);
+      return tf.matMul(x, y);
+    });
+  });
 }

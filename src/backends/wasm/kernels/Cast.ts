@@ -9,22 +9,18 @@
  * at 96 px, batch 32: 316 such casts, ~50 ms of a ~1.5 s step).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapStock } from './_wrap_stock.js';
 import { asTensor } from '../../_conv_util.js';
 import { sharedOutput } from './Identity.js';
 
 /** Wraps wasm's own Cast: same-dtype casts share their buffer. */
 export function castConfig(stock: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Cast,
-    backendName: 'wasm',
-    setupFunc: stock.setupFunc,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      const { dtype } = args.attrs as unknown as tf.CastAttrs;
-      if (dtype === 'bool' && x.dtype !== 'bool' && x.dtype !== 'string') {
-        return tf.tidy(() => tf.notEqual(asTensor(x), 0));
-      }
-      return dtype !== x.dtype || x.dtype === 'string' ? stock.kernelFunc(args) : sharedOutput(x, args.backend);
-    },
-  };
+  return wrapStock(stock, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { dtype } = args.attrs as unknown as tf.CastAttrs;
+    if (dtype === 'bool' && x.dtype !== 'bool' && x.dtype !== 'string') {
+      return tf.tidy(() => tf.notEqual(asTensor(x), 0));
+    }
+    return dtype !== x.dtype || x.dtype === 'string' ? null : sharedOutput(x, args.backend);
+  });
 }

@@ -21,6 +21,7 @@
  * here for flip and swap together).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapStock } from './_wrap_stock.js';
 import { asTensor, convGeometry, spreadAndPad } from '../../_conv_util.js';
 import { rearrangedFilter } from '../../step_filter_cache.js';
 import { inputGradientUnneeded } from '../../unneeded_input_gradients.js';
@@ -56,36 +57,31 @@ function flipSwapFilter(filter: tf.TensorInfo): tf.Tensor4D {
 
 /** Wraps wasm's own Conv2DBackpropInput with the matmul and forward-convolution paths. */
 export function conv2DBackpropInputConfig(stock: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Conv2DBackpropInput,
-    backendName: 'wasm',
-    setupFunc: stock.setupFunc,
-    kernelFunc: (args) => {
-      const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-      if (dataFormat !== undefined && dataFormat !== 'NHWC') return stock.kernelFunc(args);
-      if (inputGradientUnneeded(filter)) return tf.zeros(inputShape); // see unneeded_input_gradients.ts
-      const [kh, kw, ci, co] = filter.shape;
-      const g = convGeometry(tf.Conv2DBackpropInput, inputShape, filter.shape, strides, pad, 1, dimRoundingMode, false, dataFormat);
-      const top = kh - 1 - g.padTop;
-      const left = kw - 1 - g.padLeft;
-      const spreadH = (g.outHeight - 1) * g.strideHeight + 1;
-      const spreadW = (g.outWidth - 1) * g.strideWidth + 1;
-      const bottom = g.inHeight + kh - 1 - top - spreadH;
-      const right = g.inWidth + kw - 1 - left - spreadW;
-      return tf.tidy(() => {
-        const d = asTensor<tf.Tensor4D>(dy);
-        if (kh === 1 && kw === 1) {
-          const m = g.batch * g.outHeight * g.outWidth;
-          const wt = rearrangedFilter('pointwise-transposed', filter, () => tf.transpose(tf.reshape(asTensor<tf.Tensor4D>(filter), [ci, co])));
-          const z = tf.reshape(tf.matMul(tf.reshape(d, [m, co]), wt), [g.batch, g.outHeight, g.outWidth, ci]) as tf.Tensor4D;
-          if (g.strideHeight === 1 && g.strideWidth === 1 && top === 0 && left === 0 && bottom === 0 && right === 0) return z;
-          return spreadAndPad(z, g.strideHeight, g.strideWidth, top, bottom, left, right);
-        }
-        const flipped = rearrangedFilter('flipped-swapped', filter, () => flipSwapFilter(filter)) as tf.Tensor4D;
-        const dyPad = spreadAndPad(d, g.strideHeight, g.strideWidth, top, bottom, left, right);
-        return tf.conv2d(dyPad, flipped, 1, 'valid');
-      });
-    },
-  };
+  return wrapStock(stock, (args) => {
+    const { dy, filter } = args.inputs as unknown as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    if (dataFormat !== undefined && dataFormat !== 'NHWC') return null;
+    if (inputGradientUnneeded(filter)) return tf.zeros(inputShape); // see unneeded_input_gradients.ts
+    const [kh, kw, ci, co] = filter.shape;
+    const g = convGeometry(tf.Conv2DBackpropInput, inputShape, filter.shape, strides, pad, 1, dimRoundingMode, false, dataFormat);
+    const top = kh - 1 - g.padTop;
+    const left = kw - 1 - g.padLeft;
+    const spreadH = (g.outHeight - 1) * g.strideHeight + 1;
+    const spreadW = (g.outWidth - 1) * g.strideWidth + 1;
+    const bottom = g.inHeight + kh - 1 - top - spreadH;
+    const right = g.inWidth + kw - 1 - left - spreadW;
+    return tf.tidy(() => {
+      const d = asTensor<tf.Tensor4D>(dy);
+      if (kh === 1 && kw === 1) {
+        const m = g.batch * g.outHeight * g.outWidth;
+        const wt = rearrangedFilter('pointwise-transposed', filter, () => tf.transpose(tf.reshape(asTensor<tf.Tensor4D>(filter), [ci, co])));
+        const z = tf.reshape(tf.matMul(tf.reshape(d, [m, co]), wt), [g.batch, g.outHeight, g.outWidth, ci]) as tf.Tensor4D;
+        if (g.strideHeight === 1 && g.strideWidth === 1 && top === 0 && left === 0 && bottom === 0 && right === 0) return z;
+        return spreadAndPad(z, g.strideHeight, g.strideWidth, top, bottom, left, right);
+      }
+      const flipped = rearrangedFilter('flipped-swapped', filter, () => flipSwapFilter(filter)) as tf.Tensor4D;
+      const dyPad = spreadAndPad(d, g.strideHeight, g.strideWidth, top, bottom, left, right);
+      return tf.conv2d(dyPad, flipped, 1, 'valid');
+    });
+  });
 }

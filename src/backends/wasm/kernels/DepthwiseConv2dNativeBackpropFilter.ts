@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor, convGeometry, padOrCrop } from '../../_conv_util.js';
-import { simdKernels } from '../simd/simd_kernels.js';
+import { depthwiseSimd } from '../simd/simd_kernels.js';
 
 export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
@@ -29,10 +29,10 @@ export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
       attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
     const g = convGeometry(tf.DepthwiseConv2dNativeBackpropFilter, x.shape, filterShape, strides, pad, dilations, dimRoundingMode, true, 'NHWC');
     const [kh, kw, c, mult] = filterShape;
-    const simd = mult === 1 && g.dilationHeight === 1 && g.dilationWidth === 1 && x.dtype === 'float32' && dy.dtype === 'float32' ? simdKernels(backend) : null;
+    const simd = depthwiseSimd(backend, mult, g, x, dy);
     if (simd !== null) {
       const out = simd.zeros([kh, kw, c, 1]);
-      simd.dwFilterGrad(simd.offset(x), simd.offset(dy), out.offset, g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, kw, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, 0, kh);
+      simd.dwFilterGrad(simd.offset(x), simd.offset(dy), out.offset, g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, kh, kw, g.strideHeight, g.strideWidth, g.padTop, g.padLeft);
       return out.info;
     }
     return tf.tidy(() => {

@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor, convGeometry, dilateFilter, spreadAndPad } from '../../_conv_util.js';
 import { inputGradientUnneeded } from '../../unneeded_input_gradients.js';
-import { simdKernels } from '../simd/simd_kernels.js';
+import { depthwiseSimd } from '../simd/simd_kernels.js';
 
 export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropInput,
@@ -25,7 +25,7 @@ export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
     if (inputGradientUnneeded(filter)) return tf.zeros(inputShape); // see unneeded_input_gradients.ts
     const g = convGeometry(tf.DepthwiseConv2dNativeBackpropInput, inputShape, filter.shape, strides, pad, dilations, dimRoundingMode, true, 'NHWC');
     const [kh, kw, c, mult] = filter.shape;
-    const simd = mult === 1 && g.dilationHeight === 1 && g.dilationWidth === 1 && dy.dtype === 'float32' && filter.dtype === 'float32' ? simdKernels(backend) : null;
+    const simd = depthwiseSimd(backend, mult, g, dy, filter);
     if (simd !== null) {
       const dx = simd.output(inputShape);
       simd.dwInputGrad(simd.offset(dy), simd.offset(filter), dx.offset, g.batch, g.inHeight, g.inWidth, c, g.outHeight, g.outWidth, kh, kw, g.strideHeight, g.strideWidth, g.padTop, g.padLeft);

@@ -9,6 +9,7 @@
  * the skipped input gradients rely on (`unneeded_input_gradients.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapStock } from './_wrap_stock.js';
 
 /** The output of a kernel that leaves `x` unchanged: `x`'s own buffer, one reference more. */
 export function sharedOutput(x: tf.TensorInfo, backend: unknown): tf.TensorInfo {
@@ -18,13 +19,8 @@ export function sharedOutput(x: tf.TensorInfo, backend: unknown): tf.TensorInfo 
 
 /** Wraps wasm's own Identity: numeric tensors share their buffer; strings go to the stock kernel. */
 export function identityConfig(stock: tf.KernelConfig): tf.KernelConfig {
-  return {
-    kernelName: tf.Identity,
-    backendName: 'wasm',
-    setupFunc: stock.setupFunc,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      return x.dtype === 'string' ? stock.kernelFunc(args) : sharedOutput(x, args.backend);
-    },
-  };
+  return wrapStock(stock, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    return x.dtype === 'string' ? null : sharedOutput(x, args.backend);
+  });
 }

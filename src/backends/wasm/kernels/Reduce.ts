@@ -10,6 +10,7 @@
  * operand on every call.) Other reductions go to the stock kernels unchanged.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wrapStock } from './_wrap_stock.js';
 import { asTensor } from '../../_conv_util.js';
 
 /** True when `axis` names exactly the leading axes [0, rank-2] of a float tensor of rank ≥ 3. */
@@ -20,24 +21,19 @@ function leadingAxes(x: tf.TensorInfo, axis: number | number[]): boolean {
 }
 
 function wrapReduction(stock: tf.KernelConfig, mean: boolean): tf.KernelConfig {
-  return {
-    kernelName: stock.kernelName,
-    backendName: 'wasm',
-    setupFunc: stock.setupFunc,
-    kernelFunc: (args) => {
-      const { x } = args.inputs as unknown as { x: tf.TensorInfo };
-      const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
-      if (!leadingAxes(x, axis)) return stock.kernelFunc(args);
-      const n = x.shape[0];
-      const c = x.shape[x.shape.length - 1];
-      const p = x.shape.slice(1, -1).reduce((a, b) => a * b, 1);
-      return tf.tidy(() => {
-        const pooled = tf.reshape(tf.avgPool(tf.reshape(asTensor<tf.Tensor>(x), [n, p, 1, c]) as tf.Tensor4D, [p, 1], 1, 'valid'), [n, c]);
-        const r = mean ? tf.mean(pooled, 0) : tf.mul(tf.sum(pooled, 0), tf.scalar(p));
-        return tf.reshape(r, keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c]);
-      }) as unknown as tf.TensorInfo;
-    },
-  };
+  return wrapStock(stock, (args) => {
+    const { x } = args.inputs as unknown as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    if (!leadingAxes(x, axis)) return null;
+    const n = x.shape[0];
+    const c = x.shape[x.shape.length - 1];
+    const p = x.shape.slice(1, -1).reduce((a, b) => a * b, 1);
+    return tf.tidy(() => {
+      const pooled = tf.reshape(tf.avgPool(tf.reshape(asTensor<tf.Tensor>(x), [n, p, 1, c]) as tf.Tensor4D, [p, 1], 1, 'valid'), [n, c]);
+      const r = mean ? tf.mean(pooled, 0) : tf.mul(tf.sum(pooled, 0), tf.scalar(p));
+      return tf.reshape(r, keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c]);
+    }) as unknown as tf.TensorInfo;
+  });
 }
 
 /** Wraps wasm's `Sum`. */

@@ -8,14 +8,12 @@
 ;; the kh*kw tap rows of `out` (kh*kw*C floats: stays in L1), four channels per instruction.
 ;; `out` must be zeroed by the caller. Why not XNNPACK: the gradient as one depthwise convolution
 ;; with an Ho x Wo "filter" runs XNNPACK's multipass path at ~1/15 of the forward pass's speed.
-;; The tap range [i0, i1) x [j0, j1) lets two threads split the taps (disjoint rows of `out`).
 (module
   (import "env" "memory" (memory 1 65536 shared))
   (func (export "dwFilterGrad")
     (param $x i32) (param $dy i32) (param $out i32)
     (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $ho i32) (param $wo i32)
-    (param $kw i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
-    (param $i0 i32) (param $i1 i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
     (local $b i32) (local $oh i32) (local $ow i32) (local $i i32) (local $j i32)
     (local $ih i32) (local $iw i32) (local $cb i32) (local $cv i32) (local $k i32)
     (local $dyp i32) (local $xrow i32) (local $xp i32) (local $ap i32) (local $arow i32)
@@ -32,9 +30,9 @@
         (local.set $ow (i32.const 0))
         (block $owdone (loop $owloop
           (br_if $owdone (i32.ge_u (local.get $ow) (local.get $wo)))
-          (local.set $i (local.get $i0))
+          (local.set $i (i32.const 0))
           (block $idone (loop $iloop
-            (br_if $idone (i32.ge_s (local.get $i) (local.get $i1)))
+            (br_if $idone (i32.ge_s (local.get $i) (local.get $kh)))
             (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $sh)) (local.get $i)) (local.get $pt)))
             (if (i32.and (i32.ge_s (local.get $ih) (i32.const 0)) (i32.lt_s (local.get $ih) (local.get $h)))
               (then

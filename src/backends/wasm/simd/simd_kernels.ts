@@ -28,8 +28,7 @@ export interface SimdKernelExports {
   dwFilterGrad(
     x: number, dy: number, out: number,
     n: number, h: number, w: number, c: number, ho: number, wo: number,
-    kw: number, sh: number, sw: number, pt: number, pl: number,
-    i0: number, i1: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
   ): void;
   /** See depthwise_input_grad.wat. */
   dwInputGrad(
@@ -66,6 +65,15 @@ export interface SimdKernels extends SimdKernelExports {
   scratch(bytes: number): { offset: number; free(): void };
   /** Current float32 / float64 views of the backend's memory (re-read after any allocation). */
   heap(): { f32: Float32Array; f64: Float64Array };
+}
+
+/**
+ * The SIMD kernels for a depthwise gradient of this geometry, or null: they handle channel
+ * multiplier 1 without dilation (every MobileNet/EfficientNet depthwise layer), float32 only.
+ */
+export function depthwiseSimd(backend: unknown, mult: number, g: { dilationHeight: number; dilationWidth: number }, ...tensors: tf.TensorInfo[]): SimdKernels | null {
+  const eligible = mult === 1 && g.dilationHeight === 1 && g.dilationWidth === 1 && tensors.every((t) => t.dtype === 'float32');
+  return eligible ? simdKernels(backend) : null;
 }
 
 const bound = new WeakMap<object, SimdKernels | null>();
