@@ -31,6 +31,7 @@ export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js
 export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
 export { evaluate, evaluateOutputs, predict, type EvaluateResult, type EvaluateOptions, type OutputsEvaluation } from './train/evaluate.js';
+export { predictTta, type TtaOptions } from './train/tta.js';
 export { classificationReport, confusionMatrix, topKAccuracy, rocAuc, argmaxRows, type ClassificationReport } from './metrics/classification.js';
 export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LRFinderResult, type LRSuggestion } from './train/lr_finder.js';
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';

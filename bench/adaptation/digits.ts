@@ -58,6 +58,8 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'disjoint' },
     threads: { type: 'string' },
     'eval-every': { type: 'string', default: '250' },
+    'binarize-source': { type: 'string', default: 'false' },
+    'feature-layer': { type: 'string', default: 'fc2' },
   },
 });
 
@@ -177,7 +179,11 @@ async function main(): Promise<void> {
     srcDigits = pick(all, order.slice(0, Math.min(5000, Math.floor(all.count / 2))));
   }
   const nSrc = srcDigits.count;
-  source = { rgb: greyToRgb(srcDigits.images, nSrc), labels: srcDigits.labels, count: nSrc };
+  const binarizeSource = values['binarize-source'] === 'true';
+  // The reference DANN implementations binarise the MNIST source digits to {0, 255} (`x > 0`), as
+  // the digits MNIST-M is made from; grey source digits otherwise.
+  const sourcePixels = (d: MnistData) => (binarizeSource ? d.images.map((v) => (v > 0 ? 255 : 0)) : d.images);
+  source = { rgb: greyToRgb(sourcePixels(srcDigits), nSrc), labels: srcDigits.labels, count: nSrc };
   if (protocol === 'paper' && values.target === undefined) {
     target = { rgb: await mnistM(srcDigits, 'paper-train', 1), labels: srcDigits.labels, count: nSrc };
     targetTest = { rgb: await mnistM(all, 'paper-test', 2), labels: all.labels, count: all.count };
@@ -201,7 +207,7 @@ async function main(): Promise<void> {
   const tgtXs = toTensor(target.rgb, target.count, mean);
   const tgtTest: LabeledData = { xs: toTensor(targetTest.rgb, targetTest.count, mean), labels: targetTest.labels, classNames };
   const srcTest: LabeledData = srcTestDigits !== undefined
-    ? { xs: toTensor(greyToRgb(srcTestDigits.images, srcTestDigits.count), srcTestDigits.count, mean), labels: srcTestDigits.labels, classNames }
+    ? { xs: toTensor(greyToRgb(sourcePixels(srcTestDigits), srcTestDigits.count), srcTestDigits.count, mean), labels: srcTestDigits.labels, classNames }
     : { xs: tf.slice(src.xs, 0, 1000), labels: src.labels.slice(0, 1000), classNames };
 
   const steps = Number(values.steps);
@@ -227,12 +233,15 @@ async function main(): Promise<void> {
         learningRate: 0.01,
         weightDecay: 0,
         seed,
+        featureLayer: values['feature-layer'] as string,
         discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, seed },
         onEpochEnd: values.progress ? (l) => console.log(JSON.stringify({ progress: method, seed, epoch: l.epoch, targetValAcc: l.targetValAcc, sourceValAcc: l.sourceValAcc, seconds: l.seconds })) : undefined,
       }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
       const last = res.history[res.history.length - 1];
       record(method, seed, last.targetValAcc as number, {
         protocol,
+        binarizeSource,
+        featureLayer: values['feature-layer'],
         sourceDigits: source.count,
         targetTestDigits: targetTest.count,
         network: values.bn === 'false' ? 'paper' : 'paper+bn',

@@ -76,6 +76,13 @@ export interface DomainAdapterOptions {
   optimizer?: OptimizerSpec;
   /** Weight decay (default 1e-3, tllib's `--wd`). */
   weightDecay?: number;
+  /**
+   * The layer whose output the adaptation losses (DANN's discriminator, CORAL, MMD) see, by name.
+   * Default: a transferkit model's own `featureLayer`; a plain LayersModel's layer before the
+   * last. Ganin & Lempitsky's digits network puts the discriminator on the flattened convolution
+   * output, below a three-layer label predictor: name that layer here.
+   */
+  featureLayer?: string;
   /** Learning-rate multiplier of the layers up to and including the feature layer (default 1; tllib uses 0.1 for pretrained backbones). */
   backboneLrScale?: number;
   /** Schedule: 'dann' (default: `lr / (1 + 10 p)^0.75`), 'constant', or any {@link LRSchedule} over steps. */
@@ -241,9 +248,12 @@ export class DomainAdapter {
 
   private async fitTensors(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult> {
     const lm = isPretrained(model) ? model.model : model;
-    const featureLayer = isPretrained(model) ? model.featureLayer : lm.layers[lm.layers.length - 2].name;
+    const featureLayer = this.options.featureLayer ?? (isPretrained(model) ? model.featureLayer : lm.layers[lm.layers.length - 2].name);
     const featureIndex = lm.layers.findIndex((l) => l.name === featureLayer);
-    if (featureIndex < 0) throw new TransferKitError('E_LAYER_NOT_FOUND', `DomainAdapter: feature layer '${featureLayer}' is not in model '${lm.name}'.`);
+    if (featureIndex < 0) {
+      const near = lm.layers.slice(-6).map((l) => l.name).join(', ');
+      throw new TransferKitError('E_LAYER_NOT_FOUND', `DomainAdapter: feature layer '${featureLayer}' is not in model '${lm.name}' (its last layers: ${near}). Pass options.featureLayer naming the layer that feeds the classifier head.`);
+    }
     if (featureIndex >= lm.layers.length - 1) throw new TransferKitError('E_MODEL_TOPOLOGY', `DomainAdapter: feature layer '${featureLayer}' is the model's output; name the layer that feeds the classifier.`);
     checkData(lm, data);
     const pm: PretrainedModel = isPretrained(model)

@@ -54,6 +54,14 @@ export function resizedCropParams(h: number, w: number, scale: [number, number],
   return [Math.floor((h - ch) / 2), Math.floor((w - cw) / 2), ch, cw];
 }
 
+/** Mirrors (reverses the width axis of) the examples of `x` [B, H, W, ...] whose entry in `flips` is true. */
+export function flipSome(x: tf.Tensor, flips: boolean[]): tf.Tensor {
+  return tf.tidy(() => {
+    const mask = tf.tensor1d(flips.map((f) => (f ? 1 : 0)), 'bool');
+    return tf.where(tf.reshape(mask, [flips.length, ...new Array(x.rank - 1).fill(1)]), tf.reverse(x, 2), x);
+  });
+}
+
 /** Applies the random augmentations of `a` to an image batch [B, H, W, C] (flips excluded). */
 export function augmentBatch(x: tf.Tensor4D, a: AugmentOptions, rand: () => number): tf.Tensor4D {
   return tf.tidy(() => {

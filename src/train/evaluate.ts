@@ -7,6 +7,7 @@ import { TransferKitError } from '../errors.js';
 import type { EncoderData, HeadTask, PretrainedModel } from '../models/pretrained_model.js';
 import { encodeData, isEncoderData } from '../encoders/encode_data.js';
 import { taskLoss } from './losses.js';
+import { predictTta, type TtaOptions } from './tta.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 
 /** Loss and metrics on a data set. */
@@ -33,6 +34,12 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Models on a frozen encoder given raw inputs: the embedding cache (as fineTune's `featureCache`; default true). */
   featureCache?: boolean | string;
+  /**
+   * Test-time augmentation (fastai `Learner.tta`; see {@link predictTta}): `true` for fastai's
+   * defaults (4 passes of random flips, plain prediction weighted 0.25). Image inputs only; the
+   * loss and every metric are computed on the blended probabilities.
+   */
+  tta?: boolean | TtaOptions;
 }
 
 /** Class probabilities for `xs` (inference mode, batched). Caller disposes the result. */
@@ -56,12 +63,16 @@ export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderD
     // A head on a frozen encoder given raw inputs: embed them (through the feature cache) first.
     const encoded = await encodeData(pm, data, { cache: typeof options === 'number' ? true : options.featureCache ?? true, progress: 'silent' }, 'evaluate: data');
     try {
+      if (typeof options !== 'number' && options.tta !== undefined && options.tta !== false) {
+        throw new TransferKitError('E_BAD_OPTION', 'evaluate: tta augments images; these inputs are encoder inputs (text or tokens). Drop the tta option.');
+      }
       return await evaluate(pm, encoded, batchSize);
     } finally {
       encoded.xs.dispose();
     }
   }
-  const probs = predict(pm, data.xs, batchSize);
+  const tta = typeof options === 'number' || options.tta === undefined || options.tta === false ? null : options.tta === true ? {} : options.tta;
+  const probs = tta !== null ? predictTta(pm, data.xs, tta, batchSize) : predict(pm, data.xs, batchSize);
   const k = probs.shape[1];
   const [ceT, predT] = tf.tidy(() => {
     const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), k);

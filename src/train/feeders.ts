@@ -13,7 +13,7 @@ import { isStreaming, type Batch, type LabeledData, type StreamingData, type Tra
 import { TransferKitError } from '../errors.js';
 import type { HeadTask } from '../models/pretrained_model.js';
 import { permutation } from '../utils/random.js';
-import { augmentBatch, hasRandomAugment, type AugmentOptions } from '../data/augment.js';
+import { augmentBatch, flipSome, hasRandomAugment, type AugmentOptions } from '../data/augment.js';
 import { batchInputs, computeCache, disposeCache, type Cache } from './activation_cache.js';
 import { runLayers } from './graph_executor.js';
 
@@ -58,11 +58,6 @@ export interface FeederOptions {
   cacheDir?: string;
   /** Random augmentations beyond flips (images only; they make the prefix run per batch). */
   augment?: AugmentOptions;
-}
-
-function flipSome(x: tf.Tensor, flips: boolean[]): tf.Tensor {
-  const mask = tf.tensor1d(flips.map((f) => (f ? 1 : 0)), 'bool');
-  return tf.where(tf.reshape(mask, [flips.length, ...new Array(x.rank - 1).fill(1)]), tf.reverse(x, 2), x);
 }
 
 function checkTargets(task: HeadTask, numClasses: number, hasTargets: boolean, name: string, shape?: number[]): void {

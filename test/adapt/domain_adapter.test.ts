@@ -124,6 +124,32 @@ describe('DomainAdapter', () => {
     await expect(new DomainAdapter({ method: 'coral' }).fit(m, { source: badLabels, target: { xs: target.xs } })).rejects.toThrow(/label 5 at index 0/);
   });
 
+  it('featureLayer names where the discriminator attaches: the layers up to it are the backbone (backboneLrScale), the rest the label predictor', async () => {
+    // A two-hidden-layer net: default feature layer 'hidden2' (the layer before the last); the paper's
+    // digits setup attaches at the lower 'features' layer instead.
+    const deep = (seed: number) => {
+      const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed * 10 + k });
+      const input = tfl.input({ shape: [2] });
+      let h = tfl.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(1), name: 'features' }).apply(input) as tfl.SymbolicTensor;
+      h = tfl.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(2), name: 'hidden2' }).apply(h) as tfl.SymbolicTensor;
+      const out = tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(3), name: 'classifier' }).apply(h) as tfl.SymbolicTensor;
+      return tfl.model({ inputs: input, outputs: out, name: 'deep_blob_net' });
+    };
+    const moved = async (featureLayer?: string) => {
+      const m = deep(4);
+      const before = m.layers.map((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+      // Backbone frozen by a zero rate: only the layers above the feature layer (and the discriminator) learn.
+      await new DomainAdapter({ ...base, method: 'dann', epochs: 1, stepsPerEpoch: 4, backboneLrScale: 0, ...(featureLayer ? { featureLayer } : {}) }).fit(m, data);
+      const after = m.layers.map((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+      const names = m.layers.filter((_, i) => JSON.stringify(before[i]) !== JSON.stringify(after[i])).map((l) => l.name);
+      m.dispose();
+      return names;
+    };
+    expect(await moved()).toEqual(['classifier']);
+    expect(await moved('features')).toEqual(['hidden2', 'classifier']);
+    await expect(new DomainAdapter({ method: 'dann', featureLayer: 'flatten_9' }).fit(deep(5), data)).rejects.toThrow(/feature layer 'flatten_9' is not in model 'deep_blob_net' \(its last layers: .*hidden2, classifier\)\. Pass options\.featureLayer/);
+  });
+
   it('a zoo model with a frozen backbone: only the head adapts, from cached activations, with the same updates as without the cache', async () => {
     const images = quadrantImages(24, 16, 3, 1);
     const shifted = { xs: tf.add(quadrantImages(24, 16, 3, 2).xs, 0.5) };
