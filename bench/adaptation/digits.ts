@@ -4,7 +4,7 @@
  * JSON line per (method, seed) and a summary line with mean and spread.
  *
  *   npx tsx bench/adaptation/digits.ts [--steps 500] [--seeds 0,1,2] [--methods source-only,dann,coral,mmd] [--bn false] [--disc-layers 1]
- *       [--protocol disjoint|paper] [--eval-every 250] [--threads N]
+ *       [--protocol disjoint|paper] [--eval-every 250] [--threads N] [--binarize-source true|false] [--feature-layer features|fc1|fc2]
  *       [--source ../shared/data/mnist] [--photos ../shared/data/bsds500] [--target DIR --target-test DIR] [--backend wasm]
  *
  * Data, `--protocol disjoint` (the default; only MNIST's 10,000 test digits are in ../shared): a
@@ -19,8 +19,14 @@
  * `--target`/`--target-test` take other domains in the same layout (a folder of IDX
  * `*images*`/`*labels*` files, grey [n,h,w] or RGB [n,h,w,3]) instead of the generated MNIST-M.
  *
+ * Source digits are binarised to {0, 255} (`x > 0`) as in the reference DANN implementations
+ * (pumpikano/tf-dann and its descendants binarise MNIST the same way MNIST-M's digits are);
+ * `--binarize-source false` keeps them grey (the runs in docs before 2026-11-28 evening).
+ *
  * Network (defaults): the paper's MNIST CNN — conv5x5-32, pool, conv5x5-48, pool, unpadded as
- * Caffe's → 768-d features; label predictor FC100-FC100-FC10; domain classifier FC100 → 1 (here
+ * Caffe's → 768-d features (layer `features`, where the domain classifier attaches, as the
+ * paper; `--feature-layer fc2` attaches it after the label predictor's hidden layers instead, as
+ * the earlier runs did); label predictor FC100-FC100-FC10; domain classifier FC100 → 1 (here
  * with dropout 0.5, tllib's `batch_norm=False` discriminator at one hidden layer). `--bn true`
  * adds BatchNorm after each convolution, which AdaBN needs; `--disc-layers 2` gives tllib's
  * two-layer discriminator. Inputs are x/255 minus the per-channel mean of source and target
@@ -58,8 +64,8 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'disjoint' },
     threads: { type: 'string' },
     'eval-every': { type: 'string', default: '250' },
-    'binarize-source': { type: 'string', default: 'false' },
-    'feature-layer': { type: 'string', default: 'fc2' },
+    'binarize-source': { type: 'string', default: 'true' },
+    'feature-layer': { type: 'string', default: 'features' },
   },
 });
 

@@ -2,6 +2,8 @@
 # Runs on the GPU machine from the repository root with .gpu-adapt/ and .gl/ carried
 # (bench/gpu/prepare-adapt.sh): the MNIST → MNIST-M benchmark on WebGPU, one process per
 # (seed, method), all at once (each process is dispatch-bound on one CPU core; the GPU has room).
+# EXTRA adds digits.ts flags; to repeat the 2026-11-28 table (the defaults before binarised
+# sources and the discriminator on the conv features): EXTRA="--binarize-source false --feature-layer fc2".
 set -u
 STEPS=${STEPS:-2000}
 LIMIT=${LIMIT:-480}
@@ -14,7 +16,7 @@ export TRANSFERKIT_ASSETS=$PWD/assets
 for seed in ${SEEDS:-0 1 2}; do
   for m in source-only,adabn dann coral mmd; do
     tag=$seed-${m%%,*}
-    timeout "$LIMIT" "$NODE" digits.mjs --backend webgpu --steps "$STEPS" --seeds "$seed" --methods "$m" --cache-dir cache --progress --bn true --disc-layers 2 \
+    timeout "$LIMIT" "$NODE" digits.mjs --backend webgpu --steps "$STEPS" --seeds "$seed" --methods "$m" --cache-dir cache --progress --bn true --disc-layers 2 ${EXTRA:-} \
       > "/tmp/adapt/$tag.jsonl" 2> "/tmp/adapt/$tag.err" &
   done
 done
