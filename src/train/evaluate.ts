@@ -61,11 +61,11 @@ export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderD
   }
   if (isEncoderData(data)) {
     // A head on a frozen encoder given raw inputs: embed them (through the feature cache) first.
+    if (typeof options !== 'number' && options.tta !== undefined && options.tta !== false) {
+      throw new TransferKitError('E_BAD_OPTION', 'evaluate: tta augments images; these inputs are encoder inputs (text or tokens). Drop the tta option.');
+    }
     const encoded = await encodeData(pm, data, { cache: typeof options === 'number' ? true : options.featureCache ?? true, progress: 'silent' }, 'evaluate: data');
     try {
-      if (typeof options !== 'number' && options.tta !== undefined && options.tta !== false) {
-        throw new TransferKitError('E_BAD_OPTION', 'evaluate: tta augments images; these inputs are encoder inputs (text or tokens). Drop the tta option.');
-      }
       return await evaluate(pm, encoded, batchSize);
     } finally {
       encoded.xs.dispose();
