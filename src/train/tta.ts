@@ -51,6 +51,9 @@ export function predictTta(pm: PretrainedModel, xs: tf.Tensor, options: TtaOptio
   const n = options.n ?? 4;
   const beta = options.beta ?? 0.25;
   const augment = options.augment ?? { flip: true };
+  const flip = augment.flip ?? true;
+  // Nothing random to apply: every pass would equal the plain prediction, and so would the blend.
+  const passes = flip || hasRandomAugment(augment) ? n : 0;
   const rand = mulberry32(options.seed ?? 1);
   const count = xs.shape[0];
   const run = (x: tf.Tensor) => pm.model.apply(x, { training: false }) as tf.Tensor;
@@ -61,11 +64,12 @@ export function predictTta(pm: PretrainedModel, xs: tf.Tensor, options: TtaOptio
         const b = Math.min(batchSize, count - i);
         const x = tf.slice(xs, i, b) as tf.Tensor4D;
         const plain = run(x);
+        if (passes === 0) return plain;
         let agg: tf.Tensor | null = null;
-        for (let k = 0; k < n; k++) {
+        for (let k = 0; k < passes; k++) {
           // One pass: the same draws fastai's training pipeline makes (flip per example, then the rest).
           let input: tf.Tensor = x;
-          if (augment.flip ?? true) input = flipSome(input, Array.from({ length: b }, () => rand() < 0.5));
+          if (flip) input = flipSome(input, Array.from({ length: b }, () => rand() < 0.5));
           if (hasRandomAugment(augment)) input = augmentBatch(input as tf.Tensor4D, augment, rand);
           const p = run(input);
           agg = agg === null ? p : options.useMax ? tf.maximum(agg, p) : tf.add(agg, p);

@@ -61,7 +61,10 @@ describe('predictTta (fastai Learner.tta)', () => {
     const aug = predictTta(pm, xs, { beta: 0, n: 1, seed: 2 }, 8);
     const rows = (await aug.array()) as number[][];
     expect(rows.every((r, i) => close(r, plain[i]) || close(r, mirrored[i]))).toBe(true);
-    tf.dispose([one, aug]);
+    // No augmentation at all: the passes would repeat the plain prediction, so it is returned as is.
+    const none = predictTta(pm, xs, { augment: { flip: false } }, 8);
+    expect(((await none.array()) as number[][]).every((r, i) => close(r, plain[i], 1e-6))).toBe(true);
+    tf.dispose([one, aug, none]);
   });
 
   it('useMax: the element-wise maximum of the plain and the passes', async () => {
