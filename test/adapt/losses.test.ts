@@ -162,6 +162,13 @@ describe('domainDiscriminator (tllib DomainDiscriminator)', () => {
     expect(lr.countParams()).toBe(17);
     const drop = domainDiscriminator(16, { hiddenSize: 8, hiddenLayers: 1, batchNorm: false });
     expect(drop.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Dense', 'Activation', 'Dropout', 'Dense']);
-    tf.dispose([d, lr, drop].flatMap((m) => m.weights.map((w) => w.read())));
+    expect((drop.layers[3].getConfig() as { rate: number }).rate).toBe(0.5);
+    // The paper's digits discriminator, FC100 -> ReLU -> FC1, has no dropout.
+    const paper = domainDiscriminator(16, { hiddenSize: 8, hiddenLayers: 1, batchNorm: false, dropout: 0 });
+    expect(paper.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Dense', 'Activation', 'Dense']);
+    const light = domainDiscriminator(16, { hiddenSize: 8, hiddenLayers: 2, batchNorm: false, dropout: 0.1 });
+    expect(light.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => (l.getConfig() as { rate: number }).rate)).toEqual([0.1, 0.1]);
+    expect(() => domainDiscriminator(16, { batchNorm: false, dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
+    tf.dispose([d, lr, drop, paper, light].flatMap((m) => m.weights.map((w) => w.read())));
   });
 });

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { prepareModel } from '../../transfer/prepare_model.js';
+import { TransferKitError } from '../../errors.js';
 
 /** Options of {@link domainDiscriminator} (tllib `DomainDiscriminator`). */
 export interface DomainDiscriminatorOptions {
@@ -11,8 +12,14 @@ export interface DomainDiscriminatorOptions {
   hiddenSize?: number;
   /** Number of hidden layers (default 2, as tllib; Ganin et al. use 1 for digits and 0, a logistic regression, for sentiment). */
   hiddenLayers?: number;
-  /** BatchNorm after each hidden layer (default true); false uses Dropout(0.5) instead, as tllib. */
+  /** BatchNorm after each hidden layer (default true); false uses Dropout instead, as tllib. */
   batchNorm?: boolean;
+  /**
+   * Dropout rate after each hidden layer when `batchNorm` is false (default 0.5, as tllib's
+   * `DomainDiscriminator(batch_norm=False)`). 0 adds no dropout: Ganin & Lempitsky's digits
+   * discriminator (FC100 → ReLU → FC1) has none.
+   */
+  dropout?: number;
   /** Seed of the weight initialisers. */
   seed?: number;
   /** Name prefix of its layers (default 'domain_discriminator'). */
@@ -33,12 +40,14 @@ export function domainDiscriminator(inFeatures: number, options: DomainDiscrimin
   const input = tfl.input({ shape: [inFeatures], name: `${name}_input` });
   let h = input as tfl.SymbolicTensor;
   const depth = options.hiddenLayers ?? 2;
+  const rate = options.dropout ?? 0.5;
+  if (!(rate >= 0 && rate < 1)) throw new TransferKitError('E_BAD_OPTION', `domainDiscriminator: dropout must be in [0, 1); received ${rate}. Use 0 for no dropout (the paper's digits discriminator).`);
   for (let k = 1; k <= depth; k++) {
     h = tfl.layers.dense({ units: hidden, kernelInitializer: init(k), name: `${name}_dense${k}` }).apply(h) as tfl.SymbolicTensor;
     if (bn) h = tfl.layers.batchNormalization({ name: `${name}_bn${k}` }).apply(h) as tfl.SymbolicTensor;
     h = tfl.layers.activation({ activation: 'relu', name: `${name}_relu${k}` }).apply(h) as tfl.SymbolicTensor;
     // No fixed dropout seed: TF.js would repeat one mask at every call (DomainAdapter seeds each call).
-    if (!bn) h = tfl.layers.dropout({ rate: 0.5, name: `${name}_drop${k}` }).apply(h) as tfl.SymbolicTensor;
+    if (!bn && rate > 0) h = tfl.layers.dropout({ rate, name: `${name}_drop${k}` }).apply(h) as tfl.SymbolicTensor;
   }
   const out = tfl.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: init(depth + 1), name: `${name}_out` }).apply(h) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name });
