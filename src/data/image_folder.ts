@@ -12,18 +12,14 @@ import { mulberry32, permutation } from '../utils/random.js';
 import type { ImageFormat, RgbImage } from './decode_image.js';
 import { ALL_IMAGE_FORMATS, decodeImageAsync, DEFAULT_IMAGE_FORMATS } from './decode_image_node.js';
 import { defaultDecodeWorkers, JpegDecodePool } from './decode_pool.js';
+import { resizeCropImage, type ImageResizeOptions } from './resize_image.js';
 
 /** Options of {@link loadImageFolder}. */
-export interface ImageFolderOptions {
+export interface ImageFolderOptions extends ImageResizeOptions {
   /** Output [height, width]. */
   size: [number, number];
   /** How pixels in [0, 255] become inputs. */
   preprocessing: Pick<Preprocessing, 'scale' | 'offset'>;
-  /**
-   * Fraction of the shorter side kept by the centre crop after resizing (timm's `crop_pct`;
-   * 0.875 = torchvision's resize-256-crop-224). 1 squashes the whole image to `size`.
-   */
-  cropFraction?: number;
   /** Class folder names in label order (default: sorted sub-folder names). */
   classNames?: string[];
   /**
@@ -93,19 +89,8 @@ export interface ImageFolderData extends LabeledData {
   skipped: { file: string; reason: string }[];
 }
 
-function resizeCrop(img: RgbImage, size: [number, number], cropFraction: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const t = tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
-    const [oh, ow] = size;
-    // Resize so the crop window of the shorter side maps to the output, then centre-crop.
-    const scale = Math.max(oh / (img.height * cropFraction), ow / (img.width * cropFraction));
-    const rh = Math.max(oh, Math.round(img.height * scale));
-    const rw = Math.max(ow, Math.round(img.width * scale));
-    const resized = tf.image.resizeBilinear(tf.cast(t, 'float32') as tf.Tensor3D, [rh, rw], true);
-    const top = Math.floor((rh - oh) / 2);
-    const left = Math.floor((rw - ow) / 2);
-    return tf.slice(resized, [top, left, 0], [oh, ow, 3]);
-  });
+function resizeCrop(img: RgbImage, size: [number, number], options: ImageResizeOptions): tf.Tensor3D {
+  return tf.tensor3d(resizeCropImage(img, size, options), [size[0], size[1], 3]);
 }
 
 /**
@@ -125,7 +110,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
  * Undecodable files are skipped and reported, not thrown.
  */
 export async function loadImageFiles(items: readonly (string | { file: string; label: number })[], options: Omit<ImageFolderOptions, 'classNames'>): Promise<Omit<ImageFolderData, 'classNames'>> {
-  const { size, cropFraction = 0.875 } = options;
+  const { size } = options;
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
   const images: tf.Tensor3D[] = [];
   const labels: number[] = [];
@@ -142,7 +127,7 @@ export async function loadImageFiles(items: readonly (string | { file: string; l
       const d = await (inFlight.shift() as Promise<Decoded>);
       const { file, label } = list[i];
       if (d.ok) {
-        images.push(resizeCrop(d.img, size, cropFraction));
+        images.push(resizeCrop(d.img, size, options));
         labels.push(label);
         files.push(file);
       } else {
@@ -191,7 +176,7 @@ export interface StreamImageFolderOptions extends ImageFolderOptions {
  * Pass the result to `fineTune` as training or validation data.
  */
 export async function streamImageFolder(dir: string, options: StreamImageFolderOptions): Promise<StreamingData & { files: string[]; classNames: string[] }> {
-  const { size, cropFraction = 0.875, batchSize } = options;
+  const { size, batchSize } = options;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: batchSize must be an integer > 0. Received: ${batchSize}.`);
   const prefetch = options.prefetch ?? 1;
   if (!(Number.isInteger(prefetch) && prefetch >= 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: prefetch must be an integer >= 0 (batches decoded ahead). Received: ${prefetch}.`);
@@ -221,7 +206,7 @@ export async function streamImageFolder(dir: string, options: StreamImageFolderO
           decoded.forEach((d, j) => {
             const { file, label } = items[order[starts[i] + j]];
             if (d.ok) {
-              images.push(resizeCrop(d.img, size, cropFraction));
+              images.push(resizeCrop(d.img, size, options));
               labels.push(label);
             } else {
               if (!warned.has(file)) warn(`[transferkit] skipping ${file}: ${d.err.message.replace('[transferkit] ', '')}`);

@@ -4,13 +4,14 @@
  * - {@link textEncoder}: a BERT-family {@link TextModel}'s last hidden states, pooled (first
  *   token or masked mean) exactly as the ONNX path pools;
  * - {@link imageEncoder}: a vision {@link PretrainedModel}'s feature layer (global-average pooled
- *   when it is a map), on images resized bilinearly to the model's input and preprocessed by its
+ *   when it is a map), on images resized (antialiased bilinear, as PIL and torchvision) to the model's input and preprocessed by its
  *   `preprocessing`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { RgbImage } from '../data/decode_image.js';
+import { resizeCropImage } from '../data/resize_image.js';
 import type { TextModel } from '../models/text/text_model.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { disposeBatch, textInputs } from '../models/text/inputs.js';
@@ -155,7 +156,7 @@ export async function imageEncoder(pm: PretrainedModel, options: ImageEncoderOpt
   const featShape = sub.outputs[0].shape;
   const dim = featShape[featShape.length - 1] as number;
   const { scale, offset } = pm.preprocessing;
-  const fingerprint = await weightsFingerprint(sub, { kind: 'tfjs-image', featureLayer: pm.featureLayer, inputShape: pm.inputShape, scale, offset, normalize });
+  const fingerprint = await weightsFingerprint(sub, { kind: 'tfjs-image', resize: 'antialias', featureLayer: pm.featureLayer, inputShape: pm.inputShape, scale, offset, normalize });
   const encoder: FrozenEncoder = {
     kind: 'frozen-encoder',
     id: pm.source,
@@ -172,7 +173,7 @@ export async function imageEncoder(pm: PretrainedModel, options: ImageEncoderOpt
         return x as RgbImage;
       });
       const feats = tf.tidy(() => {
-        const xs = tf.stack(images.map((img) => tf.image.resizeBilinear(tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]), [h, w], true)));
+        const xs = tf.stack(images.map((img) => tf.tensor3d(resizeCropImage(img, [h, w], { cropFraction: 1 }), [h, w, 3])));
         return pooled(sub, tf.add(tf.mul(xs, scale as number | number[]), offset as number | number[]));
       });
       const rows = (await feats.data()) as Float32Array;

@@ -34,6 +34,12 @@ export interface StagePlan {
 export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTuneOptions): StagePlan[] {
   const epochs = options.epochs ?? 5;
   const headUnfreeze = () => unfreeze(pm, { from: pm.headLayers[0] ?? pm.featureLayer });
+  // The `bn` policies protect pretrained statistics; a new head's BatchNorm (replaceHead's
+  // `batchNorm`, fastai's head) has none to protect and trains fully, as in fastai.
+  const headBatchNormTrains = () => {
+    const bn = pm.headLayers.filter((n) => pm.model.getLayer(n).getClassName() === 'BatchNormalization');
+    if (bn.length > 0) unfreeze(pm, bn);
+  };
   if (recipe === 'custom') return customStages(pm, options.stages ?? [], options);
   if (recipe === 'full') return [{ stage: 'full', epochs, lr: options.learningRate ?? 1e-4, setup: () => unfreeze(pm, 'all'), overrides: {} }];
   if (recipe === 'gradual-unfreeze') {
@@ -64,7 +70,10 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
       },
       {
         stage: 'fine-tune', epochs: epochs - at, lr,
-        setup: () => void unfreeze(pm, 'all', { bn: options.bn ?? 'train' }),
+        setup: () => {
+          unfreeze(pm, 'all', { bn: options.bn ?? 'train' });
+          headBatchNormTrains();
+        },
         overrides: {
           optimizer: (groups, peak) => {
             // After a resume the head phase was skipped: rebuild its group, then add the backbone.
@@ -101,7 +110,10 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
       },
       {
         stage: 'fine-tune', epochs, lr: baseLr / 2,
-        setup: () => void unfreeze(pm, 'all', { bn: options.bn ?? 'train' }),
+        setup: () => {
+          unfreeze(pm, 'all', { bn: options.bn ?? 'train' });
+          headBatchNormTrains();
+        },
         overrides: {
           optimizer,
           paramGroups: { ...options.paramGroups, groups, lr: { lo: baseLr / 2 / (options.lrMult ?? 100), hi: baseLr / 2 } },
@@ -121,7 +133,10 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
   if (recipe === 'two-stage') {
     plans.push({
       stage: 'fine-tune', epochs, lr: options.learningRate ?? 1e-4,
-      setup: () => void unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' }),
+      setup: () => {
+        unfreeze(pm, options.unfreeze ?? { from: defaultUnfreezeFrom(pm) }, { bn: options.bn ?? 'train-affine' });
+        headBatchNormTrains();
+      },
       overrides: {},
     });
   }

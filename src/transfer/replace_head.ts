@@ -21,10 +21,14 @@ export interface ReplaceHeadOptions {
   /** Class names (length `numClasses`), kept with the model. */
   classNames?: string[];
   /**
-   * Pooling when the cut layer outputs a map [H, W, C]: `'avg'` (default), `'max'`, `'flatten'`, or
-   * `'none'` (Dense layers then act on the last axis, giving a per-position output).
+   * Pooling when the cut layer outputs a map [H, W, C]: `'avg'` (default), `'max'`, `'concat'`
+   * (max and average side by side, 2C features: fastai's `AdaptiveConcatPool2d`, timm's
+   * `'catavgmax'`), `'flatten'`, or `'none'` (Dense layers then act on the last axis, giving a
+   * per-position output). When the cut defaults to a model's own global-average-pooling layer
+   * (Teachable Machine's MobileNetV2), any pooling but `'avg'` cuts at that layer's input map
+   * instead, as fastai's `create_body` cuts before the pool.
    */
-  pooling?: 'avg' | 'max' | 'flatten' | 'none';
+  pooling?: 'avg' | 'max' | 'concat' | 'flatten' | 'none';
   /**
    * Where to cut: a layer name (e.g. `'block_16_project_BN'`) or index; the new head is built on
    * its output. Default: the model's feature layer.
@@ -34,11 +38,59 @@ export interface ReplaceHeadOptions {
   hidden?: number[];
   /** Activation of hidden layers (default `'relu'`). */
   hiddenActivation?: 'relu' | 'gelu' | 'swish' | 'tanh';
-  /** Dropout rate before each Dense layer of the head (default 0.2, as Keras applications' top). */
-  dropout?: number;
+  /**
+   * Dropout rate before each Dense layer of the head (default 0.2, as Keras applications' top):
+   * one rate for all, or one per Dense layer (`hidden.length + 1` rates, the classifier's last).
+   */
+  dropout?: number | number[];
+  /**
+   * A BatchNorm layer before each Dropout → Dense pair, whose Dense then has no bias (fastai's
+   * `LinBnDrop(bn=True)`); momentum 0.9 and epsilon 1e-5, PyTorch's `BatchNorm1d` defaults.
+   * Default false. Head BatchNorm layers always train fully: the recipes' `bn` policies protect
+   * pretrained statistics, and a new head has none.
+   */
+  batchNorm?: boolean;
+  /**
+   * Initialiser of the head's Dense kernels: `'glorot-uniform'` (default, Keras' Dense) or
+   * `'he-normal'` (fastai initialises its head with `kaiming_normal_`; TF.js' He normal is
+   * truncated at two standard deviations).
+   */
+  init?: 'glorot-uniform' | 'he-normal';
+  /**
+   * Defaults of a known head, overridden by any option given explicitly. `'fastai'`: fastai's
+   * `create_head` as `vision_learner` builds it — concat pooling, then BatchNorm → Dropout(0.25)
+   * → Dense(512, no bias) → ReLU → BatchNorm → Dropout(0.5) → Dense(numClasses, no bias), He-normal
+   * kernels (`pooling: 'concat', hidden: [512], batchNorm: true, dropout: [0.25, 0.5], init: 'he-normal'`).
+   */
+  preset?: 'fastai';
   /** Seed of the head's weight initialisers (default: unseeded). */
   seed?: number;
 }
+
+/** fastai `create_head(nf, n_out)` with its defaults (`lin_ftrs=[512]`, `ps=0.5`, `concat_pool`, `first_bn`). */
+const FASTAI_HEAD: Partial<ReplaceHeadOptions> = { pooling: 'concat', hidden: [512], hiddenActivation: 'relu', batchNorm: true, dropout: [0.25, 0.5], init: 'he-normal' };
+
+/** The options with a preset's defaults filled in (explicit options win). */
+function withPreset(options: ReplaceHeadOptions): ReplaceHeadOptions {
+  if (options.preset === undefined) return options;
+  if (options.preset !== 'fastai') throw new TransferKitError('E_BAD_OPTION', `replaceHead: unknown preset. Received: preset=${String(options.preset)}. Known: 'fastai'.`);
+  const explicit = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return { ...FASTAI_HEAD, ...explicit } as ReplaceHeadOptions;
+}
+
+/** One dropout rate per Dense layer of the head, validated. */
+function dropoutRates(options: ReplaceHeadOptions): number[] {
+  const layers = (options.hidden ?? []).length + 1;
+  const d = options.dropout ?? 0.2;
+  const rates = Array.isArray(d) ? d : new Array<number>(layers).fill(d);
+  if (rates.length !== layers) {
+    throw new TransferKitError('E_BAD_OPTION', `replaceHead: dropout lists ${rates.length} rates but the head has ${layers} Dense layers (hidden: [${(options.hidden ?? []).join(', ')}] plus the classifier). Pass one rate, or one per Dense layer.`);
+  }
+  for (const r of rates) if (!(r >= 0 && r < 1)) throw new TransferKitError('E_BAD_OPTION', `dropout must be in [0, 1). Received: dropout=${JSON.stringify(d)}.`);
+  return rates;
+}
+
+const GLOBAL_POOLS = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 
 function uniqueName(model: tfl.LayersModel, base: string): string {
   const names = new Set(model.layers.map((l) => l.name));
@@ -50,16 +102,18 @@ function uniqueName(model: tfl.LayersModel, base: string): string {
 
 /**
  * Returns a new PretrainedModel: the same backbone layers (shared weights) up to
- * `featureLayer`, then [pooling] → [dropout → dense(hidden, act)]* → dropout → dense(numClasses, softmax |
- * sigmoid | linear by `task`).
+ * `featureLayer`, then [pooling] → [[batchNorm] → dropout → dense(hidden, act)]* → [batchNorm] →
+ * dropout → dense(numClasses, softmax | sigmoid | linear by `task`).
  *
  * @example
  * ```ts
  * const model = replaceHead(base, { numClasses: 2, classNames: ['ants', 'bees'] });
+ * const fastai = replaceHead(base, { numClasses: 2, preset: 'fastai' }); // fastai's create_head
  * ```
  */
-export function replaceHead(base: PretrainedModel | FrozenEncoder, options: ReplaceHeadOptions): PretrainedModel {
-  const { numClasses, pooling = 'avg', dropout = 0.2, task = 'multiclass' } = options;
+export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHeadOptions): PretrainedModel {
+  const options = withPreset(headOptions);
+  const { numClasses, pooling = 'avg', task = 'multiclass' } = options;
   if (!['multiclass', 'multilabel', 'regression'].includes(task)) {
     throw new TransferKitError('E_BAD_OPTION', `replaceHead: unknown task. Received: task=${String(task)}. Choose 'multiclass', 'multilabel' or 'regression'.`);
   }
@@ -70,8 +124,9 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, options: Repl
   if (options.classNames !== undefined && options.classNames.length !== numClasses) {
     throw new TransferKitError('E_BAD_OPTION', `classNames has ${options.classNames.length} names but numClasses=${numClasses}. Pass one name per class.`);
   }
-  if (!(dropout >= 0 && dropout < 1)) {
-    throw new TransferKitError('E_BAD_OPTION', `dropout must be in [0, 1). Received: dropout=${dropout}.`);
+  dropoutRates(options);
+  if (!['avg', 'max', 'concat', 'flatten', 'none'].includes(pooling)) {
+    throw new TransferKitError('E_BAD_OPTION', `replaceHead: unknown pooling. Received: pooling=${String(pooling)}. Choose 'avg', 'max', 'concat', 'flatten' or 'none'.`);
   }
   if (isFrozenEncoder(base)) return encoderHead(base, options);
   const model = base.model;
@@ -89,12 +144,22 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, options: Repl
       throw new TransferKitError('E_LAYER_NOT_FOUND', `replaceHead: no layer named '${at}'. Received: at=${at}.${near.length ? ` Similar: ${near.join(', ')}.` : ''}`);
     }
   }
+  if (options.at === undefined && pooling !== 'avg' && GLOBAL_POOLS.has(feature.getClassName())) {
+    // The model pools on its own; the head's pooling needs the map before it.
+    feature = feature.inboundNodes[0].inboundLayers[0] as tfl.layers.Layer;
+  }
   // Node 0 is the backbone's own application of the layer (training may add more nodes later).
   let x = feature.getOutputAt(0) as tfl.SymbolicTensor;
   if (x.shape.length === 4 && pooling !== 'none') {
     const name = uniqueName(model, 'head_pool');
     if (pooling === 'avg') x = tfl.layers.globalAveragePooling2d({ name }).apply(x) as tfl.SymbolicTensor;
     else if (pooling === 'max') x = tfl.layers.globalMaxPooling2d({ name }).apply(x) as tfl.SymbolicTensor;
+    else if (pooling === 'concat') {
+      // fastai's order: max first, then average.
+      const mx = tfl.layers.globalMaxPooling2d({ name: uniqueName(model, 'head_pool_max') }).apply(x) as tfl.SymbolicTensor;
+      const av = tfl.layers.globalAveragePooling2d({ name: uniqueName(model, 'head_pool_avg') }).apply(x) as tfl.SymbolicTensor;
+      x = tfl.layers.concatenate({ name }).apply([mx, av]) as tfl.SymbolicTensor;
+    }
     else x = tfl.layers.flatten({ name }).apply(x) as tfl.SymbolicTensor;
   } else if (x.shape.length !== 2 && pooling !== 'none') {
     throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${feature.name}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C] (or pooling: 'none').`);
@@ -113,18 +178,31 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, options: Repl
   };
 }
 
-/** [dropout → dense(hidden, act)]* → dropout → dense(numClasses, softmax | sigmoid | linear) on `x`. */
+/**
+ * [[batchNorm] → dropout → dense(hidden, act)]* → [batchNorm] → dropout → dense(numClasses,
+ * softmax | sigmoid | linear) on `x` (fastai's `LinBnDrop` order; a Dense after a BatchNorm has no bias).
+ */
 function headLayers(input: tfl.SymbolicTensor, options: ReplaceHeadOptions, name: (base: string) => string): tfl.SymbolicTensor {
-  const { numClasses, hidden = [], hiddenActivation = 'relu', dropout = 0.2, seed, task = 'multiclass' } = options;
+  const { numClasses, hidden = [], hiddenActivation = 'relu', seed, task = 'multiclass', batchNorm = false, init = 'glorot-uniform' } = options;
+  const rates = dropoutRates(options);
   let x = input;
-  const init = (k: number) => tfl.initializers.glorotUniform(seed === undefined ? {} : { seed: seed + k });
+  const kernel = (k: number) => {
+    const s = seed === undefined ? {} : { seed: seed + k };
+    return init === 'he-normal' ? tfl.initializers.heNormal(s) : tfl.initializers.glorotUniform(s);
+  };
+  const block = (k: number, suffix: string) => {
+    // PyTorch's BatchNorm1d defaults (momentum 0.1 = Keras 0.9, eps 1e-5): with Keras' 0.99 the
+    // moving statistics would barely move in the few hundred steps a head trains.
+    if (batchNorm) x = tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5, name: name(`head_bn${suffix}`) }).apply(x) as tfl.SymbolicTensor;
+    if (rates[k] > 0) x = tfl.layers.dropout({ rate: rates[k], name: name(`head_dropout${suffix}`) }).apply(x) as tfl.SymbolicTensor;
+  };
   hidden.forEach((units, k) => {
-    if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: name(`head_dropout_${k}`) }).apply(x) as tfl.SymbolicTensor;
-    x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, kernelInitializer: init(k + 1), name: name(`head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
+    block(k, `_${k}`);
+    x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, useBias: !batchNorm, kernelInitializer: kernel(k + 1), name: name(`head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
   });
-  if (dropout > 0) x = tfl.layers.dropout({ rate: dropout, name: name('head_dropout') }).apply(x) as tfl.SymbolicTensor;
+  block(hidden.length, '');
   const activation = task === 'multiclass' ? 'softmax' : task === 'multilabel' ? 'sigmoid' : 'linear';
-  return tfl.layers.dense({ units: numClasses, activation, kernelInitializer: init(0), name: name('head_predictions') }).apply(x) as tfl.SymbolicTensor;
+  return tfl.layers.dense({ units: numClasses, activation, useBias: !batchNorm, kernelInitializer: kernel(0), name: name('head_predictions') }).apply(x) as tfl.SymbolicTensor;
 }
 
 /**

@@ -5,7 +5,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, loadImageFolder, streamImageFolder, trainValSplit, useBackend } from '../../src/index.js';
+import { decodeImage, loadImageFiles, loadImageFolder, resizeCropImage, streamImageFolder, trainValSplit, useBackend } from '../../src/index.js';
 
 function solid(w: number, h: number, rgb: [number, number, number]): Uint8Array {
   const d = new Uint8Array(w * h * 4);
@@ -46,6 +46,30 @@ describe('image folders', () => {
     const px = tf.slice(data.xs, [5, 4, 4, 0], [1, 1, 1, 3]).dataSync();
     expect(px[0]).toBeGreaterThan(0.9);
     expect(px[2]).toBeLessThan(-0.8);
+  });
+
+  it('resizes with antialiasing by default (as resizeCropImage), and antialias: false restores plain bilinear sampling', async () => {
+    // One-pixel black/white columns (PNG, so pixels are exact): a 6x downscale averages them to
+    // grey with antialiasing and leaves stripes without.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-img-aa-'));
+    fs.mkdirSync(path.join(root, 'stripes'));
+    const [w, h] = [96, 48];
+    const png = new PNG({ width: w, height: h });
+    const rgba = new Uint8Array(w * h * 4);
+    for (let i = 0; i < w * h; i++) rgba.set([...(i % 2 === 0 ? [255, 255, 255] : [0, 0, 0]), 255], i * 4);
+    png.data = Buffer.from(rgba);
+    const file = path.join(root, 'stripes', 's.png');
+    fs.writeFileSync(file, PNG.sync.write(png));
+    const opts = { size: [8, 16] as [number, number], preprocessing: { scale: 1, offset: 0 }, cropFraction: 1 };
+    const smooth = await loadImageFiles([file], opts);
+    const plain = await loadImageFiles([file], { ...opts, antialias: false });
+    const want = resizeCropImage(decodeImage(new Uint8Array(fs.readFileSync(file))), [8, 16], { cropFraction: 1 });
+    const got = smooth.xs.dataSync();
+    expect(Math.max(...got.map((v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-4);
+    const spread = (a: ArrayLike<number>) => Math.max(...Array.from(a)) - Math.min(...Array.from(a));
+    expect(spread(got)).toBeLessThan(60);
+    expect(spread(plain.xs.dataSync())).toBeGreaterThan(200);
+    tf.dispose([smooth.xs, plain.xs]);
   });
 
   it("channelOrder 'BGR' swaps red and blue before the per-channel preprocessing (Keras 'caffe' mode)", async () => {

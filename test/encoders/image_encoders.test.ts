@@ -117,7 +117,7 @@ describe('TF.js vision model as a frozen encoder (imageEncoder)', () => {
     expect(enc.runtime.runtime).toBe('tfjs');
     const { inputs } = colourImages(3, 1);
     const rows = await enc.encode(inputs.slice(0, 3));
-    // The same computation written out: resize (half-pixel bilinear), x * scale + offset, features, mean over H, W.
+    // The same computation written out: resize (half-pixel bilinear: antialiasing only widens the filter when downscaling), x * scale + offset, features, mean over H, W.
     const sub = tfl.model({ inputs: base.model.inputs, outputs: base.model.getLayer(base.featureLayer).output as tfl.SymbolicTensor });
     const want = tf.tidy(() => {
       const xs = tf.stack(inputs.slice(0, 3).map((im) => tf.image.resizeBilinear(tf.tensor3d(Float32Array.from(im.data), [40, 40, 3]), [96, 96], false, true)));

@@ -57,4 +57,22 @@ describe('BatchNorm freezing', () => {
     expect(var1).toEqual(var0);
     expect(gamma1).not.toEqual(gamma0);
   });
+
+  it("a new head's BatchNorm (fastai head) trains fully in both stages while the backbone's statistics stay fixed", async () => {
+    const model = replaceHead(await tinyPretrained(), { numClasses: 3, preset: 'fastai', seed: 3 });
+    const data = quadrantImages(24);
+    const headBn = model.model.getLayer('head_bn');
+    const backboneBn = model.model.getLayer('Conv_1_bn');
+    const mean = (l: typeof headBn) => Array.from(l.getWeights()[2].dataSync());
+    const head0 = mean(headBn);
+    const backbone0 = mean(backboneBn);
+    const after: Record<string, number[]> = {};
+    await fineTune(model, data, {
+      headEpochs: 1, epochs: 1, batchSize: 8, frozenBn: 'frozen', bn: 'train-affine', unfreeze: { from: 'Conv_1' },
+      onEpochEnd: (l) => void (after[l.stage] = mean(headBn)),
+    });
+    expect(after.head).not.toEqual(head0); // head stage: its statistics update
+    expect(after['fine-tune']).not.toEqual(after.head); // and still in the fine-tune stage, despite bn: 'train-affine'
+    expect(mean(backboneBn)).toEqual(backbone0); // the pretrained ones never move
+  });
 });

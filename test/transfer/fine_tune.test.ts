@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   defaultUnfreezeFrom, evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, selectLayers, summary, unfreeze, useBackend,
@@ -113,6 +114,37 @@ describe('freeze / unfreeze / replaceHead', () => {
     expect(m.model.getLayer('head_hidden_0').outputShape).toEqual([null, 7]);
     expect(() => replaceHead(pm, { numClasses: 1 })).toThrow(/numClasses must be an integer >= 2/);
     expect(() => replaceHead(pm, { numClasses: 2, classNames: ['x'] })).toThrow(/classNames has 1 names/);
+  });
+
+  it("preset 'fastai' builds fastai's create_head: concat pooling of the map before the model's own pool, BN -> dropout -> bias-free dense", async () => {
+    const pm = await tinyPretrained();
+    const m = replaceHead(pm, { numClasses: 3, preset: 'fastai', seed: 1 });
+    // The tiny backbone ends in its own global average pool; the head pools the map before it.
+    expect(m.featureLayer).toBe('out_relu');
+    const channels = m.model.getLayer('out_relu').outputShape.at(-1) as number;
+    expect(m.model.getLayer('head_pool').outputShape).toEqual([null, 2 * channels]);
+    const kinds = m.headLayers.map((n) => m.model.getLayer(n).getClassName());
+    expect(kinds.filter((k) => k !== 'GlobalMaxPooling2D' && k !== 'GlobalAveragePooling2D')).toEqual(['Concatenate', 'BatchNormalization', 'Dropout', 'Dense', 'BatchNormalization', 'Dropout', 'Dense']);
+    const cfg = (n: string) => m.model.getLayer(n).getConfig() as Record<string, unknown>;
+    expect([cfg('head_dropout_0').rate, cfg('head_dropout').rate]).toEqual([0.25, 0.5]);
+    expect([cfg('head_hidden_0').units, cfg('head_hidden_0').useBias, cfg('head_predictions').useBias]).toEqual([512, false, false]);
+    expect([cfg('head_bn').momentum, cfg('head_bn').epsilon]).toEqual([0.9, 1e-5]);
+    // Concat pooling is [max, mean] over H and W, in fastai's order.
+    const x = quadrantImages(2).xs;
+    const sub = (name: string) => tfl.model({ inputs: m.model.inputs, outputs: m.model.getLayer(name).output as tfl.SymbolicTensor });
+    const [map, pooled] = [sub('out_relu').predict(x) as tf.Tensor4D, sub('head_pool').predict(x) as tf.Tensor2D];
+    const want = tf.concat([tf.max(map, [1, 2]), tf.mean(map, [1, 2])], 1);
+    expect(tf.max(tf.abs(tf.sub(pooled, want))).dataSync()[0]).toBeLessThan(1e-5);
+    // Explicit options win over the preset.
+    expect(replaceHead(pm, { numClasses: 3, preset: 'fastai', hidden: [16], dropout: [0, 0.1] }).model.getLayer('head_hidden_0').outputShape).toEqual([null, 16]);
+    expect(() => replaceHead(pm, { numClasses: 3, hidden: [8], dropout: [0.5] })).toThrow(/dropout lists 1 rates but the head has 2 Dense layers/);
+    expect(() => replaceHead(pm, { numClasses: 3, preset: 'keras' as 'fastai' })).toThrow(/unknown preset/);
+  });
+
+  it("pooling 'max' on a model that ends in its own average pool max-pools the map before it", async () => {
+    const m = replaceHead(await tinyPretrained(), { numClasses: 3, pooling: 'max' });
+    expect(m.featureLayer).toBe('out_relu');
+    expect(m.model.getLayer('head_pool').getClassName()).toBe('GlobalMaxPooling2D');
   });
 
   it('the default fine-tune boundary is a block boundary', async () => {
