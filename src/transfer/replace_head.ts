@@ -159,8 +159,7 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: 
       const mx = tfl.layers.globalMaxPooling2d({ name: uniqueName(model, 'head_pool_max') }).apply(x) as tfl.SymbolicTensor;
       const av = tfl.layers.globalAveragePooling2d({ name: uniqueName(model, 'head_pool_avg') }).apply(x) as tfl.SymbolicTensor;
       x = tfl.layers.concatenate({ name }).apply([mx, av]) as tfl.SymbolicTensor;
-    }
-    else x = tfl.layers.flatten({ name }).apply(x) as tfl.SymbolicTensor;
+    } else x = tfl.layers.flatten({ name }).apply(x) as tfl.SymbolicTensor;
   } else if (x.shape.length !== 2 && pooling !== 'none') {
     throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${feature.name}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C] (or pooling: 'none').`);
   }

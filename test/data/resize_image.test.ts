@@ -94,4 +94,11 @@ print(json.dumps(out))`;
     const got = resizeCropImage(img, [16, 24], { cropFraction: 1 });
     expect(maxAbsDiff(got, img.data)).toBeLessThan(1e-3);
   });
+
+  it('refuses a bad size, crop fraction or pixel buffer by name', () => {
+    const img = randomImage(8, 8, 3);
+    expect(() => resizeCropImage(img, [0, 4])).toThrow(/size must be two integers > 0.*\[0, 4\]/);
+    expect(() => resizeCropImage(img, [4, 4], { cropFraction: 1.5 })).toThrow(/cropFraction must be in \(0, 1\].*1\.5/);
+    expect(() => resizeCropImage({ ...img, width: 9 }, [4, 4])).toThrow(/9 x 8 x 3 = 216.*holds 192/);
+  });
 });
