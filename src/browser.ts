@@ -28,6 +28,7 @@ export { setInferenceFolding } from './transfer/fold_batch_norm.js';
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
+export { resizeCropImage, type ImageResizeOptions, type ResizableImage } from './data/resize_image.js';
 export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
 export { evaluate, evaluateOutputs, predict, type EvaluateResult, type EvaluateOptions, type OutputsEvaluation } from './train/evaluate.js';

@@ -15,7 +15,7 @@ export { loadPretrained } from './models/load_pretrained_node.js';
 export { loadOnnxEncoder, ONNX_DTYPE_SUFFIX, TRANSFORMERS_PACKAGE, type OnnxEncoderOptions, type OnnxDtype } from './encoders/onnx_encoder.js';
 export { streamImageFolder, type StreamImageFolderOptions } from './data/image_folder.js';
 export { loadImageFolder, loadImageFiles, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
-export { resizeCropImage, type ImageResizeOptions } from './data/resize_image.js';
+export { resizeCropImage, type ImageResizeOptions, type ResizableImage } from './data/resize_image.js';
 export { SafetensorsFile, readSafetensors, writeSafetensors, type SafeTensor } from './io/safetensors.js';
 export { readTorchCheckpoint, type TorchCheckpointOptions } from './io/torch_pth.js';
 export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from './io/keras_h5.js';

@@ -95,16 +95,28 @@ function alignCornersFilter(inSize: number, outSize: number, first: number, n: n
 }
 
 /**
+ * Pixels to resize: a decoded {@link RgbImage} (3 bytes per pixel) or a canvas `ImageData`
+ * (4 bytes per pixel, RGBA; alpha is ignored), so a browser resizes exactly as training did.
+ */
+export interface ResizableImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/**
  * Resizes `img` so that `cropFraction` of its shorter side becomes the output's, and returns the
  * centred `size` window as float RGB in [0, 255], row-major `[height, width, 3]`. Only the
  * window is computed (separably: columns, then rows).
  */
-export function resizeCropImage(img: RgbImage, size: readonly [number, number], options: ImageResizeOptions = {}): Float32Array {
+export function resizeCropImage(img: RgbImage | ResizableImage, size: readonly [number, number], options: ImageResizeOptions = {}): Float32Array {
   const { cropFraction = 0.875, antialias = true } = options;
   const [oh, ow] = size;
   if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0)) throw new TransferKitError('E_BAD_OPTION', `resize: size must be two integers > 0 ([height, width]). Received: [${size.join(', ')}].`);
   if (!(cropFraction > 0 && cropFraction <= 1)) throw new TransferKitError('E_BAD_OPTION', `resize: cropFraction must be in (0, 1] (0.875 = torchvision's resize-256-crop-224; 1 squashes the whole image). Received: ${cropFraction}.`);
-  if (!(img.width > 0 && img.height > 0 && img.data.length === img.width * img.height * 3)) throw new TransferKitError('E_DATA', `resize: the image must hold width x height x 3 RGB bytes (${img.width} x ${img.height} x 3 = ${img.width * img.height * 3}); it holds ${img.data.length}.`);
+  const pixels = img.width * img.height;
+  const channels = img.data.length === pixels * 3 ? 3 : img.data.length === pixels * 4 ? 4 : 0;
+  if (!(img.width > 0 && img.height > 0 && channels > 0)) throw new TransferKitError('E_DATA', `resize: the image must hold width x height x 3 RGB bytes (${img.width} x ${img.height} x 3 = ${pixels * 3}) or x 4 RGBA bytes (${pixels * 4}); it holds ${img.data.length}.`);
   const scale = Math.max(oh / (img.height * cropFraction), ow / (img.width * cropFraction));
   const rh = Math.max(oh, Math.round(img.height * scale));
   const rw = Math.max(ow, Math.round(img.width * scale));
@@ -117,18 +129,18 @@ export function resizeCropImage(img: RgbImage, size: readonly [number, number], 
   const y0 = fy.start[0];
   const y1 = fy.start[oh - 1] + fy.count[oh - 1];
   const src = img.data;
-  const rowStride = img.width * 3;
+  const rowStride = img.width * channels;
   const tmp = new Float32Array((y1 - y0) * ow * 3);
   for (let y = y0; y < y1; y++) {
     const srow = y * rowStride;
     const trow = (y - y0) * ow * 3;
     for (let x = 0; x < ow; x++) {
       const w = fx.weights[x];
-      let p = srow + fx.start[x] * 3;
+      let p = srow + fx.start[x] * channels;
       let r = 0;
       let g = 0;
       let b = 0;
-      for (let j = 0; j < w.length; j++, p += 3) {
+      for (let j = 0; j < w.length; j++, p += channels) {
         r += w[j] * src[p];
         g += w[j] * src[p + 1];
         b += w[j] * src[p + 2];

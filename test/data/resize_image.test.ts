@@ -99,6 +99,15 @@ print(json.dumps(out))`;
     const img = randomImage(8, 8, 3);
     expect(() => resizeCropImage(img, [0, 4])).toThrow(/size must be two integers > 0.*\[0, 4\]/);
     expect(() => resizeCropImage(img, [4, 4], { cropFraction: 1.5 })).toThrow(/cropFraction must be in \(0, 1\].*1\.5/);
-    expect(() => resizeCropImage({ ...img, width: 9 }, [4, 4])).toThrow(/9 x 8 x 3 = 216.*holds 192/);
+    expect(() => resizeCropImage({ ...img, width: 9 }, [4, 4])).toThrow(/9 x 8 x 3 = 216\) or x 4 RGBA bytes \(288\); it holds 192/);
+  });
+
+  it('reads canvas ImageData (RGBA) exactly as the same RGB pixels, ignoring alpha', () => {
+    const img = randomImage(37, 53, 5);
+    const rgba = new Uint8ClampedArray(37 * 53 * 4);
+    for (let i = 0; i < 37 * 53; i++) rgba.set([img.data[3 * i], img.data[3 * i + 1], img.data[3 * i + 2], (i * 7) % 256], 4 * i);
+    const a = resizeCropImage(img, [16, 20]);
+    const b = resizeCropImage({ width: 53, height: 37, data: rgba }, [16, 20]);
+    expect(Array.from(b)).toEqual(Array.from(a));
   });
 });
