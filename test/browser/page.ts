@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { fineTune, loadPretrained, replaceHead, useBackend } from '../../src/browser.js';
+import { fineTune, loadPretrained, replaceHead, resizeCropImage, useBackend } from '../../src/browser.js';
 
 interface PageResult {
   ok: boolean;
@@ -26,10 +26,16 @@ declare global {
   }
 }
 
+/** Decoded by the browser, resized by transferkit exactly as Node's loaders resize (centre crop, antialiased). */
 async function imageTensor(url: string, size: number, scale: number, offset: number): Promise<tf.Tensor3D> {
   const blob = await (await fetch(url)).blob();
-  const bitmap = await createImageBitmap(blob, { resizeWidth: size, resizeHeight: size, resizeQuality: 'high' });
-  return tf.tidy(() => tf.add(tf.mul(tf.cast(tf.browser.fromPixels(bitmap), 'float32'), scale), offset) as tf.Tensor3D);
+  const bitmap = await createImageBitmap(blob);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D;
+  ctx.drawImage(bitmap, 0, 0);
+  const pixels = resizeCropImage(ctx.getImageData(0, 0, bitmap.width, bitmap.height), [size, size]);
+  bitmap.close();
+  return tf.tidy(() => tf.add(tf.mul(tf.tensor3d(pixels, [size, size, 3]), scale), offset) as tf.Tensor3D);
 }
 
 async function main(): Promise<PageResult> {
