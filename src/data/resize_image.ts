@@ -14,7 +14,7 @@
 import { TransferKitError } from '../errors.js';
 import type { RgbImage } from './decode_image.js';
 
-/** How images are resized (see {@link ImageResizeOptions}). */
+/** How {@link resizeCropImage} (and the image loaders built on it) resize. */
 export interface ImageResizeOptions {
   /**
    * Fraction of the shorter side kept by the centre crop after resizing (timm's `crop_pct`;
@@ -24,8 +24,8 @@ export interface ImageResizeOptions {
   /**
    * Widen the bilinear filter when downscaling, as PIL's `Image.resize(BILINEAR)` and
    * torchvision's `Resize(antialias=True)` (default `true`). `false` samples with TF.js's
-   * `resizeBilinear(alignCorners=true)`: transferkit's resizing until 2026-11-29, which the
-   * figures measured before then used (pass `false` to reproduce them).
+   * `resizeBilinear(alignCorners=true)` (equal within 1e-3 of 255): transferkit's resizing until
+   * 2026-11-29, which the figures measured before then used.
    */
   antialias?: boolean;
 }
@@ -109,7 +109,7 @@ export interface ResizableImage {
  * centred `size` window as float RGB in [0, 255], row-major `[height, width, 3]`. Only the
  * window is computed (separably: columns, then rows).
  */
-export function resizeCropImage(img: RgbImage | ResizableImage, size: readonly [number, number], options: ImageResizeOptions = {}): Float32Array {
+export function resizeCropImage(img: ResizableImage, size: readonly [number, number], options: ImageResizeOptions = {}): Float32Array {
   const { cropFraction = 0.875, antialias = true } = options;
   const [oh, ow] = size;
   if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0)) throw new TransferKitError('E_BAD_OPTION', `resize: size must be two integers > 0 ([height, width]). Received: [${size.join(', ')}].`);

@@ -4,8 +4,8 @@
  * - {@link textEncoder}: a BERT-family {@link TextModel}'s last hidden states, pooled (first
  *   token or masked mean) exactly as the ONNX path pools;
  * - {@link imageEncoder}: a vision {@link PretrainedModel}'s feature layer (global-average pooled
- *   when it is a map), on images resized (antialiased bilinear, as PIL and torchvision) to the model's input and preprocessed by its
- *   `preprocessing`.
+ *   when it is a map), on images resized to the model's input (antialiased bilinear, as PIL and
+ *   torchvision) and preprocessed by its `preprocessing`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
