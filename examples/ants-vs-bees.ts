@@ -13,7 +13,9 @@
  * then), --model DIR, --recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction, --head-epochs N,
  * --epochs N, --batch N, --lr X and --head-lr X (two-stage), --bn MODE, --frozen-bn MODE, --out DIR,
  * --backend NAME, --seed N, --augment flip|fastai, --tta false (skip the test-time-augmented score),
- * --antialias false (plain bilinear resizing, as transferkit did before 2026-11-29), --head keras|fastai.
+ * --antialias false (plain bilinear resizing, as transferkit did before 2026-11-29), --head keras|fastai,
+ * --folds K --fold I (validate on fold I of a seeded stratified K-fold split instead of a 20 % split;
+ * run I = 0..K-1 to validate every photo once).
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';
@@ -22,7 +24,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   evaluate, fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel,
-  trainValSplit, useBackend, type AugmentOptions, type BackendName, type BatchNormMode, type LabeledData, type Recipe,
+  kFoldSplit, trainValSplit, useBackend, type AugmentOptions, type BackendName, type BatchNormMode, type LabeledData, type Recipe,
 } from '../src/index.js';
 import { assetsDir, repoRoot } from './_assets.js';
 
@@ -47,6 +49,8 @@ const { values } = parseArgs({
     tta: { type: 'string', default: 'true' },
     antialias: { type: 'string', default: 'true' },
     head: { type: 'string', default: 'keras' },
+    folds: { type: 'string' },
+    fold: { type: 'string', default: '0' },
   },
 });
 
@@ -93,6 +97,9 @@ async function main(): Promise<void> {
   if (values.val !== undefined) {
     train = all;
     val = await load(values.val, all.classNames);
+  } else if (values.folds !== undefined) {
+    [train, val] = kFoldSplit(all, Number(values.folds), Number(values.fold), seed);
+    all.xs.dispose();
   } else {
     [train, val] = trainValSplit(all, 0.2, seed);
     all.xs.dispose();
@@ -155,6 +162,8 @@ async function main(): Promise<void> {
     head: values.head,
     trainImages: train.labels.length,
     valImages: val.labels.length,
+    valCorrect: last?.valAccuracy !== undefined ? Math.round(last.valAccuracy * val.labels.length) : null,
+    split: values.val !== undefined ? 'folder' : values.folds !== undefined ? `fold ${values.fold} of ${values.folds}, seed ${seed}` : `20 %, seed ${seed}`,
     epochs: history.length,
     numTensors: tf.memory().numTensors,
   }));

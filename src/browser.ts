@@ -66,7 +66,7 @@ export { scheduleFromConfig } from './schedules/registry.js';
 export { schedules } from './schedules/index.js';
 
 export { fromTfDataset, isStreaming, type LabeledData, type Batch, type StreamingData, type TrainData } from './data/dataset.js';
-export { trainValSplit, splitIndices, subset } from './data/split.js';
+export { trainValSplit, splitIndices, kFoldSplit, foldIndices, subset } from './data/split.js';
 export { parseReviews, reviewText, type Review } from './data/text/reviews.js';
 export { BagOfWords, tokenizeWords, ngrams, type BagOfWordsOptions, type TermWeighting } from './data/text/bag_of_words.js';
 export { parseIdx, type IdxArray } from './data/datasets/idx.js';

@@ -50,3 +50,48 @@ export function splitIndices(labels: ArrayLike<number>, numClasses: number, valF
   val.sort((a, b) => a - b);
   return [train, val];
 }
+
+/**
+ * The row indices of fold `fold` of a seeded, stratified k-fold split (as scikit-learn's
+ * `StratifiedKFold(n_splits=k, shuffle=True)`): every row is in exactly one validation fold, and
+ * each class's rows are dealt round-robin over the folds, so per class the folds differ by at most
+ * one row. The same `seed` and `k` give the same folds.
+ * @returns `[train, val]` for fold `fold` in [0, k) (ascending indices).
+ */
+export function foldIndices(labels: ArrayLike<number>, numClasses: number, k: number, fold: number, seed = 42): [number[], number[]] {
+  if (!(Number.isInteger(k) && k >= 2)) {
+    throw new TransferKitError('E_BAD_OPTION', `k (the number of folds) must be an integer >= 2. Received: k=${k}.`);
+  }
+  if (!(Number.isInteger(fold) && fold >= 0 && fold < k)) {
+    throw new TransferKitError('E_BAD_OPTION', `fold must be an integer in [0, ${k}). Received: fold=${fold}.`);
+  }
+  const rand = mulberry32(seed);
+  const train: number[] = [];
+  const val: number[] = [];
+  // The deal of each class starts where the previous class's ended, so the folds' totals also
+  // differ by at most one row (scikit-learn balances them the same way).
+  let dealt = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const rows: number[] = [];
+    Array.prototype.forEach.call(labels, (l: number, i: number) => l === c && rows.push(i));
+    permutation(rows.length, rand).forEach((o) => ((dealt++ % k) === fold ? val : train).push(rows[o]));
+  }
+  if (val.length === 0) {
+    throw new TransferKitError('E_BAD_OPTION', `fold ${fold} of ${k} is empty: there are only ${labels.length} rows. Use fewer folds.`);
+  }
+  train.sort((a, b) => a - b);
+  val.sort((a, b) => a - b);
+  return [train, val];
+}
+
+/**
+ * Fold `fold` of a seeded, stratified k-fold split of `data` (see {@link foldIndices}): for
+ * cross-validation, where a single validation split of a small data set is too noisy to compare
+ * recipes. Running every fold validates each example exactly once.
+ * @returns `[train, val]` (new tensors; dispose `data.xs` yourself if no longer needed).
+ */
+export function kFoldSplit(data: LabeledData, k: number, fold: number, seed = 42): [LabeledData, LabeledData] {
+  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
+  const [train, val] = foldIndices(labels, Math.max(1, data.classNames.length), k, fold, seed);
+  return [subset(data, train), subset(data, val)];
+}
