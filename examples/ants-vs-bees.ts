@@ -14,8 +14,8 @@
  * --epochs N, --batch N, --lr X and --head-lr X (two-stage), --bn MODE, --frozen-bn MODE, --out DIR,
  * --backend NAME, --seed N, --augment flip|fastai, --tta false (skip the test-time-augmented score),
  * --antialias false (plain bilinear resizing, as transferkit did before 2026-11-29), --head keras|fastai,
- * --folds K --fold I (validate on fold I of a seeded stratified K-fold split instead of a 20 % split;
- * run I = 0..K-1 to validate every photo once).
+ * --folds K (cross-validation: one run per fold of a seeded stratified K-fold split, so every photo
+ * is validated once; the last line pools them), --fold I (only fold I of the K).
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';
@@ -50,7 +50,7 @@ const { values } = parseArgs({
     antialias: { type: 'string', default: 'true' },
     head: { type: 'string', default: 'keras' },
     folds: { type: 'string' },
-    fold: { type: 'string', default: '0' },
+    fold: { type: 'string' },
   },
 });
 
@@ -80,42 +80,84 @@ function need(p: string, what: string, flag: string): void {
   process.exit(2);
 }
 
+interface Split {
+  train: LabeledData;
+  val: LabeledData;
+  name: string;
+}
+
+/** The runs to make: one split (20 %, a --val folder, or one --fold), or every fold of --folds K. */
+function splits(all: LabeledData, val: LabeledData | null, seed: number): Split[] {
+  if (val !== null) return [{ train: all, val, name: 'folder' }];
+  if (values.folds !== undefined) {
+    const k = Number(values.folds);
+    const folds = values.fold !== undefined ? [Number(values.fold)] : Array.from({ length: k }, (_, i) => i);
+    return folds.map((f) => {
+      const [train, v] = kFoldSplit(all, k, f, seed);
+      return { train, val: v, name: `fold ${f} of ${k}, seed ${seed}` };
+    });
+  }
+  const [train, v] = trainValSplit(all, 0.2, seed);
+  return [{ train, val: v, name: `20 %, seed ${seed}` }];
+}
+
 async function main(): Promise<void> {
   need(values.model as string, 'pretrained model folder', '--model DIR');
   need(values.data as string, 'image folder', '--data DIR');
   const seed = Number(values.seed);
   const info = await useBackend(values.backend as BackendName);
   console.log(`backend: ${info.name} (threads ${info.threads ?? '?'}, simd ${info.simd ?? '-'}, can train: ${info.canTrain})`);
-
-  const base = await loadPretrained(values.model as string);
-  const [h, w] = base.inputShape;
-  const load = (dir: string, classNames?: string[]) =>
-    loadImageFolder(dir, { size: [h, w], preprocessing: base.preprocessing, classNames, antialias: values.antialias !== 'false' });
-  const all = await load(values.data as string);
-  let train: LabeledData;
-  let val: LabeledData;
-  if (values.val !== undefined) {
-    train = all;
-    val = await load(values.val, all.classNames);
-  } else if (values.folds !== undefined) {
-    [train, val] = kFoldSplit(all, Number(values.folds), Number(values.fold), seed);
-    all.xs.dispose();
-  } else {
-    [train, val] = trainValSplit(all, 0.2, seed);
-    all.xs.dispose();
-  }
-  console.log(`data: ${train.labels.length} train / ${val.labels.length} val images, classes [${all.classNames.join(', ')}], skipped ${all.skipped.length}`);
-
-  const augment = augmentPreset(values.augment as string);
-  // keras: dropout → dense (Keras applications' top); fastai: fastai's create_head (concat pooling,
-  // BatchNorm, a 512-unit hidden layer, dropout 0.25 / 0.5; --dropout does not apply).
   if (values.head !== 'keras' && values.head !== 'fastai') {
     console.error(`Unknown --head ${values.head}: use keras or fastai.`);
     process.exit(2);
   }
+  const augment = augmentPreset(values.augment as string);
+
+  const probe = await loadPretrained(values.model as string);
+  const [h, w] = probe.inputShape;
+  const load = (dir: string, classNames?: string[]) =>
+    loadImageFolder(dir, { size: [h, w], preprocessing: probe.preprocessing, classNames, antialias: values.antialias !== 'false' });
+  const all = await load(values.data as string);
+  console.log(`data: ${all.labels.length} images, classes [${all.classNames.join(', ')}], skipped ${all.skipped.length}`);
+  const runs = splits(all, values.val !== undefined ? await load(values.val, all.classNames) : null, seed);
+  if (values.val === undefined) all.xs.dispose();
+  const results: Record<string, unknown>[] = [];
+  for (const [i, split] of runs.entries()) {
+    // Every run starts from the pretrained weights (replaceHead reuses the base's layers).
+    const base = i === 0 ? probe : await loadPretrained(values.model as string);
+    results.push(await runOne(base, split, info.name, augment, seed, runs.length === 1));
+    tf.dispose([split.train.xs, split.val.xs]);
+  }
+  if (runs.length > 1) {
+    // Cross-validation: every photo validated once; accuracies pooled over all validation photos.
+    const sum = (k: string) => results.reduce((a, r) => a + (r[k] as number), 0);
+    const ttaCorrect = results.every((r) => r.valAccuracyTta !== null)
+      ? results.reduce((a, r) => a + Math.round((r.valAccuracyTta as number) * (r.valImages as number)), 0) : null;
+    console.log(JSON.stringify({
+      crossValidation: `${runs.length} folds, seed ${seed}`,
+      valAccuracy: sum('valCorrect') / sum('valImages'),
+      valAccuracyTta: ttaCorrect === null ? null : ttaCorrect / sum('valImages'),
+      valCorrect: sum('valCorrect'),
+      valImages: sum('valImages'),
+      perFold: results.map((r) => r.valCorrect),
+      trainSeconds: Number(sum('trainSeconds').toFixed(1)),
+      backend: info.name,
+      recipe: values.recipe,
+      head: values.head,
+      numTensors: tf.memory().numTensors,
+    }));
+  }
+}
+
+async function runOne(base: Awaited<ReturnType<typeof loadPretrained>>, split: Split, backend: string, augment: AugmentOptions, seed: number, save: boolean): Promise<Record<string, unknown>> {
+  const { train, val } = split;
+  const classNames = train.classNames;
+  console.log(`data (${split.name}): ${train.labels.length} train / ${val.labels.length} val images, classes [${classNames.join(', ')}]`);
+  // keras: dropout → dense (Keras applications' top); fastai: fastai's create_head (concat pooling,
+  // BatchNorm, a 512-unit hidden layer, dropout 0.25 / 0.5; --dropout does not apply).
   const model = replaceHead(base, values.head === 'fastai'
-    ? { numClasses: all.classNames.length, classNames: all.classNames, preset: 'fastai', seed }
-    : { numClasses: all.classNames.length, classNames: all.classNames, dropout: Number(values.dropout), seed });
+    ? { numClasses: classNames.length, classNames, preset: 'fastai', seed }
+    : { numClasses: classNames.length, classNames, dropout: Number(values.dropout), seed });
   const t0 = performance.now();
   const recipe = values.recipe as Recipe;
   const { history } = await fineTune(model, train, {
@@ -148,26 +190,36 @@ async function main(): Promise<void> {
   // blended 3:1 with the plain prediction. Reported beside the plain accuracy, not instead of it.
   const tta = values.tta !== 'false' ? await evaluate(model, val, { tta: { augment, seed } }) : null;
   if (tta !== null) console.log(`test-time augmentation (fastai tta, n=4, beta=0.25): val loss ${tta.loss.toFixed(4)} acc ${(100 * tta.accuracy).toFixed(1)}%`);
-  await saveModel(model, values.out as string);
+  if (save) {
+    await saveModel(model, values.out as string);
+    console.log(`saved: ${values.out}`);
+  }
   const last = history[history.length - 1];
-  console.log(`saved: ${values.out}`);
-  console.log(JSON.stringify({
+  const result = {
     valAccuracy: last?.valAccuracy ?? null,
     valLoss: last?.valLoss ?? null,
     valAccuracyTta: tta?.accuracy ?? null,
     trainAccuracy: last?.accuracy ?? null,
     trainSeconds: Number(trainSeconds.toFixed(1)),
-    backend: info.name,
+    backend,
     recipe,
     head: values.head,
     trainImages: train.labels.length,
     valImages: val.labels.length,
     valCorrect: last?.valAccuracy !== undefined ? Math.round(last.valAccuracy * val.labels.length) : null,
-    split: values.val !== undefined ? 'folder' : values.folds !== undefined ? `fold ${values.fold} of ${values.folds}, seed ${seed}` : `20 %, seed ${seed}`,
+    split: split.name,
     epochs: history.length,
     numTensors: tf.memory().numTensors,
-  }));
+  };
+  console.log(JSON.stringify(result));
+  // Free the weights before the next fold: the new model (backbone + head), then the base's own
+  // layers that the new model left out (its old classifier).
+  const kept = new Set(model.model.layers);
+  model.model.dispose();
+  for (const layer of base.model.layers) if (!kept.has(layer)) layer.dispose();
+  return result;
 }
+
 
 main().catch((err) => {
   if (isTransferKitError(err)) {

@@ -6,7 +6,7 @@
  * once and the training steps run only the layers after the cut. Applying layers to concrete
  * tensors (not symbolic ones) adds no graph nodes, so the model itself is left untouched.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { batchNormMode, isBatchNorm } from '../transfer/batch_norm.js';
@@ -68,7 +68,11 @@ export function cachePoint(model: tfl.LayersModel): number {
 
 /**
  * Computes the output of layer `to` given that layer `from` outputs `input`, applying layers
- * from+1..to with `training`. Intermediate tensors are left to the caller's tidy scope.
+ * from+1..to with `training`. In training, or while a gradient tape records, intermediate tensors
+ * are left to the caller's tidy scope (the backward pass needs them). In inference each layer's
+ * output is disposed as soon as the last layer reading it has run, as tfjs-layers' own executor
+ * does in `model.apply(x, { training: false })`: otherwise computing an activation cache would
+ * hold every backbone layer's output for the batch until the batch's tidy scope ends.
  */
 export function runLayers(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {
   return withFoldPlan(model, () => runLayersInPlan(model, from, input, to, training));
@@ -77,7 +81,22 @@ export function runLayers(model: tfl.LayersModel, from: number, input: tf.Tensor
 function runLayersInPlan(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {
   const layers = model.layers;
   const feeds = inboundIndices(model);
+  const free = !training && !tf.engine().isTapeOn();
+  // lastUse[i]: the last layer in (from, to] that reads layer i's output.
+  const lastUse = new Map<number, number>();
+  if (free) for (let j = from + 1; j <= to; j++) for (const i of feeds[j]) lastUse.set(i, j);
+  // How many live outputs hold each tensor: a layer may return its input unchanged (Dropout in
+  // inference, Activation('linear')), and such a tensor must outlive every output that holds it.
+  const holders = new Map<tf.Tensor, number>();
+  const hold = (ts: tf.Tensor[], d: number) => ts.forEach((t) => holders.set(t, (holders.get(t) ?? 0) + d));
   const values = new Map<number, tf.Tensor[]>([[from, [input]]]);
+  hold([input], 1);
+  const release = (i: number) => {
+    const ts = values.get(i) as tf.Tensor[];
+    values.delete(i);
+    hold(ts, -1);
+    for (const t of ts) if (holders.get(t) === 0 && t !== input) t.dispose();
+  };
   for (let j = from + 1; j <= to; j++) {
     const node = inbound(layers[j]);
     const ins = feeds[j].map((i, k) => {
@@ -86,7 +105,13 @@ function runLayersInPlan(model: tfl.LayersModel, from: number, input: tf.Tensor,
       return v[node.tensorIndices[k] ?? 0];
     });
     const out = layers[j].apply(ins.length === 1 ? ins[0] : ins, { training }) as tf.Tensor | tf.Tensor[];
-    values.set(j, Array.isArray(out) ? out : [out]);
+    const outs = Array.isArray(out) ? out : [out];
+    values.set(j, outs);
+    hold(outs, 1);
+    if (!free) continue;
+    for (const i of new Set(feeds[j])) if (lastUse.get(i) === j && i !== from) release(i);
+    // An output nothing up to `to` reads (a dead branch) is not needed either.
+    if (j !== to && !lastUse.has(j)) release(j);
   }
   return (values.get(to) as tf.Tensor[])[0];
 }
