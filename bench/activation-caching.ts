@@ -50,6 +50,8 @@ async function main(): Promise<void> {
       valAccuracy: history[history.length - 1].valAccuracy ?? NaN,
       secondsToTarget: JSON.stringify(reachedAt),
       cachedFrom: history.map((h) => h.cachedFrom).join(','),
+      valAccuracies: history.map((h) => (h.valAccuracy ?? NaN).toFixed(3)).join(','),
+      valLosses: history.map((h) => (h.valLoss ?? NaN).toFixed(4)).join(','),
     };
     console.log(JSON.stringify(r));
     results.push(r);

@@ -16,6 +16,7 @@ import { withStepFilterCache } from '../backends/step_filter_cache.js';
 import { withUnneededInputGradients } from '../backends/unneeded_input_gradients.js';
 import { convFiltersOnConstantInputs, runLayers } from './graph_executor.js';
 import { taskLoss, taskMetricSum, type LossOptions } from './losses.js';
+import { withBatchRows, type StepDropout } from '../transfer/seeded_dropout.js';
 
 export { crossEntropy, type LossOptions } from './losses.js';
 
@@ -83,6 +84,8 @@ export function trainStepPending(args: TrainStepArgs): PendingStepResult {
   const constantInputFilters = convFiltersOnConstantInputs(model, from, vars);
   // Rearranged filters of the backward kernels are built once for all micro-batches (weights change only after them).
   withStepFilterCache(() => {
+    // Dropout masks are drawn per step, not per micro-batch (see withBatchRows).
+    const dropoutStep: StepDropout = { rows: n, seeds: [] };
     for (let i = 0; i < n; i += micro) {
       const b = Math.min(micro, n - i);
       tf.tidy(() => {
@@ -91,7 +94,7 @@ export function trainStepPending(args: TrainStepArgs): PendingStepResult {
         let h: tf.Scalar | null = null;
         // Each chunk's mean loss is weighted by its share, so the summed gradient is the batch mean's.
         const { value, grads } = withUnneededInputGradients(constantInputFilters, () => tf.variableGrads(() => {
-          const probs = runLayers(model, from, xs, last, true);
+          const probs = withBatchRows(dropoutStep, i, () => runLayers(model, from, xs, last, true));
           // variableGrads() disposes everything made in here but the loss: keep the hit count.
           h = tf.keep(taskMetricSum(task, probs, ys));
           const l = taskLoss(task, probs, ys, args.loss);

@@ -5,6 +5,12 @@
  * stream: different masks every step, the same sequence every run, and a checkpoint's RNG state
  * covers them (resume stays exact with dropout).
  *
+ * A step split into micro-batches (gradient accumulation) draws the same masks as the whole
+ * batch would: inside {@link withBatchRows} the k-th Dropout call of every micro-batch takes the
+ * step's k-th seed and its rows of one full-batch mask. So a step's update does not depend on the
+ * micro-batch size, which on wasm is chosen from memory (the activation-cached and uncached paths
+ * of the same run split differently).
+ *
  * As with BatchNorm, the layer *instance*'s `call` is patched; its class and config stay stock.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +21,47 @@ type Callable = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => tf.Tensor |
 
 const patched = new WeakSet<tfl.layers.Layer>();
 let seedSource: (() => number) | null = null;
+
+/** One optimizer step's dropout draws: its batch size and the seeds of its Dropout calls, in call order. */
+export interface StepDropout {
+  rows: number;
+  seeds: number[];
+}
+
+/** The micro-batch running now: its first row within the step's batch, and how many Dropout calls it made. */
+let window: { step: StepDropout; offset: number; call: number } | null = null;
+
+/** Runs one micro-batch (rows offset.. of `step.rows`) so that its Dropout masks are its rows of the step's masks. */
+export function withBatchRows<T>(step: StepDropout, offset: number, fn: () => T): T {
+  const previous = window;
+  window = { step, offset, call: 0 };
+  try {
+    return fn();
+  } finally {
+    window = previous;
+  }
+}
+
+/** tf.dropout's noise shape: `noiseShape` with null axes taken from `x` (tfjs-core getNoiseShape). */
+function noiseShapeOf(x: tf.Tensor, noiseShape: (number | null)[] | undefined): number[] {
+  if (noiseShape == null) return x.shape.slice();
+  if (noiseShape.length !== x.rank) return noiseShape as number[];
+  return noiseShape.map((d, i) => (d == null ? x.shape[i] : d));
+}
+
+/**
+ * tf.dropout(x, rate, noiseShape, seed) computed as rows `offset..` of the mask for a batch of
+ * `rows` (the same ops, so with offset 0 and rows = the batch it is tf.dropout exactly).
+ */
+function windowedDropout(x: tf.Tensor, rate: number, noiseShape: (number | null)[] | undefined, seed: number, offset: number, rows: number): tf.Tensor {
+  const noise = noiseShapeOf(x, noiseShape);
+  // A noise shape shared across the batch (axis 0 of 1) is the same for every micro-batch.
+  const split = noise[0] === x.shape[0] && rows !== x.shape[0];
+  let u: tf.Tensor = tf.randomUniform(split ? [rows, ...noise.slice(1)] : noise, 0, 1, 'float32', seed);
+  if (split) u = tf.slice(u, offset, x.shape[0]);
+  const keep = 1 - rate;
+  return tf.mul(x, tf.div(tf.floor(tf.add(u, keep)), keep));
+}
 
 /** Routes every patched Dropout call through seeds from `source` while `fn` runs. */
 export async function withDropoutSeeds<T>(source: () => number, fn: () => Promise<T>): Promise<T> {
@@ -37,7 +84,11 @@ export function applySeededDropout(model: tfl.LayersModel): void {
       if (seedSource === null || kwargs.training !== true || !(rate > 0 && rate < 1)) return original(inputs, kwargs);
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       const noiseShape = (layer as unknown as { noiseShape?: number[] }).noiseShape;
-      return tf.dropout(x, rate, noiseShape, seedSource());
+      if (window === null) return tf.dropout(x, rate, noiseShape, seedSource());
+      const { step, offset } = window;
+      const k = window.call++;
+      if (step.seeds[k] === undefined) step.seeds[k] = seedSource();
+      return windowedDropout(x, rate, noiseShape, step.seeds[k], offset, step.rows);
     };
     patched.add(layer);
   }

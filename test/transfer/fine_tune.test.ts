@@ -61,6 +61,27 @@ describe('fineTune', () => {
     });
   });
 
+  it('with dropout, the cached run, the uncached run and micro-batches give the same weights (masks are per step, not per micro-batch)', async () => {
+    const data = quadrantImages(24);
+    const run = async (cache: boolean, microBatchSize?: number) => {
+      const model = replaceHead(await tinyPretrained(5), { numClasses: 3, seed: 5, dropout: 0.4 });
+      await fineTune(model, data, { recipe: 'head-only', headEpochs: 3, batchSize: 8, cacheActivations: cache, seed: 9, ...(microBatchSize ? { microBatchSize } : {}) });
+      return allWeights(model);
+    };
+    const reference = await run(true);
+    const dropoutOff = await (async () => {
+      const model = replaceHead(await tinyPretrained(5), { numClasses: 3, seed: 5, dropout: 0 });
+      await fineTune(model, data, { recipe: 'head-only', headEpochs: 3, batchSize: 8, seed: 9 });
+      return allWeights(model);
+    })();
+    const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.map((w, i) => Math.max(...w.map((v, k) => Math.abs(v - b[i][k])))));
+    // The masks matter (so equal weights below are not a no-op dropout)...
+    expect(maxDiff(reference, dropoutOff)).toBeGreaterThan(1e-3);
+    // ...and do not depend on how a step is split: 8 rows as 3 + 3 + 2, or uncached as 5 + 3.
+    expect(maxDiff(reference, await run(true, 3))).toBeLessThan(1e-5);
+    expect(maxDiff(reference, await run(false, 5))).toBeLessThan(1e-5);
+  });
+
   it('rejects bad options with the option named', async () => {
     const model = replaceHead(await tinyPretrained(), { numClasses: 3 });
     const data = quadrantImages(6);
