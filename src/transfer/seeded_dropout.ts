@@ -29,16 +29,16 @@ export interface StepDropout {
 }
 
 /** The micro-batch running now: its first row within the step's batch, and how many Dropout calls it made. */
-let window: { step: StepDropout; offset: number; call: number } | null = null;
+let microBatch: { step: StepDropout; offset: number; call: number } | null = null;
 
 /** Runs one micro-batch (rows offset.. of `step.rows`) so that its Dropout masks are its rows of the step's masks. */
 export function withBatchRows<T>(step: StepDropout, offset: number, fn: () => T): T {
-  const previous = window;
-  window = { step, offset, call: 0 };
+  const previous = microBatch;
+  microBatch = { step, offset, call: 0 };
   try {
     return fn();
   } finally {
-    window = previous;
+    microBatch = previous;
   }
 }
 
@@ -84,9 +84,9 @@ export function applySeededDropout(model: tfl.LayersModel): void {
       if (seedSource === null || kwargs.training !== true || !(rate > 0 && rate < 1)) return original(inputs, kwargs);
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       const noiseShape = (layer as unknown as { noiseShape?: number[] }).noiseShape;
-      if (window === null) return tf.dropout(x, rate, noiseShape, seedSource());
-      const { step, offset } = window;
-      const k = window.call++;
+      if (microBatch === null) return tf.dropout(x, rate, noiseShape, seedSource());
+      const { step, offset } = microBatch;
+      const k = microBatch.call++;
       if (step.seeds[k] === undefined) step.seeds[k] = seedSource();
       return windowedDropout(x, rate, noiseShape, step.seeds[k], offset, step.rows);
     };

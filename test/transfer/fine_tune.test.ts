@@ -74,7 +74,7 @@ describe('fineTune', () => {
       await fineTune(model, data, { recipe: 'head-only', headEpochs: 3, batchSize: 8, seed: 9 });
       return allWeights(model);
     })();
-    const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.map((w, i) => Math.max(...w.map((v, k) => Math.abs(v - b[i][k])))));
+    const maxDiff = (a: Float32Array[], b: Float32Array[]) => Math.max(...a.map((w, i) => Math.max(...Array.from(w, (v, k) => Math.abs(v - b[i][k])))));
     // The masks matter (so equal weights below are not a no-op dropout)...
     expect(maxDiff(reference, dropoutOff)).toBeGreaterThan(1e-3);
     // ...and do not depend on how a step is split: 8 rows as 3 + 3 + 2, or uncached as 5 + 3.
