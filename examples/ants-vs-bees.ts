@@ -131,8 +131,7 @@ async function main(): Promise<void> {
   if (runs.length > 1) {
     // Cross-validation: every photo validated once; accuracies pooled over all validation photos.
     const sum = (k: string) => results.reduce((a, r) => a + (r[k] as number), 0);
-    const ttaCorrect = results.every((r) => r.valAccuracyTta !== null)
-      ? results.reduce((a, r) => a + Math.round((r.valAccuracyTta as number) * (r.valImages as number)), 0) : null;
+    const ttaCorrect = results.every((r) => r.valCorrectTta !== null) ? sum('valCorrectTta') : null;
     console.log(JSON.stringify({
       crossValidation: `${runs.length} folds, seed ${seed}`,
       valAccuracy: sum('valCorrect') / sum('valImages'),
@@ -207,6 +206,7 @@ async function runOne(base: Awaited<ReturnType<typeof loadPretrained>>, split: S
     trainImages: train.labels.length,
     valImages: val.labels.length,
     valCorrect: last?.valAccuracy !== undefined ? Math.round(last.valAccuracy * val.labels.length) : null,
+    valCorrectTta: tta !== null ? Math.round(tta.accuracy * val.labels.length) : null,
     split: split.name,
     epochs: history.length,
     numTensors: tf.memory().numTensors,
@@ -219,7 +219,6 @@ async function runOne(base: Awaited<ReturnType<typeof loadPretrained>>, split: S
   for (const layer of base.model.layers) if (!kept.has(layer)) layer.dispose();
   return result;
 }
-
 
 main().catch((err) => {
   if (isTransferKitError(err)) {

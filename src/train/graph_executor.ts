@@ -87,8 +87,9 @@ function runLayersInPlan(model: tfl.LayersModel, from: number, input: tf.Tensor,
   if (free) for (let j = from + 1; j <= to; j++) for (const i of feeds[j]) lastUse.set(i, j);
   // How many live outputs hold each tensor: a layer may return its input unchanged (Dropout in
   // inference, Activation('linear')), and such a tensor must outlive every output that holds it.
+  // Only counted when freeing: training steps (the hot path) skip the bookkeeping.
   const holders = new Map<tf.Tensor, number>();
-  const hold = (ts: tf.Tensor[], d: number) => ts.forEach((t) => holders.set(t, (holders.get(t) ?? 0) + d));
+  const hold = (ts: tf.Tensor[], d: number) => free && ts.forEach((t) => holders.set(t, (holders.get(t) ?? 0) + d));
   const values = new Map<number, tf.Tensor[]>([[from, [input]]]);
   hold([input], 1);
   const release = (i: number) => {
