@@ -4,7 +4,7 @@
  * also counted inside it, so the sum exceeds the step), the step's wall time, and what the
  * JavaScript outside kernels costs (wall time minus the outermost kernels' times).
  *
- *   npx tsx bench/wasm-profile.ts [--size 96] [--batch 32] [--threads 2] [--top 25]
+ *   npx tsx bench/wasm-profile.ts [--model DIR] [--size 96] [--batch 32] [--bn train|train-affine|frozen] [--threads 2] [--top 25]
  *
  * Prints one JSON line per kernel (sorted by time), then a summary line.
  */
@@ -16,14 +16,14 @@ import * as tk from '../src/index.js';
 import { mobilenetTrainStep } from './_mobilenet_step.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string', default: '96' }, batch: { type: 'string', default: '32' }, threads: { type: 'string' }, top: { type: 'string', default: '25' } } });
+const { values } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string', default: '96' }, batch: { type: 'string', default: '32' }, threads: { type: 'string' }, top: { type: 'string', default: '25' }, bn: { type: 'string', default: 'train' } } });
 const MODEL = values.model ?? path.join(process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared'), 'models/mobilenet_v2_1.0_224_nsfwjs');
 const size = Number(values.size);
 const batch = Number(values.batch);
 
 async function main(): Promise<void> {
   const info = await tk.useBackend('wasm', values.threads !== undefined ? { threads: Number(values.threads) } : {});
-  const step = await mobilenetTrainStep(MODEL, size, batch);
+  const step = await mobilenetTrainStep(MODEL, size, batch, values.bn as tk.BatchNormMode);
   await step();
   await step();
   const times: number[] = [];
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   }
   const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms);
   for (const [name, e] of rows.slice(0, Number(values.top))) console.log(JSON.stringify({ kernel: name, ms: Number(e.ms.toFixed(1)), calls: e.calls, share: Number((e.ms / wallMs).toFixed(3)) }));
-  console.log(JSON.stringify({ summary: true, backend: info.name, threads: info.threads, size, batch, stepMs: Number(wallMs.toFixed(0)), samplesPerSec: Number((batch / (wallMs / 1000)).toFixed(2)), kernels: prof.kernels.length, kernelMsSummed: Number(total.toFixed(0)), kernelNames: rows.length }));
+  console.log(JSON.stringify({ summary: true, backend: info.name, threads: info.threads, size, batch, bn: values.bn, stepMs: Number(wallMs.toFixed(0)), samplesPerSec: Number((batch / (wallMs / 1000)).toFixed(2)), kernels: prof.kernels.length, kernelMsSummed: Number(total.toFixed(0)), kernelNames: rows.length }));
 }
 
 main().catch((err) => {

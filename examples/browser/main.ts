@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { fineTune, loadPretrained, predict, replaceHead, useBackend, type PretrainedModel } from '../../src/browser.js';
+import { fineTune, loadPretrained, predict, replaceHead, resizeCropImage, useBackend, type PretrainedModel } from '../../src/browser.js';
 import { lineChart } from '../../src/report/svg.js';
 
 interface ClassBox { name: HTMLInputElement; files: File[]; thumbs: HTMLElement }
@@ -55,11 +55,22 @@ function addClass(name: string): void {
   boxes.push(box);
 }
 
+/**
+ * The image as the model's input, resized exactly as Node's `loadImageFolder` does (antialiased
+ * resize of the shorter side, centre crop; `resizeCropImage`), not squashed to the input's aspect
+ * ratio: a model trained in Node then sees the same pixels here, and the other way round.
+ */
 async function toTensor(file: File, pm: PretrainedModel): Promise<tf.Tensor3D> {
   const [h, w] = pm.inputShape;
-  const bitmap = await createImageBitmap(file, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
+  const bitmap = await createImageBitmap(file);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d') as OffscreenCanvasRenderingContext2D;
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const rgb = resizeCropImage(ctx.getImageData(0, 0, canvas.width, canvas.height), [h, w]);
   const { scale, offset } = pm.preprocessing as { scale: number; offset: number };
-  return tf.tidy(() => tf.add(tf.mul(tf.cast(tf.browser.fromPixels(bitmap), 'float32'), scale), offset) as tf.Tensor3D);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = rgb[i] * scale + offset;
+  return tf.tensor3d(rgb, [h, w, 3]);
 }
 
 async function train(): Promise<void> {

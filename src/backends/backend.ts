@@ -20,6 +20,7 @@ import { registerWebgpuTrainingKernels } from './webgpu/register.js';
 import { liveEncoders, type LiveEncoderInfo } from '../encoders/live_encoders.js';
 import { dawnAdapterInfo, installDawn, type GpuAdapterInfo } from './webgpu_node.js';
 import { registerClipByValueGrad } from '../ops/clip_by_value_grad.js';
+import { registerBatchNormInferenceGrad } from '../ops/batch_norm_inference_grad.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 import { simdKernels } from './wasm/simd/simd_kernels.js';
 
@@ -174,6 +175,7 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
   }
   await tf.ready();
   registerClipByValueGrad();
+  registerBatchNormInferenceGrad();
   const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : name === 'webgpu' ? registerWebgpuTrainingKernels() : [];
   addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);
 }
