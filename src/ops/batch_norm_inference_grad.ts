@@ -2,14 +2,14 @@
  * The gradient of inference-mode batch normalisation (`tf.batchNorm`, the `FusedBatchNorm`
  * kernel, with fixed moving statistics): what BatchNorm layers run whose statistics are frozen
  * while gradients pass through them — `bn: 'train-affine'` (gamma/beta train), and `'frozen'`
- * layers below trainable ones above a cut.
+ * BN inside trained blocks (its input gradient reaches the trainable convolutions below it).
  *
  * Why: tfjs-core's gradient computes x − mean and dy·gamma eagerly, whichever inputs the tape
  * needs, and builds dx by `tile`-ing 1/sqrt(var + eps) to the full input shape before
  * multiplying. TF.js 4.22's wasm `Tile` kernel is a per-element JavaScript loop: measured here it
- * took 4.2 s of a 5.4 s training step of MobileNetV2-0.35 (224 px, 16 images, every layer
- * trainable, statistics frozen), which made that step 6.5x slower than the same step with batch
- * statistics (`docs/performance.md`). With fixed statistics the layer is a per-channel affine map,
+ * took 4.0 s of a 5.2 s training step of MobileNetV2-0.35 (224 px, 16 images, every layer
+ * trainable, statistics frozen), which made that step 7.3x slower than the same step with batch
+ * statistics (`docs/performance.md`, `bench/wasm-profile.ts --bn train-affine`). With fixed statistics the layer is a per-channel affine map,
  * y = (x − mean)·s + beta with s = gamma / sqrt(var + eps), so
  *   dx = dy·s (broadcast, no tile),  dgamma = Σ dy·(x − mean)/sqrt(var + eps),  dbeta = Σ dy,
  *   dmean = −Σ dy·s,  dvar = Σ dy·gamma·(x − mean)·(−½)(var + eps)^(−3/2),
