@@ -75,7 +75,10 @@ export function cachePoint(model: tfl.LayersModel): number {
  * hold every backbone layer's output for the batch until the batch's tidy scope ends.
  */
 export function runLayers(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {
-  return withFoldPlan(model, () => runLayersInPlan(model, from, input, to, training));
+  // The caller reads layer `to`'s own output: a Conv→BN(→ReLU) chain it ends early must not fold
+  // past it (else stopping at a convolution returns conv + BN + activation: AdaBN's BN inputs,
+  // an activation cache cut before a trainable BN).
+  return withFoldPlan(model, () => runLayersInPlan(model, from, input, to, training), [model.layers[to]]);
 }
 
 function runLayersInPlan(model: tfl.LayersModel, from: number, input: tf.Tensor, to: number, training: boolean): tf.Tensor {

@@ -14,6 +14,10 @@
  * inside that model, and are not model outputs), and it is active only while THAT model runs
  * (`call`, `predict`, `predictOnBatch`, `execute`, and transferkit's `runLayers`): a layer shared
  * with another model (e.g. a model cut right after a convolution) computes its stock output there.
+ * A run that reads an intermediate output (`runLayers` up to a layer, `execute` of a named tensor)
+ * is one more consumer the plan did not see: a chain that the read layer ends early (the read is
+ * its convolution, or its BN with an activation after it) is not folded past that layer in that
+ * run, so the caller gets the layer's own output (AdaBN reads each BN's *input* this way).
  * Folding happens only for calls with `training` not true, BN in inference mode, float32 inputs and
  * no gradient tape recording (TF.js has no gradient for a fused ReLU6). The BN and activation layers
  * then pass the already-final tensor through (a shared-buffer clone). Outputs equal the unfolded
@@ -163,9 +167,30 @@ function passThroughWrap(layer: Layer): (original: Callable) => Callable {
   };
 }
 
-/** Runs `fn` with `model`'s folding plan active. */
-export function withFoldPlan<T>(model: tfl.LayersModel, fn: () => T): T {
-  active.push(plans.get(model));
+/**
+ * `plan` for a run whose caller reads `layer`'s output: a chain that `layer` ends early would hand
+ * the caller the folded chain's final tensor (conv → BN → activation) as `layer`'s output. A chain
+ * read at its convolution is left unfolded; one read at its BN folds the BN only (no activation).
+ */
+function planReading(plan: Map<Layer, Fusion>, layer: Layer): Map<Layer, Fusion> {
+  for (const [conv, f] of plan) {
+    if (conv !== layer && (f.bn !== layer || f.act === null)) continue;
+    const cut = new Map(plan);
+    if (conv === layer) cut.delete(conv);
+    else cut.set(conv, { bn: f.bn, act: null, activation: 'linear' });
+    return cut;
+  }
+  return plan;
+}
+
+/**
+ * Runs `fn` with `model`'s folding plan active. `reads`: intermediate layers whose own outputs the
+ * caller takes (a run that stops there); chains they end early are not folded past them.
+ */
+export function withFoldPlan<T>(model: tfl.LayersModel, fn: () => T, reads: readonly Layer[] = []): T {
+  let plan = plans.get(model);
+  if (plan !== undefined) for (const layer of reads) plan = planReading(plan, layer);
+  active.push(plan);
   try {
     return fn();
   } finally {
@@ -195,8 +220,16 @@ export function foldBatchNormForInference(model: tfl.LayersModel): void {
   if (plan.size === 0 || patchedModels.has(model)) return;
   patchedModels.add(model);
   const m = model as unknown as Record<'call' | 'predict' | 'predictOnBatch' | 'execute', (...args: unknown[]) => unknown>;
-  for (const name of ['call', 'predict', 'predictOnBatch', 'execute'] as const) {
+  for (const name of ['call', 'predict', 'predictOnBatch'] as const) {
     const original = m[name].bind(model);
     m[name] = (...args: unknown[]) => withFoldPlan(model, () => original(...args));
   }
+  // execute(inputs, names) may ask for intermediate tensors: their layers are read.
+  const execute = m.execute.bind(model);
+  const symbolic = model as unknown as { retrieveSymbolicTensors(names: string[]): tfl.SymbolicTensor[] };
+  m.execute = (inputs: unknown, outputs: unknown) => {
+    const names = (Array.isArray(outputs) ? outputs : [outputs]) as string[];
+    const reads = symbolic.retrieveSymbolicTensors(names).map((t) => t.sourceLayer as Layer);
+    return withFoldPlan(model, () => execute(inputs, outputs), reads);
+  };
 }

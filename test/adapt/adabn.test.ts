@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adaBN, useBackend } from '../../src/index.js';
 import { runLayers } from '../../src/train/graph_executor.js';
+import { setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
+import { prepareModel } from '../../src/transfer/prepare_model.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {
@@ -58,5 +60,36 @@ describe('adaBN', () => {
     once.forEach((v, i) => v.forEach((x, k) => expect(twice[i][k]).toBeCloseTo(x, 4)));
     await expect(adaBN(model, target, { layers: ['no_such_bn'] })).rejects.toThrow(/no_such_bn/);
     await expect(adaBN(model, tf.zeros([1, 16, 16, 3]))).rejects.toThrow(/at least 2/);
+  });
+
+  it('on a model with inference folding (as loadPretrained / replaceHead prepare it), estimates each BN from its input', async () => {
+    // Regression: with Conv→BN→ReLU6 folding active, the pass that stops at a BN's input returned
+    // the folded chain's output, so every BN got the moments of its own post-activation output.
+    const target = tf.tidy(() => tf.add(tf.mul(tf.randomUniform([20, 16, 16, 3], 0, 1, 'float32', 6), 3), 1.5));
+    const stats = async (folding: boolean) => {
+      const model = tinyConvNet({ seed: 3 });
+      prepareModel(model);
+      setInferenceFolding(folding);
+      try {
+        await adaBN(model, target, { batchSize: 8 });
+      } finally {
+        setInferenceFolding(true);
+      }
+      const out = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.getWeights().slice(2).map((w) => Array.from(w.dataSync())));
+      // And the first BN against the exact moments of Conv1's output, computed without any patch.
+      const conv = tf.tidy(() => {
+        const c = tf.conv2d(target as tf.Tensor4D, model.getLayer('Conv1').getWeights()[0] as tf.Tensor4D, 2, 'same');
+        const { mean, variance } = tf.moments(tf.reshape(c, [-1, 8]), 0);
+        return [Array.from(mean.dataSync()), Array.from(variance.dataSync())];
+      });
+      model.dispose();
+      return { out, conv };
+    };
+    const off = await stats(false);
+    const on = await stats(true);
+    on.conv[0].forEach((m, c) => expect(on.out[0][0][c]).toBeCloseTo(m, 4));
+    on.conv[1].forEach((v, c) => expect(Math.abs(on.out[0][1][c] - v)).toBeLessThan(1e-4 * Math.max(1, v)));
+    on.out.forEach((layer, i) => layer.forEach((w, k) => w.forEach((v, c) => expect(Math.abs(v - off.out[i][k][c]), `BN ${i} weight ${k + 2} channel ${c}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(off.out[i][k][c]))))));
+    target.dispose();
   });
 });

@@ -10,6 +10,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPretrained, useBackend } from '../../src/index.js';
 import { runLayers } from '../../src/train/graph_executor.js';
+import { setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
+import { prepareModel } from '../../src/transfer/prepare_model.js';
+import { tinyConvNet } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -73,5 +76,41 @@ describe('runLayers in inference', () => {
     expect(4 * largest).toBeLessThan(0.6 * all);
     tf.dispose([x, y as tf.Tensor, ref]);
     pm.model.dispose();
+  });
+});
+
+describe('runLayers with inference folding (models as loadPretrained / replaceHead prepare them)', () => {
+  it('stopping inside a Conv → BN → ReLU6 chain returns that layer\'s own output, not the folded chain\'s', () => {
+    // Regression: runLayers up to a folded convolution returned conv + BN + ReLU6, so AdaBN
+    // re-estimated every BN from its (post-activation) output and the digits demo's from-scratch
+    // network fell from 44 % to 15 % test accuracy.
+    const model = tinyConvNet({ seed: 5 });
+    prepareModel(model);
+    // Non-trivial moving statistics, so that BN changes its input.
+    for (const l of model.layers.filter((k) => k.getClassName() === 'BatchNormalization')) {
+      const [g, b, m, v] = l.getWeights();
+      l.setWeights([g, b, tf.fill(m.shape, 0.3), tf.fill(v.shape, 2.5)]);
+    }
+    const x = tf.randomUniform([4, 16, 16, 3], -1, 1, 'float32', 8);
+    const at = (name: string) => model.layers.findIndex((l) => l.name === name);
+    const stops = ['Conv1', 'bn_Conv1', 'Conv1_relu', 'block_1_depthwise', 'block_1_depthwise_BN', model.layers[model.layers.length - 1].name];
+    const run = (on: boolean) => {
+      setInferenceFolding(on);
+      try {
+        return stops.map((n) => tf.tidy(() => runLayers(model, 0, x, at(n), false).dataSync().slice()));
+      } finally {
+        setInferenceFolding(true);
+      }
+    };
+    const ref = run(false);
+    const got = run(true);
+    stops.forEach((n, i) => {
+      const diff = Math.max(...got[i].map((v, k) => Math.abs(v - ref[i][k])));
+      expect(diff, n).toBeLessThan(1e-5);
+    });
+    // The convolution's own output has negative values; a folded chain's (after ReLU6) has none.
+    expect(Math.min(...got[0])).toBeLessThan(0);
+    x.dispose();
+    model.dispose();
   });
 });

@@ -108,4 +108,21 @@ describe('inference folding of Conv → BN (→ ReLU)', () => {
     expect(full.getLayer('bn1').getClassName()).toBe('BatchNormalization');
     expect(JSON.stringify(full.toJSON(null, false))).not.toMatch(/fold/i);
   });
+
+  it('execute() of intermediate tensors returns their own values (chains read inside are not folded past them)', () => {
+    tf.setBackend('cpu');
+    const { full } = model();
+    prepareModel(full);
+    const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 13);
+    // d2 is read at its convolution (its BN and ReLU fold in predict), bn1 at its BN (r1 folds in predict).
+    const names = ['d2', 'bn1', 'gap'].map((n) => (full.getLayer(n).output as tfl.SymbolicTensor).name);
+    const run = (on: boolean) => {
+      setInferenceFolding(on);
+      return tf.tidy(() => (full.execute(x, names) as tf.Tensor[]).map((t) => t.dataSync().slice()));
+    };
+    const ref = run(false);
+    const got = run(true);
+    names.forEach((n, i) => expect(relErr(ref[i], got[i]), n).toBeLessThan(1e-5));
+    x.dispose();
+  });
 });
