@@ -1,6 +1,8 @@
 /**
  * Progress output of fineTune: a one-line bar on an interactive terminal (as Keras `verbose=1`),
- * JSON lines for logs and pipelines (structured events), or the caller's own function.
+ * plain lines when the output is a log file or a pipe (one per epoch, as Keras `verbose=2`, plus a
+ * step line when an epoch runs long), JSON lines for pipelines (structured events), or the
+ * caller's own function.
  */
 import type { EpochLog } from '../transfer/fine_tune.js';
 
@@ -10,10 +12,18 @@ export type ProgressEvent =
   | { type: 'epoch'; log: EpochLog };
 
 /**
- * `'auto'` (default): a bar when stderr is a TTY, nothing otherwise; `'bar'`; `'json'` (one JSON
- * object per event on stderr); `'silent'`; or a function receiving every event.
+ * `'auto'` (default): `'bar'` when stderr is a TTY, `'lines'` otherwise; `'bar'` (redrawn in
+ * place); `'lines'` (one line per epoch, and a step line when 10 s passed without output);
+ * `'json'` (one JSON object per event); `'silent'` or `false` (nothing); or a function receiving
+ * every event.
  */
-export type ProgressOption = 'auto' | 'bar' | 'json' | 'silent' | ((event: ProgressEvent) => void);
+export type ProgressOption = 'auto' | 'bar' | 'lines' | 'json' | 'silent' | false | ((event: ProgressEvent) => void);
+
+/**
+ * Settings of the `'lines'` output (written out in {@link progressReporter}'s signature, so the
+ * public API needs no extra name).
+ */
+type LinesOptions = { stepLineSeconds?: number; metric?: 'accuracy' | 'mae'; now?: () => number };
 
 interface Writable {
   write(s: string): unknown;
@@ -26,14 +36,65 @@ function stderr(): Writable | null {
 }
 
 const fmt = (v: number | undefined, d = 4) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
+const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)}%`);
 
-/** The event sink for `option` (null when nothing is to be reported). */
-export function progressReporter(option: ProgressOption = 'auto', out: Writable | null = stderr()): ((e: ProgressEvent) => void) | null {
+/**
+ * An epoch's figures as one line: `head epoch 2/5: loss 0.4123 acc 83.3% | val loss 0.3900 acc
+ * 87.5% | lr 1.00e-3 | 12.3 s` (`mae` instead of `acc` for regression; `epochs` when known).
+ */
+export function formatEpochLine(l: EpochLog, epochs?: number): string {
+  const regression = l.mae !== undefined;
+  const train = regression ? `mae ${fmt(l.mae)}` : `acc ${pct(l.accuracy)}`;
+  const val = l.valLoss !== undefined ? ` | val loss ${fmt(l.valLoss)} ${l.valMae !== undefined ? `mae ${fmt(l.valMae)}` : `acc ${pct(l.valAccuracy)}`}` : '';
+  return `${l.stage} epoch ${l.epoch}${epochs !== undefined ? `/${epochs}` : ''}: loss ${fmt(l.loss)} ${train}${val} | lr ${l.learningRate.toExponential(2)} | ${l.seconds.toFixed(1)} s`;
+}
+
+/** A step's running figures as one line: `head epoch 2/5 step 8/16: loss 0.4123 acc 83.3% | lr 1.00e-3`. */
+export function formatStepLine(e: Extract<ProgressEvent, { type: 'batch' }>, metric: 'accuracy' | 'mae' = 'accuracy'): string {
+  const m = metric === 'mae' ? `mae ${fmt(e.metric)}` : `acc ${pct(e.metric)}`;
+  return `${e.stage} epoch ${e.epoch}/${e.epochs} step ${e.step}/${e.steps}: loss ${fmt(e.loss)} ${m} | lr ${e.learningRate.toExponential(2)}`;
+}
+
+/** `'lines'`: epoch lines, and step lines when `stepLineSeconds` passed without output. */
+function linesReporter(write: (line: string) => void, options: LinesOptions): (e: ProgressEvent) => void {
+  const now = options.now ?? (() => performance.now());
+  const interval = (options.stepLineSeconds ?? 10) * 1000;
+  let last = now();
+  // Epoch events carry the log only: the stage's epoch count comes from its batch events.
+  const epochsOf = new Map<string, number>();
+  return (e) => {
+    if (e.type === 'batch') {
+      epochsOf.set(e.stage, e.epochs);
+      if (e.step < e.steps && now() - last >= interval) {
+        write(formatStepLine(e, options.metric));
+        last = now();
+      }
+      return;
+    }
+    write(formatEpochLine(e.log, epochsOf.get(e.log.stage)));
+    last = now();
+  };
+}
+
+/**
+ * The event sink for `option` (null when nothing is to be reported), writing to `out` (default
+ * `process.stderr`).
+ *
+ * @param options - the `'lines'` output's settings: `stepLineSeconds`, print a step line when this
+ * many seconds passed since the last line and the epoch is not over (default 10), so a long epoch
+ * still shows progress in a log; `metric`, what the batch events' `metric` is (`'accuracy'`,
+ * default, or `'mae'` for regression); `now`, the clock in milliseconds (default `performance.now`).
+ */
+export function progressReporter(
+  option: ProgressOption = 'auto',
+  out: Writable | null = stderr(),
+  options: { stepLineSeconds?: number; metric?: 'accuracy' | 'mae'; now?: () => number } = {},
+): ((e: ProgressEvent) => void) | null {
   if (typeof option === 'function') return option;
-  if (option === 'silent' || out === null) return null;
-  const mode = option === 'auto' ? (out.isTTY === true ? 'bar' : null) : option;
-  if (mode === null) return null;
+  if (option === false || option === 'silent' || out === null) return null;
+  const mode = option === 'auto' ? (out.isTTY === true ? 'bar' : 'lines') : option;
   if (mode === 'json') return (e) => void out.write(`${JSON.stringify(e)}\n`);
+  if (mode === 'lines') return linesReporter((line) => void out.write(`${line}\n`), options);
   return (e) => {
     if (e.type === 'batch') {
       const width = 24;

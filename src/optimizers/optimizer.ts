@@ -175,7 +175,8 @@ export abstract class Optimizer {
         if (values.length !== v.size) {
           throw new TransferKitError('E_BAD_OPTION', `Optimizer state for '${v.name}/${name}' has ${values.length} values; the variable has ${v.size}. The checkpoint belongs to another model.`);
         }
-        this.slot(v, name).assign(tf.tensor(values, v.shape, 'float32'));
+        // In a tidy: the uploaded values and a newly created slot's zeros are intermediates.
+        tf.tidy(() => this.slot(v, name).assign(tf.tensor(values, v.shape, 'float32')));
       }
     }
   }

@@ -47,6 +47,7 @@ import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups
 import { SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
 import { planStages, type StagePlan } from './recipes.js';
+import { seedNewHead } from './replace_head.js';
 import type { CheckpointState } from '../train/checkpoint.js';
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
 const checkpoints = () => import('../train/checkpoint.js');
@@ -231,14 +232,22 @@ export interface FineTuneOptions {
   featureCache?: boolean | string;
   /** Models on a frozen encoder: inputs per encoder call when embedding (default 32). */
   featureBatchSize?: number;
-  /** Seed for shuffling and flips (default 42). */
+  /**
+   * Seed of the run (default 42): shuffling, flips and other augmentations, dropout masks, the
+   * validation split — and the new head's initial weights when {@link replaceHead} was called
+   * without a `seed`: the first fineTune on such a model re-initialises the head from this seed
+   * (as `replaceHead({ seed })` would) before training, unless its weights changed since. Two runs
+   * with the same seed give identical weights and history.
+   */
   seed?: number;
   /** Called after each epoch. */
   onEpochEnd?: (log: EpochLog) => void | Promise<void>;
   /**
-   * Progress output: `'auto'` (default: a one-line bar on stderr when it is a TTY, silent
-   * otherwise), `'bar'`, `'json'` (structured events, one JSON line each on stderr), `'silent'`,
-   * or a function receiving every {@link ProgressEvent}.
+   * Progress output on stderr: `'auto'` (default: a one-line bar when stderr is a TTY, otherwise
+   * `'lines'`), `'bar'`, `'lines'` (one line per epoch with loss, accuracy, validation figures and
+   * seconds, plus a step line when 10 s passed without output), `'json'` (structured events, one
+   * JSON line each), `false` or `'silent'` (nothing), or a function receiving every
+   * {@link ProgressEvent}.
    */
   progress?: ProgressOption;
   /**
@@ -255,8 +264,11 @@ export interface FineTuneOptions {
   /** Callbacks, called per stage (each stage begins and ends like one Keras `fit`). */
   callbacks?: Callback[];
   /**
-   * Stops the run after the current optimizer step when aborted (e.g. on Ctrl-C): with `checkpoint`
-   * set, that step is checkpointed so `resumeFrom` continues exactly; the result has `interrupted`.
+   * Stops the run after the current optimizer step when aborted (e.g. on Ctrl-C), also in the
+   * middle of an epoch: the loop yields to the event loop after every step, so an abort from a
+   * signal handler or a timer lands before the next step. With `checkpoint` set, that step is
+   * checkpointed (with the epoch's step, example order, running sums and RNG state) so
+   * `resumeFrom` continues exactly; the result has `interrupted`.
    */
   signal?: AbortSignal;
   /** Shorthand for an {@link EarlyStopping} callback with these options. */
@@ -308,6 +320,31 @@ async function evaluateFeeder(model: tfl.LayersModel, feeder: Feeder, from: numb
 }
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+type Immediate = (fn: () => void) => unknown;
+const setImmediateFn = (globalThis as { setImmediate?: Immediate }).setImmediate;
+let channel: { port1: { onmessage: (() => void) | null }; port2: { postMessage(m: unknown): void } } | null = null;
+const waiting: (() => void)[] = [];
+
+/**
+ * Resolves after pending events (signals, timers, I/O) have had their turn. Node: two
+ * `setImmediate`s, so that at least one poll phase (where signal handlers run) lies between the
+ * step and the abort check; browsers: a MessageChannel message (a task, without setTimeout's 4 ms clamp).
+ */
+function nextTurn(): Promise<void> {
+  if (setImmediateFn !== undefined) return new Promise((resolve) => setImmediateFn(() => setImmediateFn(resolve)));
+  const MC = (globalThis as { MessageChannel?: new () => NonNullable<typeof channel> }).MessageChannel;
+  if (MC === undefined) return new Promise((resolve) => setTimeout(resolve, 0));
+  if (channel === null) {
+    channel = new MC();
+    channel.port1.onmessage = () => waiting.shift()?.();
+  }
+  const c = channel;
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    c.port2.postMessage(0);
+  });
+}
 
 /** Memory unless asked otherwise, or unless the cache would pass the memory budget (then disk, in Node). */
 function chooseCacheStore(opts: FineTuneOptions, model: tfl.LayersModel, from: number, train: TrainData, flip: boolean): 'memory' | 'disk' {
@@ -362,7 +399,7 @@ async function runStage(
     if (resume.schedule !== null) schedule.setState(resume.schedule);
     rng.state = resume.rng;
   }
-  const progress = progressReporter(opts.progress ?? 'auto');
+  const progress = progressReporter(opts.progress ?? 'auto', undefined, { metric: task === 'regression' ? 'mae' : 'accuracy' });
   try {
     for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
     const everySteps = opts.checkpoint?.everySteps;
@@ -411,6 +448,9 @@ async function runStage(
         step++;
         s++;
         progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: stepsPerEpoch, loss: lossSum / seen, metric: metricSum / seen, learningRate: lr });
+        // On cpu/wasm a step's awaits settle as microtasks, so without a turn of the event loop a
+        // SIGINT handler or a timer calling abort() would only run at the epoch's end.
+        await nextTurn();
         const stop = opts.signal?.aborted === true && s < stepsPerEpoch;
         if (opts.checkpoint !== undefined && ((everySteps !== undefined && step % everySteps === 0) || stop) && s < stepsPerEpoch) {
           const order = trainFeeder.currentOrder();
@@ -512,6 +552,11 @@ function resolveLoss(opts: FineTuneOptions, train: TrainData, numClasses: number
 /**
  * Fine-tunes a re-headed pretrained model on labelled data.
  *
+ * The run is determined by `options.seed` (default 42), including the head's initial weights
+ * when {@link replaceHead} was given no `seed`: the first fineTune re-initialises such a head from
+ * the run's seed (as `replaceHead({ seed })` would), so two identical calls give identical weights
+ * and history. Aborting `options.signal` stops after the current step, mid-epoch included.
+ *
  * @param pm - a model from {@link replaceHead} (or any PretrainedModel with a softmax output).
  * @param train - training data (inputs already preprocessed).
  * @example
@@ -534,7 +579,7 @@ async function fineTuneOnEncoder(pm: PretrainedModel, train: TrainData | Encoder
   if (!['feature-extraction', 'head-only', 'full'].includes(recipe) || options.stages !== undefined) {
     throw new TransferKitError('E_BAD_OPTION', `fineTune: the model's encoder '${pm.encoder?.id ?? '?'}' is frozen (it runs outside the trained graph), so only recipe 'feature-extraction' applies. Received: recipe=${options.stages !== undefined ? 'custom stages' : recipe}. To fine-tune the encoder too, load it as a TF.js model (loadTextModel / loadPretrained).`);
   }
-  const extract = { cache: options.featureCache ?? true, batchSize: options.featureBatchSize ?? 32, progress: options.progress === 'silent' ? ('silent' as const) : ('auto' as const) };
+  const extract = { cache: options.featureCache ?? true, batchSize: options.featureBatchSize ?? 32, progress: options.progress === 'silent' || options.progress === false ? ('silent' as const) : ('auto' as const) };
   const owned: tf.Tensor[] = [];
   try {
     const tr = isEncoderData(train) ? await encodeData(pm, train, extract, 'fineTune: train') : train;
@@ -583,6 +628,9 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
       tf.dispose(parts.flatMap((d) => [d.xs, ...(d.targets ? [d.targets] : [])]));
     }
   }
+  // A head replaceHead built without a seed takes its initial weights from the run's seed (once;
+  // a resumed run's weights come from the checkpoint instead).
+  seedNewHead(pm.model, options.resumeFrom === undefined ? options.seed ?? 42 : null);
   const rng = new SeededRandom(options.seed ?? 42);
   const resume = options.resumeFrom !== undefined ? await (await checkpoints()).readCheckpoint(options.resumeFrom, pm) : null;
   if (resume !== null && resume.recipe !== recipe) {

@@ -3,6 +3,7 @@
  *
  * As Keras' `include_top=False` + `pooling` + a new `Dense`, and timm's `reset_classifier`.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
@@ -63,8 +64,53 @@ export interface ReplaceHeadOptions {
    * kernels (`pooling: 'concat', hidden: [512], batchNorm: true, dropout: [0.25, 0.5], init: 'he-normal'`).
    */
   preset?: 'fastai';
-  /** Seed of the head's weight initialisers (default: unseeded). */
+  /**
+   * Seed of the head's weight initialisers (Dense kernel `k` uses `seed + k`). Default: none, and
+   * then the first {@link fineTune} call on the model re-initialises the head from ITS `seed`
+   * (default 42) before training, exactly as if `seed` had been given here — so
+   * `replaceHead(base, { numClasses })` followed by `fineTune(model, data, { seed })` is
+   * reproducible. fineTune leaves a head alone when its weights changed since replaceHead (set,
+   * loaded or trained), and later fineTune calls continue from the trained head.
+   */
   seed?: number;
+}
+
+/**
+ * Heads built without a seed, by model: the Dense kernels, the values they were initialised with
+ * (tensor data ids: any write replaces them) and how to redraw them from a seed. Module-private;
+ * {@link seedNewHead} consumes an entry.
+ */
+interface UnseededHead {
+  kernels: { variable: tfl.LayerVariable; k: number; dataId: unknown }[];
+  init: ReplaceHeadOptions['init'];
+}
+const unseededHeads = new WeakMap<tfl.LayersModel, UnseededHead>();
+
+function kernelInitializer(init: ReplaceHeadOptions['init'], seed: number | undefined, k: number) {
+  const s = seed === undefined ? {} : { seed: seed + k };
+  return init === 'he-normal' ? tfl.initializers.heNormal(s) : tfl.initializers.glorotUniform(s);
+}
+
+const dataIdOf = (v: tfl.LayerVariable): unknown => (v.read() as unknown as { dataId: unknown }).dataId;
+
+/**
+ * fineTune's side of the `seed` default: when `model` carries a head that {@link replaceHead} built
+ * without a seed and whose kernels still hold their initial values, redraws them from `seed` (the
+ * same values `replaceHead({ seed })` gives) and returns true. Each head is considered once: the
+ * entry is dropped either way (`seed` null: only dropped, e.g. when a checkpoint supplies the
+ * weights), so a second fineTune continues from the trained head.
+ * @internal
+ */
+export function seedNewHead(model: tfl.LayersModel, seed: number | null): boolean {
+  const head = unseededHeads.get(model);
+  if (head === undefined) return false;
+  unseededHeads.delete(model);
+  if (seed === null || head.kernels.some((c) => dataIdOf(c.variable) !== c.dataId)) return false;
+  // In a tidy: the drawn values (and any intermediates of the initialiser) are released once written.
+  tf.tidy(() => {
+    for (const { variable, k } of head.kernels) variable.write(kernelInitializer(head.init, seed, k).apply(variable.shape, 'float32'));
+  });
+  return true;
 }
 
 /** fastai `create_head(nf, n_out)` with its defaults (`lin_ftrs=[512]`, `ps=0.5`, `concat_pool`, `first_bn`). */
@@ -163,8 +209,9 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: 
   } else if (x.shape.length !== 2 && pooling !== 'none') {
     throw new TransferKitError('E_MODEL_TOPOLOGY', `Layer '${feature.name}' outputs rank ${x.shape.length}; replaceHead expects a feature vector [batch, C] or map [batch, H, W, C] (or pooling: 'none').`);
   }
-  const out = headLayers(x, options, (n) => uniqueName(model, n));
+  const { output: out, kernels } = headLayers(x, options, (n) => uniqueName(model, n));
   const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
+  rememberUnseeded(next, options, kernels);
   prepareModel(next);
   const featureIdx = next.layers.findIndex((l) => l.name === (feature as tfl.layers.Layer).name);
   return {
@@ -181,13 +228,16 @@ export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: 
  * [[batchNorm] → dropout → dense(hidden, act)]* → [batchNorm] → dropout → dense(numClasses,
  * softmax | sigmoid | linear) on `x` (fastai's `LinBnDrop` order; a Dense after a BatchNorm has no bias).
  */
-function headLayers(input: tfl.SymbolicTensor, options: ReplaceHeadOptions, name: (base: string) => string): tfl.SymbolicTensor {
+function headLayers(input: tfl.SymbolicTensor, options: ReplaceHeadOptions, name: (base: string) => string): { output: tfl.SymbolicTensor; kernels: { layer: tfl.layers.Layer; k: number }[] } {
   const { numClasses, hidden = [], hiddenActivation = 'relu', seed, task = 'multiclass', batchNorm = false, init = 'glorot-uniform' } = options;
   const rates = dropoutRates(options);
   let x = input;
-  const kernel = (k: number) => {
-    const s = seed === undefined ? {} : { seed: seed + k };
-    return init === 'he-normal' ? tfl.initializers.heNormal(s) : tfl.initializers.glorotUniform(s);
+  const kernel = (k: number) => kernelInitializer(init, seed, k);
+  const kernels: { layer: tfl.layers.Layer; k: number }[] = [];
+  const dense = (k: number, args: Parameters<typeof tfl.layers.dense>[0]) => {
+    const layer = tfl.layers.dense({ ...args, kernelInitializer: kernel(k) });
+    kernels.push({ layer, k });
+    return layer.apply(x) as tfl.SymbolicTensor;
   };
   const block = (k: number, suffix: string) => {
     // PyTorch's BatchNorm1d defaults (momentum 0.1 = Keras 0.9, eps 1e-5): with Keras' 0.99 the
@@ -197,11 +247,24 @@ function headLayers(input: tfl.SymbolicTensor, options: ReplaceHeadOptions, name
   };
   hidden.forEach((units, k) => {
     block(k, `_${k}`);
-    x = tfl.layers.dense({ units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, useBias: !batchNorm, kernelInitializer: kernel(k + 1), name: name(`head_hidden_${k}`) }).apply(x) as tfl.SymbolicTensor;
+    x = dense(k + 1, { units, activation: hiddenActivation === 'gelu' ? 'gelu' : hiddenActivation, useBias: !batchNorm, name: name(`head_hidden_${k}`) });
   });
   block(hidden.length, '');
   const activation = task === 'multiclass' ? 'softmax' : task === 'multilabel' ? 'sigmoid' : 'linear';
-  return tfl.layers.dense({ units: numClasses, activation, useBias: !batchNorm, kernelInitializer: kernel(0), name: name('head_predictions') }).apply(x) as tfl.SymbolicTensor;
+  const output = dense(0, { units: numClasses, activation, useBias: !batchNorm, name: name('head_predictions') });
+  return { output, kernels };
+}
+
+/** Registers a head built without a seed, for {@link seedNewHead}. */
+function rememberUnseeded(model: tfl.LayersModel, options: ReplaceHeadOptions, kernels: { layer: tfl.layers.Layer; k: number }[]): void {
+  if (options.seed !== undefined) return;
+  unseededHeads.set(model, {
+    init: options.init,
+    kernels: kernels.map(({ layer, k }) => {
+      const variable = (layer as unknown as { kernel: tfl.LayerVariable }).kernel;
+      return { variable, k, dataId: dataIdOf(variable) };
+    }),
+  });
 }
 
 /**
@@ -210,8 +273,9 @@ function headLayers(input: tfl.SymbolicTensor, options: ReplaceHeadOptions, name
  */
 function encoderHead(encoder: FrozenEncoder, options: ReplaceHeadOptions): PretrainedModel {
   const input = tfl.input({ shape: [encoder.dim], name: 'embedding' });
-  const out = headLayers(input, options, (n) => n);
+  const { output: out, kernels } = headLayers(input, options, (n) => n);
   const model = tfl.model({ inputs: input, outputs: out, name: 'frozen_encoder_head' });
+  rememberUnseeded(model, options, kernels);
   return {
     model,
     inputShape: [encoder.dim],

@@ -62,10 +62,12 @@ const ready = (ctx: { skip: () => void }): boolean => {
   return data !== '';
 };
 
-const RUN = ['--head-epochs', '2', '--epochs', '2', '--batch', '8', '--val-split', '0.25', '--backend', 'wasm', '--seed', '7'];
+// Batch 2: 12 steps per epoch, so an interrupt can land in the middle of one.
+const RUN = ['--head-epochs', '2', '--epochs', '2', '--batch', '2', '--val-split', '0.25', '--backend', 'wasm', '--seed', '7'];
 
 describe('transferkit fine-tune', () => {
   let runDir = '';
+  let runTensors = -1;
 
   it('writes a run folder (model, history, config, metrics, report.html) and its report renders in Chromium', async (ctx) => {
     if (!ready(ctx)) return;
@@ -73,14 +75,20 @@ describe('transferkit fine-tune', () => {
     const r = await cli(['fine-tune', '--model', model, '--data', data, '--out', runDir, ...RUN]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/skipped 1 \(imageNotFound\.gif: .*GIF is not among the formats read here/);
+    // The backend in a few words (why it was chosen is in --verbose and the JSON start event).
+    expect(r.stderr.split('\n')[0]).toMatch(/^backend wasm \(\d+ threads?(, SIMD)?\)$/);
+    // Not a TTY: one line per epoch with the figures and seconds.
+    expect(r.stderr).toMatch(/^head epoch 1\/2: loss \d+\.\d{4} acc \d+\.\d% \| val loss \d+\.\d{4} acc \d+\.\d% \| lr \S+ \| \d+\.\d s$/m);
+    expect(r.stderr).toMatch(/^fine-tune epoch 2\/2: /m);
     const final = lastJson(r.stdout);
     expect(final.epochs).toBe(4);
+    runTensors = final.numTensors as number;
     expect(fs.readdirSync(runDir).sort()).toEqual(['config.json', 'history.json', 'metrics.json', 'model', 'report.html']);
     const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as { status: string; config: { seed: number; recipe: string }; environment: { backend: string } };
     expect(config).toMatchObject({ status: 'completed', config: { seed: 7, recipe: 'two-stage' }, environment: { backend: 'wasm' } });
     const history = JSON.parse(fs.readFileSync(path.join(runDir, 'history.json'), 'utf8')) as { history: unknown[]; learningRates: [number, number][] };
     expect(history.history).toHaveLength(4);
-    expect(history.learningRates).toHaveLength(12); // 24 train photos / batch 8 = 3 steps x 4 epochs
+    expect(history.learningRates).toHaveLength(48); // 24 train photos / batch 2 = 12 steps x 4 epochs
     const metrics = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8')) as { accuracy: number; confusion: number[][] };
     expect(metrics.confusion.flat().reduce((a, b) => a + b, 0)).toBe(8);
     expect(metrics.accuracy).toBe(final.valAccuracy);
@@ -109,7 +117,7 @@ describe('transferkit fine-tune', () => {
     }
   }, 300_000);
 
-  it('Ctrl-C (SIGINT) stops after the current step with a checkpoint; --resume finishes with the uninterrupted run\'s figures', async (ctx) => {
+  it('Ctrl-C (SIGINT) mid-epoch stops after the current step with a checkpoint; --resume --quiet finishes with the uninterrupted run\'s figures and tensor count', async (ctx) => {
     if (!ready(ctx) || !runDir) return ctx.skip();
     const dir = path.join(tmp(), 'interrupted');
     const child = spawn(process.execPath, [CLI, 'fine-tune', '--model', model, '--data', data, '--out', dir, '--json', ...RUN], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,8 +127,8 @@ describe('transferkit fine-tune', () => {
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.stdout.on('data', (b: Buffer) => {
       stdout += b.toString();
-      // The first fine-tune step has finished: interrupt during the second.
-      if (!sent && /"type":"batch","stage":"fine-tune","epoch":1,"epochs":2,"step":1,/.test(stdout)) {
+      // The fine-tune stage's fourth step (of 12 in the epoch) has finished: interrupt during the fifth.
+      if (!sent && /"type":"batch","stage":"fine-tune","epoch":1,"epochs":2,"step":4,/.test(stdout)) {
         sent = true;
         child.kill('SIGINT');
       }
@@ -130,19 +138,27 @@ describe('transferkit fine-tune', () => {
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/Interrupted: finishing the current step/);
     expect(stderr).toContain(`Resume with: transferkit fine-tune --resume ${dir}`);
-    const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; step?: number });
+    const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; step?: number; backendInfo?: { reason: string } });
+    expect(events[0].type).toBe('start');
+    expect(events[0].backendInfo?.reason).toMatch(/\w+/); // the full reason stays in the JSON events
     const ftSteps = events.filter((e) => e.type === 'batch' && e.stage === 'fine-tune');
-    // The signal lands while a step runs (the parent reacts to the first step's event); the run
-    // stops after that step, or at the end of that epoch if it was the epoch's last step.
-    expect(ftSteps.length).toBeGreaterThanOrEqual(1);
-    expect(ftSteps.length).toBeLessThan(6);
+    // The signal lands right after step 4's event (before the loop checks for it) or while step 5
+    // (with a slow pipe, 6) runs: the run stops after that step, mid-epoch, not at the epoch's end (12).
+    const last = ftSteps.at(-1)?.step as number;
+    expect(last).toBeGreaterThanOrEqual(4);
+    expect(last).toBeLessThanOrEqual(6);
     expect(events.at(-1)?.type).toBe('interrupted');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).status).toBe('interrupted');
-    expect(fs.existsSync(path.join(dir, 'checkpoint', 'state.json'))).toBe(true);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint', 'state.json'), 'utf8')) as { epochsDone: number; stepInEpoch?: number; order?: number[] };
+    expect(state).toMatchObject({ epochsDone: 0, stepInEpoch: last });
+    expect(state.order).toHaveLength(24);
 
-    const resumed = await cli(['fine-tune', '--resume', dir]);
+    const resumed = await cli(['fine-tune', '--resume', dir, '--quiet']);
     expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toBe(''); // --quiet: no backend, data, progress or summary lines
     const a = lastJson(resumed.stdout);
+    // The resumed process ends holding what the uninterrupted one did (no restored-state leak).
+    expect(a.numTensors).toBe(runTensors);
     const full = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8')) as { loss: number; accuracy: number };
     expect(a.valAccuracy).toBe(full.accuracy);
     expect(Math.abs((a.valLoss as number) - full.loss)).toBeLessThan(1e-5);

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fineTune, loadPretrained, replaceHead, useBackend, type FineTuneOptions, type PretrainedModel } from '../../src/index.js';
 import { fileSystem } from '../../src/io/file_system.js';
@@ -108,7 +109,73 @@ describe('checkpoint and resume', () => {
       expect(state.order).toHaveLength(24);
       const resumed = await mk();
       const rest = await fineTune(resumed, data(), { ...opts, resumeFrom: dir });
-      expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss).map((l, i) => expect.closeTo(l, 6) as unknown as number).slice(0, rest.history.length));
+      expect(rest.history.map((h) => h.loss)).toEqual(full.history.map((h) => h.loss).map((l) => expect.closeTo(l, 6) as unknown as number).slice(0, rest.history.length));
+      expect(maxRelDiff(weights(whole), weights(resumed))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('a signal delivered mid-epoch stops the run within one step; resuming from that step reproduces the uninterrupted run', async () => {
+    // 24 examples, batch 2: 12 steps per epoch. A real signal (as Ctrl-C in the CLI) arrives while
+    // the fine-tune stage's step 4 of its first epoch (index 3) finishes; its handler aborts.
+    const opts: FineTuneOptions = { ...base, headEpochs: 1, epochs: 2, batchSize: 2, progress: false };
+    const mk = () => tinyHeaded(4, { dropout: 0.3 });
+    const whole = await mk();
+    await fineTune(whole, data(), opts);
+    const dir = path.join(tmp(), 'ckpt');
+    const controller = new AbortController();
+    const onSignal = (): void => controller.abort();
+    process.on('SIGUSR2', onSignal);
+    const steps: string[] = [];
+    let first;
+    try {
+      first = await fineTune(await mk(), data(), {
+        ...opts,
+        checkpoint: { dir },
+        signal: controller.signal,
+        callbacks: [{ onBatchEnd: (b, ctx) => { steps.push(`${ctx.stage}:${b.step}`); if (ctx.stage === 'fine-tune' && b.step === 3) process.kill(process.pid, 'SIGUSR2'); } }],
+      });
+    } finally {
+      process.off('SIGUSR2', onSignal);
+    }
+    expect(first.interrupted).toBe(true);
+    // Stopped after the step the signal arrived in (or at most the next one), not at the epoch's end (step 11).
+    expect(['fine-tune:3', 'fine-tune:4']).toContain(steps.at(-1));
+    expect(first.history.map((h) => `${h.stage}#${h.epoch}`)).toEqual(['head#1']);
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { stepInEpoch?: number; epochsDone: number; order?: number[] };
+    expect(state.epochsDone).toBe(0);
+    expect(state.stepInEpoch).toBe(Number(steps.at(-1)?.split(':')[1]) + 1);
+    expect(state.order).toHaveLength(24);
+    const resumed = await mk();
+    const rest = await fineTune(resumed, data(), { ...opts, resumeFrom: dir });
+    expect(rest.interrupted).toBeUndefined();
+    expect(maxRelDiff(weights(whole), weights(resumed))).toBeLessThan(1e-6);
+  });
+
+  it('a resumed run ends holding as many tensors as the uninterrupted run (optimizer state restored without leaks)', async () => {
+    const opts: FineTuneOptions = { ...base, headEpochs: 2, epochs: 2, optimizer: 'adam', progress: false };
+    const mk = () => tinyHeaded(4, { dropout: 0.3 });
+    const held = async (run: () => Promise<unknown>): Promise<number> => {
+      const before = tf.memory().numTensors;
+      await run();
+      return tf.memory().numTensors - before;
+    };
+    const train = data();
+    const whole = await mk();
+    const uninterrupted = await held(() => fineTune(whole, train, opts));
+    // Interrupted mid-epoch (step checkpoint) and at an epoch's end, both in the fine-tune stage,
+    // whose Adam slots the resumed run restores.
+    for (const interrupt of ['mid-epoch', 'epoch end'] as const) {
+      const dir = path.join(tmp(), 'ckpt');
+      const controller = new AbortController();
+      await fineTune(await mk(), train, {
+        ...opts,
+        checkpoint: { dir },
+        signal: controller.signal,
+        callbacks: [{ onBatchEnd: (b, ctx) => { if (ctx.stage === 'fine-tune' && b.step === (interrupt === 'mid-epoch' ? 3 : 2)) controller.abort(); } }],
+      });
+      const resumed = await mk();
+      const afterResume = await held(() => fineTune(resumed, train, { ...opts, resumeFrom: dir }));
+      expect(afterResume, interrupt).toBe(uninterrupted);
       expect(maxRelDiff(weights(whole), weights(resumed))).toBeLessThan(1e-6);
     }
   });

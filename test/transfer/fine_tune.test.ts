@@ -393,3 +393,53 @@ describe("Lightning 'gradual-unfreeze' recipe", () => {
     });
   });
 });
+
+describe("fineTune's seed and the new head", () => {
+  const kernelOf = (pm: PretrainedModel) => Array.from(pm.model.getLayer('head_predictions').getWeights()[0].dataSync());
+  const opts = { headEpochs: 2, epochs: 1, batchSize: 8, seed: 9, unfreeze: { from: 'Conv_1' }, progress: false } as const;
+
+  it('replaceHead without a seed, then fineTune({ seed }): two runs give identical weights and history, equal to replaceHead({ seed })', async () => {
+    const run = async (head: { seed?: number }, seed = 9) => {
+      const model = replaceHead(await tinyPretrained(2), { numClasses: 3, dropout: 0.3, hidden: [5], ...head });
+      const { history } = await fineTune(model, quadrantImages(24), { ...opts, seed });
+      return { w: allWeights(model), losses: history.map((h) => [h.loss, h.accuracy]) };
+    };
+    const a = await run({});
+    const b = await run({});
+    expect(b.losses).toEqual(a.losses);
+    expect(b.w).toEqual(a.w);
+    // The fineTune seed is the head's seed: same as passing it to replaceHead.
+    const c = await run({ seed: 9 });
+    expect(c.w).toEqual(a.w);
+    // ...and it matters: another run seed draws another head.
+    const d = await run({}, 10);
+    expect(d.w).not.toEqual(a.w);
+  });
+
+  it("an explicit replaceHead seed wins; a head set since replaceHead or already trained is not redrawn", async () => {
+    const base = await tinyPretrained(2);
+    const noTraining = { ...opts, headEpochs: 0, epochs: 0 };
+    // Explicit seed 3: fineTune's seed 9 does not touch the head.
+    const explicit = replaceHead(base, { numClasses: 3, seed: 3 });
+    await fineTune(explicit, quadrantImages(8), noTraining);
+    expect(kernelOf(explicit)).toEqual(kernelOf(replaceHead(base, { numClasses: 3, seed: 3 })));
+    // No seed: the head becomes replaceHead({ seed: 9 })'s.
+    const unseeded = replaceHead(base, { numClasses: 3 });
+    await fineTune(unseeded, quadrantImages(8), noTraining);
+    expect(kernelOf(unseeded)).toEqual(kernelOf(replaceHead(base, { numClasses: 3, seed: 9 })));
+    // Weights set by the caller are kept.
+    const set = replaceHead(base, { numClasses: 3 });
+    const head = set.model.getLayer('head_predictions');
+    const mine = tf.tidy(() => head.getWeights().map((w) => tf.onesLike(w)));
+    head.setWeights(mine);
+    tf.dispose(mine);
+    await fineTune(set, quadrantImages(8), noTraining);
+    expect(kernelOf(set).every((v) => v === 1)).toBe(true);
+    // A second fineTune continues from the trained head instead of redrawing it.
+    const twice = replaceHead(base, { numClasses: 3 });
+    await fineTune(twice, quadrantImages(8), { ...opts, recipe: 'head-only', headEpochs: 1 });
+    const trained = kernelOf(twice);
+    await fineTune(twice, quadrantImages(8), noTraining);
+    expect(kernelOf(twice)).toEqual(trained);
+  });
+});

@@ -9,7 +9,7 @@
  *   <out>/report.html    curves, confusion matrix, misclassified examples, configuration, environment
  *   <out>/checkpoint/    while running and after an interrupt (removed when the run completes)
  *
- * Ctrl-C stops after the current optimizer step and checkpoints it; `--resume <out>` rebuilds the
+ * Ctrl-C stops after the current optimizer step (mid-epoch too) and checkpoints it; `--resume <out>` rebuilds the
  * same model and split from config.json and continues exactly where it stopped.
  */
 import * as fs from 'node:fs';
@@ -27,12 +27,12 @@ import { int, num, parse, UsageError, type OptionSpec } from '../args.js';
 import { loadCliData, type ExampleRef } from '../data.js';
 import { environment } from '../environment.js';
 import { loadBase, withHead } from '../model.js';
-import { makeOutput } from '../output.js';
+import { backendLine, makeOutput } from '../output.js';
 
 export const USAGE = `Usage: transferkit fine-tune --model <zoo id | folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> [--val <same>] [--out runs/NAME]
          [--recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction|full] [--epochs 5] [--head-epochs 5] [--lr 1e-4] [--head-lr 1e-3]
          [--batch 32] [--dropout 0.2] [--val-split 0.2] [--seed 42] [--bn MODE] [--frozen-bn MODE] [--backend wasm|cpu|webgpu|tensorflow]
-         [--allow-downloads] [--json] [--verbose]
+         [--allow-downloads] [--json] [--quiet] [--verbose]
        transferkit fine-tune --resume runs/NAME`;
 
 const SPEC: OptionSpec = {
@@ -53,6 +53,7 @@ const SPEC: OptionSpec = {
   bn: { type: 'string' },
   'frozen-bn': { type: 'string' },
   'allow-downloads': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
   'max-misclassified': { type: 'string' },
 };
 
@@ -125,7 +126,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const out = makeOutput(values.json === true);
+  const out = makeOutput(values.json === true, values.quiet === true);
   let cfg: FineTuneConfig;
   let dir: string;
   const resumeDir = values.resume as string | undefined;
@@ -145,7 +146,9 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
     }
   }
   const info = await useBackend(cfg.backend as BackendName | 'auto');
-  out.info(`backend ${info.name}${info.threads !== undefined ? ` (${info.threads} thread(s))` : ''}: ${info.reason}`);
+  // A few words; why this backend (a paragraph on the candidates passed over) only on request.
+  out.info(backendLine(info));
+  if (values.verbose === true) out.info(`  ${info.reason}`);
   const base = await loadBase(cfg.model, cfg.allowDownloads);
   // Class names come from the data; the head is built once they are known.
   const data = await loadCliData(base, cfg.data, cfg.val ?? undefined, cfg.valSplit, cfg.seed);
@@ -157,7 +160,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   const command = `transferkit fine-tune ${resumeDir !== undefined ? `--resume ${resumeDir}` : argv.join(' ')}`;
   const env = environment(cfg.seed);
   writeJsonAtomic(path.join(dir, 'config.json'), { status: 'running', command, config: cfg, classNames: data.classNames, environment: env });
-  out.event('start', { dir, config: cfg, classNames: data.classNames, train: trainCount, val: valCount, backend: info.name });
+  out.event('start', { dir, config: cfg, classNames: data.classNames, train: trainCount, val: valCount, backend: info.name, backendInfo: { name: info.name, threads: info.threads ?? null, simd: info.simd ?? null, reason: info.reason } });
 
   // Ctrl-C: finish the current step, checkpoint it, write what exists, exit 130. Twice: quit now.
   const controller = new AbortController();
@@ -165,7 +168,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   const onSigint = (): void => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
-    out.info('\nInterrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)...');
+    out.notice('\nInterrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit at once)...');
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -202,7 +205,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   writeJsonAtomic(lrsFile, { history, learningRates });
   if (result.interrupted === true) {
     writeJsonAtomic(path.join(dir, 'config.json'), { status: 'interrupted', command, config: cfg, classNames: data.classNames, environment: env });
-    out.info(`Stopped after ${history.length} epoch(s) and ${learningRates.length} step(s); checkpoint in ${path.join(dir, 'checkpoint')}.\nResume with: transferkit fine-tune --resume ${dir}`);
+    out.notice(`Stopped after ${history.length} epoch(s) and ${learningRates.length} step(s); checkpoint in ${path.join(dir, 'checkpoint')}.\nResume with: transferkit fine-tune --resume ${dir}`);
     out.event('interrupted', { dir, epochs: history.length, steps: learningRates.length });
     data.dispose();
     return 130;
