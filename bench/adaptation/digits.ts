@@ -194,7 +194,6 @@ async function main(): Promise<void> {
   if (protocol !== 'disjoint' && protocol !== 'paper') throw new Error(`--protocol: expected 'disjoint' or 'paper', got '${protocol}'`);
   const order = permutation(all.count, mulberry32(0));
   let srcDigits: MnistData;
-  let source: Images;
   let target: Images;
   let targetTest: Images;
   let srcTestDigits: MnistData | undefined;
@@ -213,7 +212,7 @@ async function main(): Promise<void> {
   // The reference DANN implementations binarise the MNIST source digits to {0, 255} (`x > 0`), as
   // the digits MNIST-M is made from; grey source digits otherwise.
   const sourcePixels = (d: MnistData) => (binarizeSource ? d.images.map((v) => (v > 0 ? 255 : 0)) : d.images);
-  source = { rgb: greyToRgb(sourcePixels(srcDigits), nSrc), labels: srcDigits.labels, count: nSrc };
+  const source: Images = { rgb: greyToRgb(sourcePixels(srcDigits), nSrc), labels: srcDigits.labels, count: nSrc };
   if (protocol === 'paper' && values.target === undefined) {
     target = { rgb: await mnistM(srcDigits, 'paper-train', 1), labels: srcDigits.labels, count: nSrc };
     targetTest = { rgb: await mnistM(all, 'paper-test', 2), labels: all.labels, count: all.count };

@@ -4,16 +4,23 @@
  * curve live, then classify new images. Build: `npx vite build examples/browser`; serve the output
  * with a MobileNetV2 TF.js model folder at ./model/ (npm run example:browser does both).
  */
-/// <reference types="vite/client" />
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// The package, as an application imports it (build it first: `npm run build`; example:browser does).
+// Bundlers pick its "browser" build; the wasm backend's binary ships inside it, so nothing else
+// needs configuring. The webgl backend is the application's own choice (?backend=webgl).
 import '@tensorflow/tfjs-backend-webgl';
-// The wasm backend's binaries, emitted by Vite as files beside the page (?url gives their URLs).
-import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { fineTune, loadPretrained, predict, replaceHead, resizeCropImage, useBackend, type PretrainedModel } from '../../src/browser.js';
-import { lineChart } from '../../src/report/svg.js';
+import { fineTune, loadPretrained, predict, replaceHead, resizeCropImage, tf, useBackend, type PretrainedModel } from 'transferkit/browser';
+
+/** A minimal SVG line chart of the loss per epoch. */
+function lossChart(losses: [number, number][]): string {
+  const W = 460, H = 240, pad = 36;
+  const xMax = Math.max(1, ...losses.map(([e]) => e));
+  const yMax = Math.max(1e-6, ...losses.map(([, l]) => l));
+  const pts = losses.map(([e, l]) => `${(pad + ((W - 2 * pad) * e) / xMax).toFixed(1)},${(H - pad - ((H - 2 * pad) * l) / yMax).toFixed(1)}`).join(' ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-size="11"><text x="${W / 2}" y="14" text-anchor="middle">Training loss (live)</text>` +
+    `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="black"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="black"/>` +
+    `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">epoch (1–${xMax})</text><text x="4" y="${pad - 6}">${yMax.toFixed(3)}</text>` +
+    `<polyline fill="none" stroke="#1f77b4" stroke-width="1.8" points="${pts}"/></svg>`;
+}
 
 interface ClassBox { name: HTMLInputElement; files: File[]; thumbs: HTMLElement }
 
@@ -81,7 +88,10 @@ async function train(): Promise<void> {
   status(`preparing ${used.reduce((a, b) => a + b.files.length, 0)} images…`);
   const images: tf.Tensor3D[] = [];
   const labels: number[] = [];
-  for (const [k, b] of used.entries()) for (const f of b.files) (images.push(await toTensor(f, base)), labels.push(k));
+  for (const [k, b] of used.entries()) for (const f of b.files) {
+    images.push(await toTensor(f, base));
+    labels.push(k);
+  }
   const xs = tf.stack(images);
   tf.dispose(images);
   trained?.model.dispose();
@@ -93,7 +103,7 @@ async function train(): Promise<void> {
     recipe: 'feature-extraction', headEpochs: epochs, epochs: 0, batchSize: 16, headLearningRate: 1e-3, seed: 1, progress: 'silent',
     onEpochEnd: (l) => {
       losses.push([l.epoch, l.loss]);
-      $('chart').innerHTML = lineChart([{ name: 'training loss', points: losses }], { title: 'Training loss (live)', xLabel: 'epoch', yLabel: 'loss' });
+      $('chart').innerHTML = lossChart(losses);
       status(`epoch ${l.epoch}/${epochs}: loss ${l.loss.toFixed(4)}, accuracy ${(100 * l.accuracy).toFixed(1)} %`);
     },
   });
@@ -132,7 +142,7 @@ async function main(): Promise<void> {
   $('predict-files').addEventListener('change', (e) => void classify(Array.from((e.target as HTMLInputElement).files ?? [])));
   // ?backend=cpu|wasm|webgl|webgpu (default wasm: transferkit registers the gradient kernels it lacks).
   const backend = new URLSearchParams(location.search).get('backend') ?? 'wasm';
-  await useBackend(backend as 'wasm', { wasmPaths: { 'tfjs-backend-wasm.wasm': wasmUrl, 'tfjs-backend-wasm-simd.wasm': wasmSimdUrl, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl } });
+  await useBackend(backend as 'wasm');
   base = await loadPretrained(new URL('./model/', location.href).href);
   status(`MobileNetV2 loaded (${base.model.layers.length} layers, backend ${tf.getBackend()}). Add images to each class, then Train.`);
   document.body.dataset.state = 'ready';

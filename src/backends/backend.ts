@@ -23,13 +23,19 @@ import { registerClipByValueGrad } from '../ops/clip_by_value_grad.js';
 import { registerBatchNormInferenceGrad } from '../ops/batch_norm_inference_grad.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 import { simdKernels } from './wasm/simd/simd_kernels.js';
+import { registerChainedOps } from '../ops/chained_ops.js';
 
 /** Backends transferkit knows how to start. */
 export type BackendName = 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
 
 /** Options of {@link useBackend}. */
 export interface UseBackendOptions {
-  /** Where the wasm binaries are served from (browser bundles). Default: next to the package (Node). */
+  /**
+   * Where the wasm binaries are served from: a folder URL ending in `/`, or a map from each of the
+   * three binary names to its URL (as tfjs-backend-wasm's `setWasmPaths`). Default: in Node, the
+   * tfjs-backend-wasm package folder; in pages, the copies embedded in transferkit's package (a
+   * lazily loaded ~190 kB chunk), so bundled pages need no configuration.
+   */
   wasmPaths?: string | Record<string, string>;
   /**
    * Node + webgpu only: the Dawn backend to use (`'vulkan'`, `'opengles'`, ...). Default: the
@@ -76,6 +82,9 @@ export interface BackendInfo {
    */
   encoders: LiveEncoderInfo[];
 }
+
+// Tensors get TF.js's chained methods (x.slice(), x.argMax()) as with @tensorflow/tfjs (ops/chained_ops.ts).
+registerChainedOps();
 
 /** Version of the cpu backend package (referencing it keeps bundlers from dropping its registration). */
 export const cpuBackendVersion: string = cpuBackend.version_cpu;
@@ -156,28 +165,41 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
       throw new TransferKitError('E_BACKEND_UNAVAILABLE', "Backend 'webgl' needs @tensorflow/tfjs-backend-webgl (browsers only). Install it, or use 'wasm'.", { cause: err });
     }
   }
+  const wasmStarted = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
   if (name === 'wasm' && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
+  // Pages: the binaries ship inside transferkit (bundlers do not copy .wasm files on their own).
+  else if (name === 'wasm' && !isNode && !wasmStarted) {
+    const { embeddedWasmPaths } = await import('./wasm/embedded_binaries.js');
+    setWasmPaths(await embeddedWasmPaths());
+  }
   let restore: (() => void) | null = null;
   if (name === 'wasm' && isNode) restore = await prepareNodeWasmThreads(options.threads);
   if (tf.findBackendFactory(tfName) === null) {
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' is not registered with TF.js after loading its package. Check that every @tensorflow/* package is at version 4.22.0.`);
   }
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await tf.setBackend(tfName);
   } catch (err) {
-    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise: ${(err as Error).message}`, { cause: err });
+    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise: ${(err as Error).message}.${startAdvice(name)}`, { cause: err });
   } finally {
     restore?.();
   }
   if (!ok) {
-    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false). Pick another with useBackend('wasm') or useBackend('cpu').`);
+    throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false; its console message says why).${startAdvice(name)}`);
   }
   await tf.ready();
   registerClipByValueGrad();
   registerBatchNormInferenceGrad();
   const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : name === 'webgpu' ? registerWebgpuTrainingKernels() : [];
   addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);
+}
+
+/** What to do after `name` failed to start: the other backends (never the one that just failed). */
+function startAdvice(name: BackendName): string {
+  const others = (isNode ? ['wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu']).filter((b) => b !== name).map((b) => `useBackend('${b}')`);
+  const wasmHint = name === 'wasm' && !isNode ? " If the page serves tfjs-backend-wasm's .wasm files itself, pass their folder or URLs: useBackend('wasm', { wasmPaths })." : '';
+  return `${wasmHint} Or pick another backend: ${others.join(', ')}.`;
 }
 
 /**

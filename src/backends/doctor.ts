@@ -132,7 +132,7 @@ export async function doctor(): Promise<DoctorReport> {
   const wasm = backends.find((b) => b.name === 'wasm');
   if (wasm?.available === true && wasm.simd === false) advice.push('wasm runs without SIMD: use Node 16.4+ / a browser with WebAssembly SIMD for ~2x faster kernels.');
   if (isNode && gpuAdapters.length === 0) advice.push('No GPU adapter through Dawn: with a GPU install the Vulkan loader and driver (libvulkan1 + the vendor ICD) and `npm install webgpu`.');
-  if (onnxEncoders !== undefined && !onnxEncoders.available) advice.push('Frozen encoders: `npm install @huggingface/transformers` (offline: `onnxruntime-node-install=skip` in .npmrc first) runs ONNX encoders in ONNX Runtime, 5-8x faster than wasm for embeddings (docs/encoders.md).');
+  if (onnxEncoders !== undefined && !onnxEncoders.available) advice.push('Frozen encoders: `npm install @huggingface/transformers` (offline: `onnxruntime-node-install=skip` in .npmrc first) runs ONNX encoders in ONNX Runtime, 5-8x faster than wasm for embeddings (docs/encoders.md in the transferkit package).');
   if (advice.length === 0) advice.push('Nothing to add: the fastest backend available here is usable.');
   return { runtime: isNode ? `node ${process.versions.node} ${process.platform}-${process.arch}` : 'browser', tfjsVersion: tf.version_core, backends, gpuAdapters, ...(cuda !== undefined ? { cuda } : {}), ...(onnxEncoders !== undefined ? { onnxEncoders } : {}), advice };
 }

@@ -68,7 +68,7 @@ export async function installDawn(dawn: DawnModule, prefer?: string, extraFlags:
     // EGL must find no display on a headless machine; read by Mesa when Dawn opens EGL.
     if (a.dawnBackend === 'opengles' && process.env.EGL_PLATFORM === undefined) process.env.EGL_PLATFORM = 'surfaceless';
     const gpu = dawn.create([...(a.dawnBackend === 'default' ? [] : [`backend=${a.dawnBackend}`]), ...extraFlags]);
-    let adapter: DawnAdapter | null = null;
+    let adapter: DawnAdapter | null;
     try {
       adapter = await gpu.requestAdapter({ featureLevel: a.featureLevel });
     } catch {

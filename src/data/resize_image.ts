@@ -12,6 +12,7 @@
  * antialiased resizing is the default here.
  */
 import { TransferKitError } from '../errors.js';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target of {@link RgbImage} below
 import type { RgbImage } from './decode_image.js';
 
 /** How {@link resizeCropImage} (and the image loaders built on it) resize. */

@@ -223,8 +223,14 @@ function zipEntries(fd: number, fileSize: number, file: string): ZipEntry[] {
       const len = cd.readUInt16LE(q + 2);
       if (id === 1) {
         let r = q + 4;
-        if (e.size === 0xffffffff) (e.size = Number(cd.readBigUInt64LE(r)), (r += 8));
-        if (e.compressedSize === 0xffffffff) (e.compressedSize = Number(cd.readBigUInt64LE(r)), (r += 8));
+        if (e.size === 0xffffffff) {
+          e.size = Number(cd.readBigUInt64LE(r));
+          r += 8;
+        }
+        if (e.compressedSize === 0xffffffff) {
+          e.compressedSize = Number(cd.readBigUInt64LE(r));
+          r += 8;
+        }
         if (e.localOffset === 0xffffffff) e.localOffset = Number(cd.readBigUInt64LE(r));
       }
       q += 4 + len;

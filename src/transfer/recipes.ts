@@ -40,7 +40,7 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
     const bn = pm.headLayers.filter((n) => pm.model.getLayer(n).getClassName() === 'BatchNormalization');
     if (bn.length > 0) unfreeze(pm, bn);
   };
-  if (recipe === 'custom') return customStages(pm, options.stages ?? [], options);
+  if (recipe === 'custom') return customStages(pm, options.stages ?? []);
   if (recipe === 'full') return [{ stage: 'full', epochs, lr: options.learningRate ?? 1e-4, setup: () => unfreeze(pm, 'all'), overrides: {} }];
   if (recipe === 'gradual-unfreeze') {
     // Lightning BackboneFinetuning: one optimizer across both phases.
@@ -145,7 +145,7 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
 
 
 /** User-defined stages: each freezes everything, then unfreezes its `trainable` layers. */
-function customStages(pm: PretrainedModel, stages: FineTuneStage[], options: FineTuneOptions): StagePlan[] {
+function customStages(pm: PretrainedModel, stages: FineTuneStage[]): StagePlan[] {
   if (stages.length === 0) throw new TransferKitError('E_BAD_OPTION', 'fineTune: `stages` is empty. Pass at least one stage ({ epochs, trainable, learningRate }).');
   const names = new Set<string>();
   return stages.map((st, i) => {

@@ -16,6 +16,9 @@ import { describe, expect, it } from 'vitest';
 import { asset, MOBILENET } from '../helpers/assets.js';
 import { CHROMIUM, FLAGS, chromiumAbsent } from '../helpers/chromium.js';
 
+/** tfjs-backend-wasm's binaries, served to the image page at /wasm/. */
+const WASM_DIST = path.resolve(__dirname, '../../node_modules/@tensorflow/tfjs-backend-wasm/dist');
+
 async function bundlePage(entry: string): Promise<Map<string, string>> {
   const bundle = await build({
     entryPoints: [path.resolve(__dirname, entry)],
@@ -29,7 +32,8 @@ async function bundlePage(entry: string): Promise<Map<string, string>> {
     entryNames: 'page',
     write: false,
     logLevel: 'silent',
-    external: ['node:*', 'webgpu', 'h5wasm', 'h5wasm/node'],
+    // The embedded wasm binaries exist only in the built package (dist/wasm/); these pages start cpu.
+    external: ['node:*', 'webgpu', 'h5wasm', 'h5wasm/node', './wasm/tfjs-backend-wasm*'],
   });
   return new Map(bundle.outputFiles.map((f) => [`/${path.basename(f.path)}`, f.text]));
 }
@@ -49,7 +53,7 @@ interface PageRun<R> {
 async function runPage<R>(entry: string, options: { title: string; headScript?: string; files?: (url: string) => string | null; timeoutMs: number }): Promise<PageRun<R>> {
   const chunks = await bundlePage(entry);
   const html = `<!doctype html><meta charset="utf-8"><title>${options.title}</title><link rel="icon" href="data:,"><body>running…${options.headScript ? `<script>${options.headScript}</script>` : ''}<script type="module" src="/page.js"></script></body>`;
-  const types: Record<string, string> = { '.json': 'application/json', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' };
+  const types: Record<string, string> = { '.json': 'application/json', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.wasm': 'application/wasm' };
   const server = http.createServer((req, res) => {
     const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
     const chunk = chunks.get(url);
@@ -113,7 +117,7 @@ describe('fine-tuning in headless Chromium', () => {
     const { result, errors, screenshot } = await runPage<{ ok: boolean; error?: string; valAccuracy: number; trainAccuracy: number; numTensorsPerEpoch: number[]; epochs: number; seconds: number; backend: string }>('page.ts', {
       title: 'transferkit in the browser',
       headScript: `window.__images = ${JSON.stringify(images)};`,
-      files: (url) => (url.startsWith('/model/') ? path.join(model, url.slice(7)) : url.startsWith('/img/') ? path.join(photos, url.slice(5)) : null),
+      files: (url) => (url.startsWith('/model/') ? path.join(model, url.slice(7)) : url.startsWith('/img/') ? path.join(photos, url.slice(5)) : url.startsWith('/wasm/') ? path.join(WASM_DIST, url.slice(6)) : null),
       timeoutMs: 240_000,
     });
     console.log(`[chromium] ${JSON.stringify({ ...result, screenshot })}`);

@@ -1,11 +1,11 @@
 /**
  * Runs in Chromium (bundled by test/browser/chromium.test.ts): transferkit's browser entry
  * fine-tunes the real MobileNetV2-0.35 (Teachable Machine export, served over HTTP) on real
- * ants/bees photos fetched from the test server, with the feature-extraction recipe on the cpu
- * backend, and publishes the figures on `window.__result`.
+ * ants/bees photos fetched from the test server, with the feature-extraction recipe on the wasm
+ * backend (binaries served by the test server: `wasmPaths`), and publishes the figures on
+ * `window.__result`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import { fineTune, loadPretrained, replaceHead, resizeCropImage, useBackend } from '../../src/browser.js';
 
 interface PageResult {
@@ -40,7 +40,9 @@ async function imageTensor(url: string, size: number, scale: number, offset: num
 
 async function main(): Promise<PageResult> {
   const t0 = performance.now();
-  const info = await useBackend('cpu');
+  // wasm with the page's own copies of the binaries (the wasmPaths option; the package's embedded
+  // binaries exist only in its build, and this page bundles the sources).
+  const info = await useBackend('wasm', { wasmPaths: `${location.origin}/wasm/` });
   const base = await loadPretrained(`${location.origin}/model/`);
   const size = base.inputShape[0];
   const { scale, offset } = base.preprocessing as { scale: number; offset: number };

@@ -1,12 +1,9 @@
 /**
- * Docs never rot: every ```ts block in README.md and docs/*.md is compiled against the built
- * package (`import ... from 'transferkit'` resolves to dist through the package's own exports),
- * with the names the surrounding prose assumes declared in an HTML comment right above the block:
- *
- *   <!-- doc-test: declare const model: PretrainedModel; -->
- *
- * Blocks marked `<!-- doc-test: run -->` are also executed (offline, from the repository root)
- * when the shared assets they read exist.
+ * Docs never rot: every ```ts block in README.md and docs/*.md (test/helpers/doc_blocks.ts) is
+ * compiled against the built package (`import ... from 'transferkit'` resolves to dist through the
+ * package's own exports). Blocks marked `<!-- doc-test: run -->` are also executed (offline, from
+ * the repository root) when the shared assets they read exist. The consumer matrix
+ * (test/consumers) compiles them again in a project that installed the packed tarball.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,34 +11,15 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { assetsDir } from '../helpers/assets.js';
+import { blockSource, docBlocks, preambleLines } from '../helpers/doc_blocks.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUT = path.join(__dirname, '.blocks');
 
-interface Block { doc: string; index: number; line: number; code: string; given: string; run: boolean }
-
-function blocks(): Block[] {
-  const docs = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-  const out: Block[] = [];
-  for (const doc of docs) {
-    const lines = fs.readFileSync(path.join(ROOT, doc), 'utf8').split('\n');
-    let index = 0;
-    for (let i = 0; i < lines.length; i++) {
-      if (lines[i].trim() !== '```ts') continue;
-      const end = lines.findIndex((l, k) => k > i && l.trim() === '```');
-      const before = lines.slice(Math.max(0, i - 3), i).filter((l) => l.startsWith('<!-- doc-test:'));
-      const given = before.map((l) => l.replace(/^<!-- doc-test:\s*/, '').replace(/\s*-->$/, '')).filter((g) => g !== 'run').join('\n');
-      out.push({ doc, index: index++, line: i + 1, code: lines.slice(i + 1, end).join('\n'), given, run: before.some((l) => /doc-test:\s*run\b/.test(l)) });
-      i = end;
-    }
-  }
-  return out;
-}
-
 const built = fs.existsSync(path.join(ROOT, 'dist', 'index.d.ts'));
 
 describe('code blocks in the docs', () => {
-  const all = blocks();
+  const all = docBlocks(ROOT);
 
   it('there are code blocks to check', () => {
     expect(all.length).toBeGreaterThanOrEqual(8);
@@ -57,7 +35,7 @@ describe('code blocks in the docs', () => {
     const files = all.map((b) => {
       const f = path.join(OUT, `${b.doc.replace(/[/.]/g, '_')}_${b.index}.mts`);
       // Types the preamble names come from the package too.
-      fs.writeFileSync(f, `import type * as TK from 'transferkit';\nimport type { PretrainedModel, LabeledData, TextModel } from 'transferkit';\n${b.given}\n${b.code}\nexport {};\n`);
+      fs.writeFileSync(f, blockSource(b));
       return f;
     });
     const program = ts.createProgram(files, {
@@ -67,8 +45,7 @@ describe('code blocks in the docs', () => {
     const problems = ts.getPreEmitDiagnostics(program).filter((d) => d.file !== undefined && files.includes(path.resolve(d.file.fileName))).map((d) => {
       const b = all[files.indexOf(path.resolve(d.file!.fileName))];
       const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
-      const preamble = 2 + (b.given ? b.given.split('\n').length : 0);
-      return `${b.doc}:${b.line + (line - preamble) + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      return `${b.doc}:${b.line + (line - preambleLines(b)) + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
     expect(problems).toEqual([]);
   }, 120_000);

@@ -163,24 +163,33 @@ describe('tune: strategies, resume, failures, parallelism', () => {
   it('runs module objectives in child processes, in parallel, isolating a crashing trial', async () => {
     const dir = tmp();
     const mod = path.join(dir, 'objective.mjs');
+    // Each trial marks its start, then waits (up to 60 s) until 3 trials have started: that only
+    // happens when trials run at the same time, so concurrency is proven by events, not by timing.
+    const marks = path.join(dir, 'started');
+    fs.mkdirSync(marks);
     fs.writeFileSync(mod, `
+      import * as fs from 'node:fs';
       export async function objective(config, ctx) {
+        fs.writeFileSync(${JSON.stringify(marks)} + '/' + ctx.trialId, '');
         if (ctx.trialId === 1) process.exit(3); // a hard crash, not an exception
-        await new Promise((r) => setTimeout(r, 1000));
+        const until = Date.now() + 60000;
+        while (fs.readdirSync(${JSON.stringify(marks)}).length < 3) {
+          if (Date.now() > until) return -1; // never met another trial: not run in parallel
+          await new Promise((r) => setTimeout(r, 20));
+        }
         const go = await ctx.report(1, config.width);
         return go ? config.width + process.pid * 0 : -1;
       }
     `);
-    const t0 = Date.now();
     const r = await tune({ space, trials: 5, parallel: 4, objective: { module: mod } });
-    const wall = (Date.now() - t0) / 1000;
     expect(r.trials.map((t) => t.status)).toEqual(['completed', 'failed', 'completed', 'completed', 'completed']);
     expect(r.trials[1].error).toMatch(/exited with code 3/);
+    // Every completed trial met two others running (a sequential executor would return -1).
     expect(r.trials.filter((t) => t.status === 'completed').every((t) => t.value === t.config.width)).toBe(true);
     expect(r.trials[0].reports).toEqual([[1, r.trials[0].config.width]]);
-    // Four trials of >= 1 s each: one after another they need >= 4 s; overlapped, about 1 s.
-    expect(wall).toBeLessThan(3);
-    const timedOut = await tune({ space, trials: 1, trialTimeoutS: 0.2, objective: { module: mod } });
+    const slow = path.join(dir, 'slow.mjs');
+    fs.writeFileSync(slow, 'export async function objective() { await new Promise((r) => setTimeout(r, 30000)); return 1; }\n');
+    const timedOut = await tune({ space, trials: 1, trialTimeoutS: 0.2, objective: { module: slow } });
     expect(timedOut.trials[0].error).toMatch(/timed out after 0.2 s/);
   });
 });

@@ -25,7 +25,7 @@ export async function extractFeaturesCommand(argv: string[]): Promise<number> {
   const data = await loadCliData(base, dataPath, undefined, 0, 0);
   let features: tf.Tensor2D;
   let fromCache = false;
-  let perSecond = 0;
+  let perSecond: number;
   if ('xs' in data.train) {
     // TF.js image model: the folder is already decoded and preprocessed; run the feature layer on it.
     const t0 = performance.now();

@@ -48,7 +48,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
     const cached = m.sources.filter((s) => s.cached).length;
     console.log(`  ${m.id.padEnd(24)} ${m.inputSize ? m.inputSize.join('x').padEnd(11) : '-'.padEnd(11)} ${m.sources.length} weight file(s), ${cached} cached  ${m.sources[0]?.format ?? ''}`);
   }
-  console.log('\nAlso: any TF.js layers model folder or URL, Keras .h5/.keras via loadPretrained options, and onnx:<folder | hub id> encoders (docs/encoders.md).');
+  console.log('\nAlso: any TF.js layers model folder or URL, Keras .h5/.keras via loadPretrained options, and onnx:<folder | hub id> encoders (docs/encoders.md in the transferkit package).');
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
   console.log(`\nCache ${cache}: ${sections.cache.weights.files} files (${mb(sections.cache.weights.bytes)}); embeddings ${sections.cache.features.files} files (${mb(sections.cache.features.bytes)}); transformers.js ${sections.cache.transformers.files} files (${mb(sections.cache.transformers.bytes)})`);
   return 0;

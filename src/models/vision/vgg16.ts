@@ -22,7 +22,7 @@ export function vgg16(options: BuildOptions = {}): tfl.LayersModel {
     x = tfl.layers.flatten({ name: 'flatten' }).apply(x) as Sym;
     x = tfl.layers.dense({ units: 4096, activation: 'relu', kernelInitializer: init(k++), name: 'fc1' }).apply(x) as Sym;
     x = tfl.layers.dense({ units: 4096, activation: 'relu', kernelInitializer: init(k++), name: 'fc2' }).apply(x) as Sym;
-    x = tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init(k++), name: 'predictions' }).apply(x) as Sym;
+    x = tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init(k), name: 'predictions' }).apply(x) as Sym;
   } else if (pooling === 'avg') x = tfl.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as Sym;
   else if (pooling === 'max') x = tfl.layers.globalMaxPooling2d({ name: 'global_max_pooling2d' }).apply(x) as Sym;
   return tfl.model({ inputs: input, outputs: x, name: 'vgg16' });
