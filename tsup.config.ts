@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { resolve } from 'node:path';
 import type { Plugin } from 'esbuild';
 import { defineConfig, type Options } from 'tsup';
 
@@ -47,6 +48,14 @@ module.exports = Object.create(new Proxy({}, { get(_, key) {
 // A clean dist/ for every build (tsup's own `clean` would race: two builds write into it at once).
 rmSync('dist', { recursive: true, force: true });
 
+/** The page build imports optional peers through utils/import_optional_page.ts (no run-time `import()`). */
+const pageImportOptional: Plugin = {
+  name: 'page-import-optional',
+  setup(build) {
+    build.onResolve({ filter: /\/import_optional\.js$/ }, (args) => ({ path: resolve(args.resolveDir, args.path.replace(/import_optional\.js$/, 'import_optional_page.ts')) }));
+  },
+};
+
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', browser: 'src/browser.ts', cli: 'src/cli/main.ts' },
@@ -75,6 +84,6 @@ export default defineConfig([
     // tsup would otherwise strip `node:` and mark built-ins external before nodeOnlyStubs sees them.
     removeNodeProtocol: false,
     external,
-    esbuildPlugins: [embeddedWasm('../wasm/'), nodeOnlyStubs],
+    esbuildPlugins: [embeddedWasm('../wasm/'), nodeOnlyStubs, pageImportOptional],
   },
 ]);

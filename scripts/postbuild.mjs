@@ -1,5 +1,5 @@
 /**
- * After tsup (`npm run build`, tsup's onSuccess): two things tsup cannot do.
+ * After tsup (`npm run build`): what tsup cannot do.
  *
  * 1. Writes tfjs-backend-wasm's three binaries into dist/wasm/ as ES modules (deflated, base64), so a
  * page bundled by any bundler (Vite, esbuild, webpack, Rollup) starts the wasm backend without
@@ -46,4 +46,6 @@ for (const entry of ['index.d.ts', 'index.d.cts', 'browser.d.ts', 'browser.d.cts
   const text = fs.readFileSync(file, 'utf8');
   if (!text.startsWith(CHAINED)) fs.writeFileSync(file, CHAINED + text);
 }
+// 3. The command runs as ES module (package.json "bin": dist/cli.js); tsup's CommonJS copy of it is dead weight.
+for (const f of ['cli.cjs', 'cli.cjs.map', 'cli.d.cts', 'cli.d.ts']) fs.rmSync(path.join(root, 'dist', f), { force: true });
 console.log(`[postbuild] dist/wasm/: the 3 binaries of @tensorflow/tfjs-backend-wasm@${version}; chained-op types referenced`);

@@ -16,6 +16,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { inboundIndices, runLayers } from '../train/graph_executor.js';
 import { isBatchNorm } from '../transfer/batch_norm.js';
+import { ensureBackend } from '../backends/backend.js';
 
 interface BnVariables {
   axis: number;
@@ -44,6 +45,7 @@ export interface AdaBNReport {
  * (preprocessed model inputs, batch first). Everything else is left bit-identical.
  */
 export async function adaBN(model: tfl.LayersModel, targetXs: tf.Tensor, options: AdaBNOptions = {}): Promise<AdaBNReport> {
+  await ensureBackend();
   const batch = options.batchSize ?? 64;
   const n = targetXs.shape[0];
   if (n < 2) throw new TransferKitError('E_DATA', `AdaBN needs at least 2 target examples to estimate statistics. Received: ${n}.`);

@@ -52,6 +52,7 @@ import { mkmmdLoss, type MmdOptions } from './losses/mmd.js';
 import { selfTrainingLoss } from './losses/self_training.js';
 import { higherIsBetter, scoreModel, type ValidatorName } from './validators/score.js';
 import { accuracyOf } from './validators/outputs.js';
+import { ensureBackend } from '../backends/backend.js';
 
 /** Adaptation methods. */
 export type AdaptationMethod = 'source-only' | 'dann' | 'coral' | 'mmd' | 'adabn' | 'self-training' | 'mlm';
@@ -226,6 +227,7 @@ export class DomainAdapter {
   async fit(model: TextModel, data: TextAdaptationData): Promise<TextAdaptationResult>;
   async fit(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult>;
   async fit(model: AdaptableModel | TextModel, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult> {
+    await ensureBackend();
     if (isTextModel(model)) return this.fitText(model, data as TextAdaptationData);
     if (this.methods.includes('mlm')) {
       throw new TransferKitError('E_BAD_OPTION', "DomainAdapter method 'mlm' (masked-LM domain-adaptive pretraining) adapts a text model: pass a TextModel (loadTextModel / buildTextModel) and { source: { texts, labels }, target: { texts } }.");

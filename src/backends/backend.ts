@@ -24,6 +24,8 @@ import { registerBatchNormInferenceGrad } from '../ops/batch_norm_inference_grad
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 import { simdKernels } from './wasm/simd/simd_kernels.js';
 import { registerChainedOps } from '../ops/chained_ops.js';
+import { importOptional } from '../utils/import_optional.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
 /** Backends transferkit knows how to start. */
 export type BackendName = 'tensorflow' | 'tensorflow-gpu' | 'wasm' | 'cpu' | 'webgpu' | 'webgl';
@@ -93,11 +95,9 @@ const isNode = typeof process !== 'undefined' && process.versions?.node !== unde
 let lastReason = 'default backend; useBackend() not called';
 /** Kernels transferkit registered, per backend, over the whole process. */
 const addedKernels = new Map<string, string[]>();
+/** Backends whose training gradients and kernels transferkit has registered. */
+const prepared = new Set<string>();
 
-async function importOptional(spec: string): Promise<unknown> {
-  // A variable specifier keeps bundlers and tsc from resolving an optional peer at build time.
-  return import(/* @vite-ignore */ spec);
-}
 
 async function loadNative(gpu: boolean): Promise<void> {
   const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
@@ -147,7 +147,7 @@ async function loadWebgpu(options: UseBackendOptions): Promise<void> {
   } catch (err) {
     throw new TransferKitError(
       'E_BACKEND_UNAVAILABLE',
-      "Backend 'webgpu' needs the optional peer @tensorflow/tfjs-backend-webgpu. Install it with `npm install @tensorflow/tfjs-backend-webgpu@4.22.0`.",
+"Backend 'webgpu' needs the optional peer @tensorflow/tfjs-backend-webgpu: `npm install @tensorflow/tfjs-backend-webgpu@4.22.0`, and in a page also `import '@tensorflow/tfjs-backend-webgpu'` in your code before useBackend('webgpu').",
       { cause: err },
     );
   }
@@ -162,7 +162,7 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     try {
       await importOptional('@tensorflow/tfjs-backend-webgl');
     } catch (err) {
-      throw new TransferKitError('E_BACKEND_UNAVAILABLE', "Backend 'webgl' needs @tensorflow/tfjs-backend-webgl (browsers only). Install it, or use 'wasm'.", { cause: err });
+      throw new TransferKitError('E_BACKEND_UNAVAILABLE', "Backend 'webgl' needs @tensorflow/tfjs-backend-webgl (browsers only): install it and `import '@tensorflow/tfjs-backend-webgl'` in your page's code before useBackend('webgl'), or use 'wasm'.", { cause: err });
     }
   }
   const wasmStarted = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
@@ -189,10 +189,49 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', `Backend '${name}' failed to initialise (TF.js returned false; its console message says why).${startAdvice(name)}`);
   }
   await tf.ready();
+  prepareForTraining(tfName);
+}
+
+/** Registers the gradients and kernels transferkit adds to the running backend `tfName`. */
+function prepareForTraining(tfName: string): void {
   registerClipByValueGrad();
   registerBatchNormInferenceGrad();
-  const added = name === 'wasm' ? registerWasmTrainingKernels() : name === 'cpu' ? registerCpuTrainingKernels() : name === 'webgpu' ? registerWebgpuTrainingKernels() : [];
+  const added = tfName === 'wasm' ? registerWasmTrainingKernels() : tfName === 'cpu' ? registerCpuTrainingKernels() : tfName === 'webgpu' ? registerWebgpuTrainingKernels() : [];
   addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);
+  prepared.add(tfName);
+}
+
+/** The backend TF.js runs on now, or null when none has started (reading tf.getBackend() would start one). */
+function runningBackend(): string | null {
+  return (tf.engine() as unknown as { backendName: string | null }).backendName ?? null;
+}
+
+/**
+ * For the async primitives (loadPretrained, fineTune, evaluate, DomainAdapter.fit, ...): makes
+ * sure a backend runs and is prepared for training. With none started it starts one as
+ * `useBackend('auto')` would; one started by the application itself (`tf.setBackend`) is kept and
+ * given transferkit's gradient kernels. So no primitive meets TF.js's raw "backend not
+ * initialized" or "kernel not registered" errors.
+ */
+export async function ensureBackend(): Promise<void> {
+  const running = runningBackend();
+  if (running === null) {
+    await useBackend('auto');
+    lastReason = `started on first use (useBackend() was not called): ${lastReason}`;
+  } else if (!prepared.has(running)) prepareForTraining(running);
+}
+
+/**
+ * For the synchronous primitives (replaceHead, predict, freeze, ...), which cannot start a
+ * backend: prepares the running one, or throws a coded error saying what to call first.
+ * @throws E_BACKEND_NOT_STARTED when no backend runs yet.
+ */
+export function requireBackend(caller: string): void {
+  const running = runningBackend();
+  if (running === null) {
+    throw new TransferKitError('E_BACKEND_NOT_STARTED', `${caller} needs a running backend and none has started yet. Call \`await useBackend()\` first (or any async primitive, e.g. loadPretrained, which starts the default one).`);
+  }
+  if (!prepared.has(running)) prepareForTraining(running);
 }
 
 /** What to do after `name` failed to start: the other backends (never the one that just failed). */
@@ -212,6 +251,9 @@ async function prepareNodeWasmThreads(option: number | undefined): Promise<(() =
   return planWasmThreads(option, started ? getThreadsCount() : null);
 }
 
+/** Every option name of {@link UseBackendOptions}: others are refused. */
+const USE_BACKEND_OPTIONS = optionNames<UseBackendOptions>({ wasmPaths: true, dawnBackend: true, threads: true });
+
 const KNOWN: readonly BackendName[] = ['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu', 'webgpu', 'webgl'];
 
 /**
@@ -230,6 +272,7 @@ const KNOWN: readonly BackendName[] = ['tensorflow', 'tensorflow-gpu', 'wasm', '
  * ```
  */
 export async function useBackend(name: BackendName | 'auto' = 'auto', options: UseBackendOptions = {}): Promise<BackendInfo> {
+  checkOptionKeys('useBackend', options, USE_BACKEND_OPTIONS);
   if (name !== 'auto') {
     if (!KNOWN.includes(name)) {
       throw new TransferKitError('E_BACKEND_UNKNOWN', `Unknown backend. Received: name=${String(name)}. Choose one of: auto, ${KNOWN.join(', ')}.`);

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from './backend.js';
 import { installDawn, type GpuAdapterInfo } from './webgpu_node.js';
+import { importOptional } from '../utils/import_optional.js';
 
 /** One backend's probe result. */
 export interface BackendProbe {
@@ -65,7 +66,7 @@ async function probe(name: BackendName): Promise<BackendProbe> {
 
 async function probeOnnxEncoders(): Promise<{ available: boolean; detail: string }> {
   try {
-    const tjs = (await import(/* @vite-ignore */ '@huggingface/transformers' as string)) as { env?: { version?: string } };
+    const tjs = (await importOptional('@huggingface/transformers')) as { env?: { version?: string } };
     return { available: true, detail: `@huggingface/transformers ${tjs.env?.version ?? '?'} (ONNX Runtime for Node)` };
   } catch (err) {
     return { available: false, detail: ((err as Error).message ?? String(err)).split('\n')[0] };
@@ -75,7 +76,7 @@ async function probeOnnxEncoders(): Promise<{ available: boolean; detail: string
 async function listAdapters(): Promise<GpuAdapterInfo[]> {
   let dawn: unknown;
   try {
-    dawn = await import(/* @vite-ignore */ 'webgpu' as string);
+    dawn = await importOptional('webgpu');
   } catch {
     return [];
   }

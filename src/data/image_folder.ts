@@ -13,6 +13,7 @@ import type { ImageFormat, RgbImage } from './decode_image.js';
 import { ALL_IMAGE_FORMATS, decodeImageAsync, DEFAULT_IMAGE_FORMATS } from './decode_image_node.js';
 import { defaultDecodeWorkers, JpegDecodePool } from './decode_pool.js';
 import { resizeCropImage, type ImageResizeOptions } from './resize_image.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
 /** Options of {@link loadImageFolder}. */
 export interface ImageFolderOptions extends ImageResizeOptions {
@@ -81,6 +82,19 @@ async function openDecoder(options: Pick<ImageFolderOptions, 'decodeWorkers' | '
   };
 }
 
+const IMAGE_FOLDER_OPTIONS = optionNames<ImageFolderOptions>({ size: true, preprocessing: true, classNames: true, channelOrder: true, formats: true, onWarning: true, decodeWorkers: true, cropFraction: true, antialias: true });
+const STREAM_IMAGE_FOLDER_OPTIONS = optionNames<StreamImageFolderOptions>({ size: true, preprocessing: true, classNames: true, channelOrder: true, formats: true, onWarning: true, decodeWorkers: true, cropFraction: true, antialias: true, batchSize: true, shuffleSeed: true, prefetch: true });
+
+/** Unknown option names are refused; `size` and `preprocessing` are required (plain JavaScript callers get no compile-time check). */
+function checkImageOptions(fn: string, options: ImageFolderOptions | undefined, names: readonly string[]): void {
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new TransferKitError('E_BAD_OPTION', `${fn}: options are required: { size: [height, width], preprocessing } (preprocessing: the model's, e.g. base.preprocessing from loadPretrained).`);
+  }
+  checkOptionKeys(fn, options, names);
+  if (!Array.isArray(options.size) || options.size.length !== 2) throw new TransferKitError('E_BAD_OPTION', `${fn}: size must be [height, width], e.g. [224, 224] (the model's input). Received: size=${JSON.stringify(options.size)}.`);
+  if (options.preprocessing === undefined || options.preprocessing === null) throw new TransferKitError('E_BAD_OPTION', `${fn}: preprocessing is required: pass the model's, e.g. { preprocessing: base.preprocessing } from loadPretrained (pixels are scaled as its weights expect).`);
+}
+
 /** A loaded image folder: the data plus what was skipped. */
 export interface ImageFolderData extends LabeledData {
   /** File path per example. */
@@ -98,9 +112,20 @@ function resizeCrop(img: RgbImage, size: [number, number], options: ImageResizeO
  * the accepted `formats` are skipped with a warning naming them and the reason, never silently.
  */
 export async function loadImageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolderData> {
+  checkImageOptions('loadImageFolder', options, IMAGE_FOLDER_OPTIONS);
   const { classNames, items } = await listImageFolder(dir, options.classNames);
   const r = await loadImageFiles(items, { ...options, formats: options.formats ?? DEFAULT_IMAGE_FORMATS });
   if (r.files.length === 0) throw new TransferKitError('E_DATA', `No decodable images under ${dir} (formats read: ${(options.formats ?? DEFAULT_IMAGE_FORMATS).join(', ')}).`);
+  // A class without images would still get an output unit; one with a single image cannot be in
+  // both a training and a validation split.
+  const counts = classNames.map((_, c) => r.labels.reduce((n, l) => n + (l === c ? 1 : 0), 0));
+  const empty = classNames.filter((_, c) => counts[c] === 0);
+  if (empty.length > 0) {
+    tf.dispose([r.xs, ...(r.targets !== undefined ? [r.targets] : [])]);
+    throw new TransferKitError('E_DATA', `Class folder(s) ${empty.map((c) => path.join(dir, c)).join(', ')} hold no decodable image: every class needs images. Add images, or remove the folder (or pass classNames without it).`);
+  }
+  const single = classNames.filter((_, c) => counts[c] === 1);
+  if (single.length > 0) (options.onWarning ?? ((m: string) => console.warn(m)))(`[transferkit] ${dir}: class(es) ${single.join(', ')} hold a single image, so a train/validation split cannot put them in both; add images.`);
   return { ...r, classNames };
 }
 
@@ -176,6 +201,7 @@ export interface StreamImageFolderOptions extends ImageFolderOptions {
  * Pass the result to `fineTune` as training or validation data.
  */
 export async function streamImageFolder(dir: string, options: StreamImageFolderOptions): Promise<StreamingData & { files: string[]; classNames: string[] }> {
+  checkImageOptions('streamImageFolder', options, STREAM_IMAGE_FOLDER_OPTIONS);
   const { size, batchSize } = options;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new TransferKitError('E_BAD_OPTION', `streamImageFolder: batchSize must be an integer > 0. Received: ${batchSize}.`);
   const prefetch = options.prefetch ?? 1;

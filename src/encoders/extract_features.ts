@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
 import type { EncoderInput, FrozenEncoder } from './frozen_encoder.js';
+import { ensureBackend } from '../backends/backend.js';
 
 /** Options of {@link extractFeatures}. */
 export interface ExtractFeaturesOptions {
@@ -61,6 +62,7 @@ function progressSink(option: ExtractFeaturesOptions['progress'], id: string): (
  * ```
  */
 export async function extractFeatures(encoder: FrozenEncoder, inputs: readonly EncoderInput[], options: ExtractFeaturesOptions = {}): Promise<ExtractedFeatures> {
+  await ensureBackend();
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TransferKitError('E_BAD_OPTION', `extractFeatures: batchSize must be an integer >= 1. Received: batchSize=${batchSize}.`);
   if (inputs.length === 0) throw new TransferKitError('E_DATA', `extractFeatures: no inputs to embed with '${encoder.id}'.`);

@@ -20,6 +20,7 @@ import { defaultCacheDir } from '../io/download.js';
 import type { EncoderInput, EncoderModality, EncoderPooling, FrozenEncoder } from './frozen_encoder.js';
 import { poolTokenStates } from './pooling.js';
 import { registerLiveEncoder, unregisterLiveEncoder } from './live_encoders.js';
+import { importOptional } from '../utils/import_optional.js';
 import { loadTokenizer } from '../models/text/load_text_model.js';
 import { disposeBatch } from '../models/text/inputs.js';
 
@@ -99,7 +100,7 @@ export const TRANSFORMERS_PACKAGE = '@huggingface/transformers';
  */
 export async function importTransformers(specifier: string = TRANSFORMERS_PACKAGE): Promise<TransformersModule> {
   try {
-    return (await import(/* @vite-ignore */ specifier)) as TransformersModule;
+    return (await importOptional(specifier)) as TransformersModule;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {

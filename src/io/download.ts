@@ -92,7 +92,11 @@ export async function cachedDownload(url: string, options: DownloadOptions = {})
   }
   const offline = options.offline ?? process.env.TRANSFERKIT_OFFLINE === '1';
   if (offline) {
-    throw new TransferKitError('E_IO_NOT_FOUND', `Offline (TRANSFERKIT_OFFLINE=1) and ${name} is not in the cache. Download ${url} and place it at ${target}, or unset TRANSFERKIT_OFFLINE.`);
+    // Say which switch made this offline: the caller's option (the CLI without --allow-downloads) or the environment.
+    const why = options.offline === true
+      ? `downloads are off for this call (download: { offline: true }; on the command line, add --allow-downloads to fetch it)`
+      : 'offline (TRANSFERKIT_OFFLINE=1; unset it to fetch it)';
+    throw new TransferKitError('E_IO_NOT_FOUND', `${name} is not in the cache and ${why}. Or download ${url} yourself and place it at ${target}.`);
   }
   fs.mkdirSync(dir, { recursive: true });
   const part = `${target}.part`;

@@ -14,6 +14,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { loadNamedArrays, weightKey, type WeightCopyReport } from './weights_by_name.js';
 import { halfToFloat } from './_float16.js';
+import { importOptional } from '../utils/import_optional.js';
 
 /** IEEE 754 half-precision bits to a number (re-exported for the float16 tests). */
 export { halfToFloat };
@@ -55,7 +56,7 @@ let emscripten: H5Emscripten | null = null;
 /** Loads h5wasm's Node build (optional peer). */
 export async function h5(): Promise<H5Module> {
   try {
-    const mod = (await import(/* @vite-ignore */ 'h5wasm/node' as string)) as { default?: H5Module } & H5Module;
+    const mod = (await importOptional('h5wasm/node')) as { default?: H5Module } & H5Module;
     const m = mod.default ?? mod;
     emscripten = (await m.ready) as H5Emscripten;
     return m;

@@ -8,10 +8,12 @@ import { TransferKitError } from '../errors.js';
 import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
 import { prepareModel } from '../transfer/prepare_model.js';
-import { buildZooModel, pretrainedConfig, type PretrainedConfig } from './vision/registry.js';
+import { buildZooModel, pretrainedConfig, zooIds, type PretrainedConfig } from './vision/registry.js';
 import { IMAGENET_CLASSES } from './vision/imagenet_classes.js';
 import type { DownloadOptions } from '../io/download.js';
 import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
+import { ensureBackend } from '../backends/backend.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
 /** Options of {@link loadPretrained}. */
 export interface LoadPretrainedOptions {
@@ -78,7 +80,11 @@ async function resolveSource(source: string): Promise<SourceHandle> {
   const local = source.replace(/^file:\/\//, '');
   const dir = local.endsWith('.json') ? path.dirname(local) : local;
   if (!fs.existsSync(local)) {
-    throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.`);
+    // A bare name that is no folder was probably meant as a zoo id: name the close ones.
+    const bare = !/[/\\]/.test(source);
+    const near = bare ? zooIds().filter((id) => id.split('.')[0].startsWith(source.replace(/\d+$/, '').slice(0, 6))).slice(0, 6) : [];
+    const zooHint = bare ? ` '${source}' is not a zoo id either${near.length > 0 ? ` (close: ${near.join(', ')})` : ''}; \`npx transferkit models\` lists them all.` : '';
+    throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a zoo id (e.g. mobilenet_v2_1.0_224, resnet50), a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.${zooHint}`);
   }
   if (!local.endsWith('.json') && !fs.existsSync(path.join(local, 'model.json')) && fs.existsSync(path.join(local, 'config.json'))) {
     throw new TransferKitError('E_BAD_OPTION', `${local} holds a Hugging Face config.json, not a TF.js model.json. For BERT-family text models use loadTextModel('${local}').`);
@@ -156,6 +162,9 @@ function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Prep
   return { scale: 1 / 127.5, offset: -1, source: 'default (Keras MobileNet convention: inputs in [-1, 1]); pass options.preprocessing if the weights expect another range' };
 }
 
+/** Every option name of {@link LoadPretrainedOptions}: others are refused. */
+const LOAD_PRETRAINED_OPTIONS = optionNames<LoadPretrainedOptions>({ featureLayer: true, preprocessing: true, classNames: true, inputShape: true, cutAt: true, weights: true, download: true, seed: true, includeTop: true });
+
 /**
  * Loads a pretrained TF.js layers model and prepares it for transfer learning.
  *
@@ -171,6 +180,8 @@ function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Prep
  * ```
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
+  checkOptionKeys('loadPretrained', options, LOAD_PRETRAINED_OPTIONS);
+  await ensureBackend();
   if (source.startsWith('onnx:')) {
     throw new TransferKitError('E_NOT_IMPLEMENTED', `loadPretrained('${source}'): ONNX encoders load through the Node entry ('transferkit'), not 'transferkit/browser'. In a browser, run transformers.js yourself and wrap it as a FrozenEncoder.`);
   }

@@ -9,6 +9,7 @@ import { encodeData, isEncoderData } from '../encoders/encode_data.js';
 import { taskLoss } from './losses.js';
 import { predictTta, type TtaOptions } from './tta.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
+import { ensureBackend, requireBackend } from '../backends/backend.js';
 
 /** Loss and metrics on a data set. */
 export interface EvaluateResult {
@@ -44,6 +45,7 @@ export interface EvaluateOptions {
 
 /** Class probabilities for `xs` (inference mode, batched). Caller disposes the result. */
 export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.Tensor2D {
+  requireBackend('predict');
   const parts: tf.Tensor[] = [];
   for (let i = 0; i < xs.shape[0]; i += batchSize) {
     parts.push(tf.tidy(() => pm.model.apply(tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i)), { training: false }) as tf.Tensor));
@@ -55,6 +57,7 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.
 
 /** Mean categorical cross-entropy and accuracy of `pm` on `data` (multiclass heads; see {@link evaluateOutputs} for the others). */
 export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderData, options: number | EvaluateOptions = 32): Promise<EvaluateResult> {
+  await ensureBackend();
   const batchSize = typeof options === 'number' ? options : options.batchSize ?? 32;
   if ((pm.task ?? 'multiclass') !== 'multiclass') {
     throw new TransferKitError('E_BAD_OPTION', `evaluate() reports classification metrics; this head's task is '${pm.task}'. Use evaluateOutputs(model, data).`);

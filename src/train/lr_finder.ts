@@ -21,6 +21,7 @@ import { batchInputs, computeCache, disposeCache } from './activation_cache.js';
 import { cachePoint } from './graph_executor.js';
 import { createOptimizer, type OptimizerSpec } from './optimizers.js';
 import { trainStepAsync } from './train_step.js';
+import { ensureBackend } from '../backends/backend.js';
 
 /** Options of {@link findLearningRate}. */
 export interface LRFinderOptions {
@@ -116,6 +117,7 @@ export function minimum(lrs: number[], losses: number[]): LRSuggestion {
  * ```
  */
 export async function findLearningRate(pm: PretrainedModel, data: LabeledData, options: LRFinderOptions = {}): Promise<LRFinderResult> {
+  await ensureBackend();
   const startLr = options.startLr ?? 1e-7;
   const endLr = options.endLr ?? 10;
   const numIt = Math.max(6, options.numIt ?? 100);

@@ -21,6 +21,7 @@ import { LinearScheduleWithWarmup } from '../schedules/linear_schedule_with_warm
 import { textParamGroups } from '../transfer/fine_tune_text.js';
 import { applySeededDropout, withDropoutSeeds } from '../transfer/seeded_dropout.js';
 import { mulberry32 } from '../utils/random.js';
+import { ensureBackend } from '../backends/backend.js';
 
 /** Options of {@link pretrainMaskedLM}. */
 export interface MaskedLMOptions {
@@ -86,6 +87,7 @@ export function maskTokens(items: readonly EncodedText[], tok: TextTokenizer, vo
  * ```
  */
 export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], options: MaskedLMOptions = {}): Promise<MaskedLMResult> {
+  await ensureBackend();
   const tok = options.tokenizer ?? tm.tokenizer;
   if (tok === undefined) throw new TransferKitError('E_BAD_OPTION', `${tm.source} has no tokenizer; pass options.tokenizer.`);
   if (texts.length === 0) throw new TransferKitError('E_DATA', 'pretrainMaskedLM: no texts.');

@@ -57,6 +57,8 @@ import { progressReporter, type ProgressOption } from '../callbacks/progress.js'
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import type { LossOptions } from '../train/train_step.js';
 import type { LayerSpec } from './freeze.js';
+import { ensureBackend } from '../backends/backend.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
 /** fineTune's options once raw encoder inputs have become tensors. */
 type TensorFineTuneOptions = FineTuneOptions & { validation?: TrainData };
@@ -549,6 +551,9 @@ function resolveLoss(opts: FineTuneOptions, train: TrainData, numClasses: number
   return { labelSmoothing: eps, classWeights };
 }
 
+/** Every option name of {@link FineTuneOptions}: others are refused (utils/option_keys.ts). */
+const FINE_TUNE_OPTIONS = optionNames<FineTuneOptions>({ recipe: true, baseLr: true, lrMult: true, pctStart: true, div: true, unfreezeAtEpoch: true, backboneInitialRatioLr: true, backboneLrGrowth: true, shouldAlign: true, headEpochs: true, epochs: true, batchSize: true, microBatchSize: true, headLearningRate: true, learningRate: true, schedule: true, optimizer: true, weightDecay: true, clipNorm: true, paramGroups: true, unfreeze: true, bn: true, frozenBn: true, validation: true, validationSplit: true, stages: true, augment: true, cacheActivations: true, cacheMemoryLimitMB: true, cacheDir: true, featureCache: true, featureBatchSize: true, seed: true, onEpochEnd: true, progress: true, checkpoint: true, resumeFrom: true, callbacks: true, signal: true, earlyStopping: true, labelSmoothing: true, classWeights: true });
+
 /**
  * Fine-tunes a re-headed pretrained model on labelled data.
  *
@@ -565,8 +570,26 @@ function resolveLoss(opts: FineTuneOptions, train: TrainData, numClasses: number
  * ```
  */
 export async function fineTune(pm: PretrainedModel, train: TrainData | EncoderData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+  checkOptionKeys('fineTune', options, FINE_TUNE_OPTIONS);
+  checkTrainData('training data', train);
+  if (options.validation !== undefined) checkTrainData('options.validation', options.validation);
+  await ensureBackend();
   if (pm.encoder !== undefined || isEncoderData(train) || isEncoderData(options.validation)) return fineTuneOnEncoder(pm, train, options);
   return fineTuneTensors(pm, train, options as TensorFineTuneOptions);
+}
+
+/** Plain JavaScript callers get no compile-time check of the data's shape: say what it must be. */
+function checkTrainData(what: string, data: unknown): void {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const labels = d.labels;
+  const labelled = d.xs instanceof tf.Tensor && (ArrayBuffer.isView(labels) || Array.isArray(labels) || d.targets instanceof tf.Tensor);
+  if (labelled || isStreaming(d as unknown as TrainData) || isEncoderData(d)) return;
+  const got = typeof data === 'object' && data !== null ? `an object with keys [${Object.keys(d).join(', ')}]` : String(data);
+  throw new TransferKitError(
+    'E_DATA',
+    `fineTune: ${what} must be { xs, labels, classNames } (xs a preprocessed tensor, labels an Int32Array of class indices, e.g. from loadImageFolder), ` +
+      `a stream { batches, stepsPerEpoch } (streamImageFolder, fromTfDataset), or raw inputs { inputs, labels } for a model on a frozen encoder. Received: ${got}.`,
+  );
 }
 
 /**

@@ -28,6 +28,7 @@ import { disposeBatch, textInputs } from '../models/text/inputs.js';
 import type { TextModel } from '../models/text/text_model.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
+import { ensureBackend } from '../backends/backend.js';
 
 /** Labelled texts (one label per text; a class index, or a value for regression heads). */
 export interface TextClassificationData {
@@ -173,6 +174,7 @@ export function textParamGroups(tm: TextModel, weightDecay: number, layerDecay?:
 
 /** Loss, accuracy and predictions of a classification (or regression) head on `data`. */
 export async function evaluateText(tm: TextModel, data: TextClassificationData, options: { batchSize?: number; maxLength?: number; tokenizer?: TextTokenizer } = {}): Promise<TextEvaluation> {
+  await ensureBackend();
   checkData(tm, data, 'evaluateText');
   const tok = tokenizerOf(tm, options.tokenizer);
   const encoded = tok.encodeAll(data.texts, data.pairs, { maxLength: options.maxLength ?? 128 });
@@ -211,6 +213,7 @@ function scheduleOf(kind: FineTuneTextOptions['schedule'], lr: number, warmup: n
  * ```
  */
 export async function fineTuneText(tm: TextModel, data: TextClassificationData, options: FineTuneTextOptions = {}): Promise<FineTuneTextResult> {
+  await ensureBackend();
   checkData(tm, data, 'fineTuneText');
   if (options.validation !== undefined) checkData(tm, options.validation, 'fineTuneText validation');
   const tok = tokenizerOf(tm, options.tokenizer);

@@ -9,6 +9,8 @@ import { TransferKitError } from '../errors.js';
 import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
 import { isFrozenEncoder, type FrozenEncoder } from '../encoders/frozen_encoder.js';
 import { prepareModel } from './prepare_model.js';
+import { requireBackend } from '../backends/backend.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
@@ -146,6 +148,9 @@ function uniqueName(model: tfl.LayersModel, base: string): string {
   return `${base}_${i}`;
 }
 
+/** Every option name of {@link ReplaceHeadOptions}: others are refused. */
+const REPLACE_HEAD_OPTIONS = optionNames<ReplaceHeadOptions>({ numClasses: true, task: true, classNames: true, pooling: true, at: true, hidden: true, hiddenActivation: true, dropout: true, batchNorm: true, init: true, preset: true, seed: true });
+
 /**
  * Returns a new PretrainedModel: the same backbone layers (shared weights) up to
  * `featureLayer`, then [pooling] → [[batchNorm] → dropout → dense(hidden, act)]* → [batchNorm] →
@@ -158,6 +163,8 @@ function uniqueName(model: tfl.LayersModel, base: string): string {
  * ```
  */
 export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHeadOptions): PretrainedModel {
+  checkOptionKeys('replaceHead', headOptions, REPLACE_HEAD_OPTIONS);
+  requireBackend('replaceHead');
   const options = withPreset(headOptions);
   const { numClasses, pooling = 'avg', task = 'multiclass' } = options;
   if (!['multiclass', 'multilabel', 'regression'].includes(task)) {

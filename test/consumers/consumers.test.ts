@@ -2,8 +2,8 @@
  * The consumer matrix: the product is the packed tarball, so each real kind of client installs it
  * into a fresh project outside this repository (test/consumers/_install.ts, offline) and runs a
  * short real program there — ESM, CommonJS, TypeScript (`nodenext`, `strict`) on the README's and
- * guide's examples, the CLI, and pages bundled by Vite and by esbuild with no configuration,
- * training in headless Chromium on wasm. Each test's name says which client broke.
+ * guide's examples, the CLI, and pages bundled by Vite (build and dev server) and by esbuild with
+ * no configuration, training in headless Chromium on wasm. Each test's name says which client broke.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -205,6 +205,24 @@ describe('consumers of the packed tarball', () => {
     const { build } = await import('vite');
     await build({ root: path.join(c.dir, 'page'), configFile: false, logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
     await expectPageTrains(out, 'vite');
+  }, 300_000);
+
+  it('Vite dev server (vite, no config) in Chromium: the page loads through the dependency optimiser and trains a head on wasm', async (ctx) => {
+    if (chromiumAbsent()) return ctx.skip();
+    const { createServer } = await import('vite');
+    const server = await createServer({ root: path.join(c.dir, 'page'), configFile: false, logLevel: 'warn', server: { host: '127.0.0.1', port: 0, strictPort: false } });
+    await server.listen();
+    try {
+      const address = server.httpServer?.address() as import('node:net').AddressInfo;
+      const { result, errors } = await resultOfPage<PageResult>(`http://127.0.0.1:${address.port}/`, 240_000);
+      console.log(`[consumers] vite dev page ${JSON.stringify(result)}`);
+      expect(result.error).toBeUndefined();
+      expect(result.backend).toBe('wasm');
+      expectLearned(result);
+      expect(errors).toEqual([]);
+    } finally {
+      await server.close();
+    }
   }, 300_000);
 
   it('esbuild bundle (--bundle --format=esm --splitting, no other option) in Chromium: wasm starts with no wasmPaths and trains a head', async (ctx) => {

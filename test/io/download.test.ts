@@ -87,7 +87,7 @@ describe('cachedDownload', () => {
     const dir = cache();
     await expect(cachedDownload(`${base}/wrong/a.bin`, { cacheDir: dir, md5, progress: 'silent' })).rejects.toMatchObject({ code: 'E_IO_CHECKSUM', message: expect.stringContaining(`expected ${md5}`) });
     expect(fs.readdirSync(dir)).toEqual([]);
-    await expect(cachedDownload(`${base}/files/a.bin`, { cacheDir: dir, offline: true })).rejects.toThrow(new RegExp(`Download ${base}/files/a.bin and place it at ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/a.bin`));
+    await expect(cachedDownload(`${base}/files/a.bin`, { cacheDir: dir, offline: true })).rejects.toThrow(new RegExp(`downloads are off for this call.*on the command line, add --allow-downloads.*download ${base}/files/a.bin yourself and place it at ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/a.bin`));
     await expect(cachedDownload(`${base}/missing.bin`, { cacheDir: dir, progress: 'silent' })).rejects.toThrow(/answered HTTP 404/);
   });
 });

@@ -84,7 +84,7 @@ describe('zoo architectures', () => {
     const cacheDir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'tk-cache-'));
     await expect(loadPretrained('resnet50', { download: { offline: true, cacheDir } })).rejects.toMatchObject({
       code: 'E_IO_NOT_FOUND',
-      message: expect.stringMatching(/Download https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/resnet\/resnet50_weights_tf_dim_ordering_tf_kernels_notop\.h5 and place it at .*tk-cache-/),
+      message: expect.stringMatching(/download https:\/\/storage\.googleapis\.com\/tensorflow\/keras-applications\/resnet\/resnet50_weights_tf_dim_ordering_tf_kernels_notop\.h5 yourself and place it at .*tk-cache-/),
     });
   });
 });

@@ -57,6 +57,12 @@ const SPEC: OptionSpec = {
   'max-misclassified': { type: 'string' },
 };
 
+/** The first skipped files, each whole (its name, then the reason without the path repeated), and a count of the rest. */
+function skippedList(skipped: { file: string; reason: string }[]): string {
+  const shown = skipped.slice(0, 3).map((s) => `${path.basename(s.file)}: ${s.reason.split(s.file).join('').replace(/^[\s:]+/, '')}`);
+  return shown.join('; ') + (skipped.length > 3 ? `; and ${skipped.length - 3} more` : '');
+}
+
 /** Every setting of a run, resolved (what config.json stores and `--resume` reads back). */
 export interface FineTuneConfig {
   model: string;
@@ -155,7 +161,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   const model = withHead(base, data.classNames, cfg.dropout, cfg.seed);
   const trainCount = 'xs' in data.train ? data.train.xs.shape[0] : data.train.inputs.length;
   const valCount = data.val === null ? 0 : 'xs' in data.val ? data.val.xs.shape[0] : data.val.inputs.length;
-  out.info(`data: ${trainCount} train / ${valCount} validation examples, classes [${data.classNames.join(', ')}]${data.skipped.length ? `, skipped ${data.skipped.length} (${data.skipped.map((s) => `${path.basename(s.file)}: ${s.reason}`).join('; ').slice(0, 200)})` : ''}`);
+  out.info(`data: ${trainCount} train / ${valCount} validation examples, classes [${data.classNames.join(', ')}]${data.skipped.length ? `, skipped ${data.skipped.length} (${skippedList(data.skipped)})` : ''}`);
   fs.mkdirSync(dir, { recursive: true });
   const command = `transferkit fine-tune ${resumeDir !== undefined ? `--resume ${resumeDir}` : argv.join(' ')}`;
   const env = environment(cfg.seed);

@@ -38,6 +38,7 @@ import { TextTokenizer } from '../../data/text/tokenizer.js';
 import { buildTextModel, parseTextConfig } from './build_text_model.js';
 import type { TextModel, TextModelOptions } from './text_model.js';
 import type { HfWeightsOptions } from './hf_weights.js';
+import { ensureBackend } from '../../backends/backend.js';
 
 /** Options of {@link loadTextModel}. */
 export interface LoadTextModelOptions extends TextModelOptions, HfWeightsOptions {
@@ -122,6 +123,7 @@ export function loadTokenizer(dir: string): TextTokenizer | undefined {
  * ```
  */
 export async function loadTextModel(source: string, options: LoadTextModelOptions = {}): Promise<TextModel> {
+  await ensureBackend();
   let dir = source.replace(/^file:\/\//, '');
   if (!fs.existsSync(dir)) {
     if (!HUB_ID.test(source)) throw new TransferKitError('E_IO_NOT_FOUND', `No folder at ${dir}, and '${source}' is not a Hub id (org/name). Pass a Hugging Face model folder (config.json + model.safetensors) or a Hub id.`);
