@@ -36,9 +36,10 @@ export interface UseBackendOptions {
    * Where the wasm binaries are served from: a folder URL ending in `/`, or a map from each of the
    * three binary names to its URL (as tfjs-backend-wasm's `setWasmPaths`). Default: in Node, the
    * tfjs-backend-wasm package folder; in pages, the copies embedded in transferkit's package (a
-   * lazily loaded ~190 kB chunk), so bundled pages need no configuration.
+   * lazily loaded ~190 kB chunk), so bundled pages need no configuration. `false` keeps what the
+   * application set itself with tfjs-backend-wasm's `setWasmPaths`.
    */
-  wasmPaths?: string | Record<string, string>;
+  wasmPaths?: string | Record<string, string> | false;
   /**
    * Node + webgpu only: the Dawn backend to use (`'vulkan'`, `'opengles'`, ...). Default: the
    * platform's (Vulkan on Linux), then OpenGL ES at compatibility level (Mesa llvmpipe on machines
@@ -166,9 +167,10 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
     }
   }
   const wasmStarted = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
-  if (name === 'wasm' && options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths as string);
-  // Pages: the binaries ship inside transferkit (bundlers do not copy .wasm files on their own).
-  else if (name === 'wasm' && !isNode && !wasmStarted) {
+  if (name === 'wasm' && options.wasmPaths !== undefined && options.wasmPaths !== false) setWasmPaths(options.wasmPaths as string);
+  // Pages: the binaries ship inside transferkit (bundlers do not copy .wasm files on their own),
+  // unless `wasmPaths: false` keeps what the application set with tfjs-backend-wasm's setWasmPaths.
+  else if (name === 'wasm' && !isNode && !wasmStarted && options.wasmPaths !== false) {
     const { embeddedWasmPaths } = await import('./wasm/embedded_binaries.js');
     setWasmPaths(await embeddedWasmPaths());
   }
@@ -201,10 +203,30 @@ function prepareForTraining(tfName: string): void {
   prepared.add(tfName);
 }
 
-/** The backend TF.js runs on now, or null when none has started (reading tf.getBackend() would start one). */
-function runningBackend(): string | null {
-  return (tf.engine() as unknown as { backendName: string | null }).backendName ?? null;
+interface EngineState { backendName: string | null; backendInstance: unknown; pendingBackendInit: Promise<boolean> | null }
+
+/**
+ * The backend TF.js runs on now, or null when none has started (reading tf.getBackend() would
+ * start one). A start still in progress is awaited first; a failed one counts as none (TF.js keeps
+ * its name in `backendName` either way, so only a live instance counts).
+ */
+async function runningBackend(): Promise<string | null> {
+  const engine = tf.engine() as unknown as EngineState;
+  if (engine.pendingBackendInit != null) await engine.pendingBackendInit.catch(() => false);
+  return engine.backendInstance != null ? engine.backendName : null;
 }
+
+/** {@link runningBackend} without waiting: a start in progress counts as none. */
+function runningBackendNow(): string | null {
+  const engine = tf.engine() as unknown as EngineState;
+  return engine.backendInstance != null ? engine.backendName : null;
+}
+
+/** useBackend calls, one after another. */
+let startQueue: Promise<unknown> = Promise.resolve();
+
+/** The first-use start in flight: concurrent first calls share it rather than start TF.js twice. */
+let firstUseStart: Promise<void> | null = null;
 
 /**
  * For the async primitives (loadPretrained, fineTune, evaluate, DomainAdapter.fit, ...): makes
@@ -214,11 +236,18 @@ function runningBackend(): string | null {
  * initialized" or "kernel not registered" errors.
  */
 export async function ensureBackend(): Promise<void> {
-  const running = runningBackend();
-  if (running === null) {
+  const running = await runningBackend();
+  if (running !== null) {
+    if (!prepared.has(running)) prepareForTraining(running);
+    return;
+  }
+  firstUseStart ??= (async () => {
     await useBackend('auto');
     lastReason = `started on first use (useBackend() was not called): ${lastReason}`;
-  } else if (!prepared.has(running)) prepareForTraining(running);
+  })().finally(() => {
+    firstUseStart = null;
+  });
+  await firstUseStart;
 }
 
 /**
@@ -227,7 +256,7 @@ export async function ensureBackend(): Promise<void> {
  * @throws E_BACKEND_NOT_STARTED when no backend runs yet.
  */
 export function requireBackend(caller: string): void {
-  const running = runningBackend();
+  const running = runningBackendNow();
   if (running === null) {
     throw new TransferKitError('E_BACKEND_NOT_STARTED', `${caller} needs a running backend and none has started yet. Call \`await useBackend()\` first (or any async primitive, e.g. loadPretrained, which starts the default one).`);
   }
@@ -273,6 +302,14 @@ const KNOWN: readonly BackendName[] = ['tensorflow', 'tensorflow-gpu', 'wasm', '
  */
 export async function useBackend(name: BackendName | 'auto' = 'auto', options: UseBackendOptions = {}): Promise<BackendInfo> {
   checkOptionKeys('useBackend', options, USE_BACKEND_OPTIONS);
+  // One start at a time: two concurrent TF.js starts cancel each other, and the Node wasm start
+  // patches globals that an overlapping start would restore in the wrong order.
+  const run = startQueue.then(() => startBackend(name, options));
+  startQueue = run.catch(() => undefined);
+  return run;
+}
+
+async function startBackend(name: BackendName | 'auto', options: UseBackendOptions): Promise<BackendInfo> {
   if (name !== 'auto') {
     if (!KNOWN.includes(name)) {
       throw new TransferKitError('E_BACKEND_UNKNOWN', `Unknown backend. Received: name=${String(name)}. Choose one of: auto, ${KNOWN.join(', ')}.`);

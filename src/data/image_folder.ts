@@ -120,9 +120,11 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   // both a training and a validation split.
   const counts = classNames.map((_, c) => r.labels.reduce((n, l) => n + (l === c ? 1 : 0), 0));
   const empty = classNames.filter((_, c) => counts[c] === 0);
-  if (empty.length > 0) {
+  // With classNames given (labels aligned to a trained model, e.g. a test folder), an absent class is legitimate.
+  if (empty.length > 0 && options.classNames !== undefined) (options.onWarning ?? ((m: string) => console.warn(m)))(`[transferkit] ${dir}: class(es) ${empty.join(', ')} have no decodable image here.`);
+  else if (empty.length > 0) {
     tf.dispose([r.xs, ...(r.targets !== undefined ? [r.targets] : [])]);
-    throw new TransferKitError('E_DATA', `Class folder(s) ${empty.map((c) => path.join(dir, c)).join(', ')} hold no decodable image: every class needs images. Add images, or remove the folder (or pass classNames without it).`);
+    throw new TransferKitError('E_DATA', `Class folder(s) ${empty.map((c) => path.join(dir, c)).join(', ')} hold no decodable image: every class needs images. Add images, or remove the folder.`);
   }
   const single = classNames.filter((_, c) => counts[c] === 1);
   if (single.length > 0) (options.onWarning ?? ((m: string) => console.warn(m)))(`[transferkit] ${dir}: class(es) ${single.join(', ')} hold a single image, so a train/validation split cannot put them in both; add images.`);

@@ -21,6 +21,7 @@ import type { EncoderInput, EncoderModality, EncoderPooling, FrozenEncoder } fro
 import { poolTokenStates } from './pooling.js';
 import { registerLiveEncoder, unregisterLiveEncoder } from './live_encoders.js';
 import { importOptional } from '../utils/import_optional.js';
+import { ensureBackend } from '../backends/backend.js';
 import { loadTokenizer } from '../models/text/load_text_model.js';
 import { disposeBatch } from '../models/text/inputs.js';
 
@@ -178,6 +179,8 @@ function toRawImage(tjs: TransformersModule, img: RgbImage): unknown {
  * ```
  */
 export async function loadOnnxEncoder(source: string, options: OnnxEncoderOptions = {}): Promise<FrozenEncoder> {
+  // The encoder runs in ONNX Runtime, but the head put on it trains in TF.js.
+  await ensureBackend();
   const dtype = options.dtype ?? 'fp32';
   if (!(dtype in ONNX_DTYPE_SUFFIX)) {
     throw new TransferKitError('E_BAD_OPTION', `loadOnnxEncoder: unknown dtype. Received: dtype=${String(dtype)}. Choose one of ${Object.keys(ONNX_DTYPE_SUFFIX).join(', ')}.`);

@@ -163,15 +163,16 @@ describe('tune: strategies, resume, failures, parallelism', () => {
   it('runs module objectives in child processes, in parallel, isolating a crashing trial', async () => {
     const dir = tmp();
     const mod = path.join(dir, 'objective.mjs');
-    // Each trial marks its start, then waits (up to 60 s) until 3 trials have started: that only
-    // happens when trials run at the same time, so concurrency is proven by events, not by timing.
+    // Each trial but the crashing one marks its start, then waits (up to 60 s) until 3 marks exist:
+    // trials 0, 2 and 3 can only get past that by running at the same time, so concurrency is
+    // proven by events, not by timing (trial 4, started later, finds the marks already there).
     const marks = path.join(dir, 'started');
     fs.mkdirSync(marks);
     fs.writeFileSync(mod, `
       import * as fs from 'node:fs';
       export async function objective(config, ctx) {
-        fs.writeFileSync(${JSON.stringify(marks)} + '/' + ctx.trialId, '');
         if (ctx.trialId === 1) process.exit(3); // a hard crash, not an exception
+        fs.writeFileSync(${JSON.stringify(marks)} + '/' + ctx.trialId, '');
         const until = Date.now() + 60000;
         while (fs.readdirSync(${JSON.stringify(marks)}).length < 3) {
           if (Date.now() > until) return -1; // never met another trial: not run in parallel
@@ -184,7 +185,7 @@ describe('tune: strategies, resume, failures, parallelism', () => {
     const r = await tune({ space, trials: 5, parallel: 4, objective: { module: mod } });
     expect(r.trials.map((t) => t.status)).toEqual(['completed', 'failed', 'completed', 'completed', 'completed']);
     expect(r.trials[1].error).toMatch(/exited with code 3/);
-    // Every completed trial met two others running (a sequential executor would return -1).
+    // Trials 0, 2 and 3 met each other running (a sequential executor would return -1).
     expect(r.trials.filter((t) => t.status === 'completed').every((t) => t.value === t.config.width)).toBe(true);
     expect(r.trials[0].reports).toEqual([[1, r.trials[0].config.width]]);
     const slow = path.join(dir, 'slow.mjs');

@@ -72,6 +72,10 @@ describe('option names', () => {
     const [c, message] = await code(() => loadImageFolder(dir, opts));
     expect(c).toBe('E_DATA');
     expect(message).toMatch(/birds hold no decodable image/);
+    // With classNames (labels aligned to a trained model, e.g. a test folder) an absent class only warns.
+    const aligned = await loadImageFolder(dir, { ...opts, classNames: ['cats', 'dogs', 'birds'] });
+    expect(warnings.some((w) => /class\(es\) birds have no decodable image here/.test(w))).toBe(true);
+    aligned.xs.dispose();
     fs.rmSync(path.join(dir, 'birds'), { recursive: true });
     const data = await loadImageFolder(dir, opts);
     expect(data.classNames).toEqual(['cats', 'dogs']);
