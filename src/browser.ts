@@ -44,7 +44,7 @@ export { findLearningRate, valley, steep, minimum, type LRFinderOptions, type LR
 export type { OptimizerName, OptimizerSpec } from './train/optimizers.js';
 export { trainStep, trainStepAsync, trainStepPending, type TrainStepArgs, type StepResult, type PendingStepResult } from './train/train_step.js';
 export { crossEntropy, binaryCrossEntropy, meanSquaredError, taskLoss, type LossOptions } from './train/losses.js';
-export type { Callback, TrainingContext, BatchLog } from './callbacks/callback.js';
+export type { Callback, TrainingContext, BatchLog, TrainingLog } from './callbacks/callback.js';
 export { progressReporter, type ProgressEvent, type ProgressOption } from './callbacks/progress.js';
 export { EarlyStopping, type EarlyStoppingOptions, type Monitor } from './callbacks/early_stopping.js';
 export { Optimizer, type ParamGroup, type ResolvedParamGroup, type OptimizerState } from './optimizers/optimizer.js';

@@ -264,7 +264,7 @@ async function main(): Promise<void> {
         seed,
         featureLayer: values['feature-layer'] as string,
         discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, dropout: Number(values['disc-dropout']), seed },
-        onEpochEnd: values.progress ? (l) => console.log(JSON.stringify({ progress: method, seed, epoch: l.epoch, targetValAcc: l.targetValAcc, sourceValAcc: l.sourceValAcc, seconds: l.seconds })) : undefined,
+        onEpochEnd: values.progress ? (l) => console.log(JSON.stringify({ progress: method, seed, epoch: l.epoch, targetValAcc: l.targetValAcc, valAccuracy: l.valAccuracy, seconds: l.seconds })) : undefined,
       }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
       const last = res.history[res.history.length - 1];
       record(method, seed, last.targetValAcc as number, {
@@ -278,7 +278,7 @@ async function main(): Promise<void> {
         discriminatorDropout: Number(values['disc-dropout']),
         init: values.init,
         padding: values.padding,
-        sourceAccuracy: last.sourceValAcc,
+        sourceAccuracy: last.valAccuracy,
         seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
         curve: res.history.map((h) => Number((h.targetValAcc as number).toFixed(4))),
         ...(last.domainAcc !== undefined ? { domainAcc: Number(last.domainAcc.toFixed(3)) } : {}),
@@ -287,7 +287,7 @@ async function main(): Promise<void> {
         console.log(JSON.stringify({ bench: 'digits', method: 'adabn', seed, skipped: 'AdaBN adapts BatchNorm statistics: run with --bn true' }));
       } else if (method === 'source-only' && methods.includes('adabn')) {
         const ada = await new DomainAdapter({ method: 'adabn' }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
-        record('adabn', seed, ada.history[0].targetValAcc as number, { sourceAccuracy: ada.history[0].sourceValAcc, seconds: ada.history[0].seconds, note: 'AdaBN on the source-only model of the same seed' });
+        record('adabn', seed, ada.history[0].targetValAcc as number, { sourceAccuracy: ada.history[0].valAccuracy, seconds: ada.history[0].seconds, note: 'AdaBN on the source-only model of the same seed' });
       }
       model.dispose();
     }

@@ -129,7 +129,7 @@ async function main(): Promise<void> {
       (selected[`${method}@dev`] ??= []).push(pickBy('dev'));
       (selected[`${method}@snd`] ??= []).push(pickBy('snd'));
       console.log(JSON.stringify({
-        bench: 'reviews', pair, method, seed, targetAccuracy: Number(acc.toFixed(4)), sourceValAccuracy: Number((last.sourceValAcc as number).toFixed(4)),
+        bench: 'reviews', pair, method, seed, targetAccuracy: Number(acc.toFixed(4)), sourceValAccuracy: Number((last.valAccuracy as number).toFixed(4)),
         selectedByDev: Number(pickBy('dev').toFixed(4)), selectedBySnd: Number(pickBy('snd').toFixed(4)),
         epochs: h.length, steps: h.reduce((a, e) => a + e.steps, 0), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
         ...(last.domainAcc !== undefined ? { domainAcc: Number(last.domainAcc.toFixed(3)) } : {}),

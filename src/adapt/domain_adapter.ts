@@ -53,6 +53,13 @@ import { selfTrainingLoss } from './losses/self_training.js';
 import { higherIsBetter, scoreModel, type ValidatorName } from './validators/score.js';
 import { accuracyOf } from './validators/outputs.js';
 import { ensureBackend } from '../backends/backend.js';
+import type { Callback, TrainingContext, TrainingLog } from '../callbacks/callback.js';
+import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
+import { runLoop, type TrainingTask } from '../train/loop.js';
+import type { CheckpointState } from '../train/checkpoint.js';
+
+// Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
+const checkpoints = () => import('../train/checkpoint.js');
 
 /** Adaptation methods. */
 export type AdaptationMethod = 'source-only' | 'dann' | 'coral' | 'mmd' | 'adabn' | 'self-training' | 'mlm';
@@ -120,6 +127,22 @@ export interface DomainAdapterOptions {
   seed?: number;
   /** Called after every epoch with its log. */
   onEpochEnd?: (log: AdaptationEpochLog) => void;
+  /** Callbacks of the training loop, called per phase (each loss phase is one stage). */
+  callbacks?: Callback[];
+  /** Progress output on stderr (as fineTune's; default `'auto'`). */
+  progress?: ProgressOption;
+  /**
+   * Write a checkpoint (model and discriminator weights, optimizer, schedule, samplers, RNG
+   * streams, history) every `everyEpochs` epochs / `everySteps` steps and after each phase, atomically.
+   */
+  checkpoint?: { dir: string; everyEpochs?: number; everySteps?: number };
+  /**
+   * Continue from a checkpoint written by `checkpoint`, with the same model, data and options:
+   * the weights equal an uninterrupted run's (model selection by `validator` restarts at the resume).
+   */
+  resumeFrom?: string;
+  /** Stops after the current optimizer step when aborted (checkpointed when `checkpoint` is set); the result has `interrupted`. */
+  signal?: AbortSignal;
 }
 
 /** Data of one adaptation run: labelled source, unlabelled target. */
@@ -134,40 +157,33 @@ export interface AdaptationData {
   targetVal?: LabeledData;
 }
 
-/** Figures of one epoch (or of a training-free method such as AdaBN: `steps` 0). */
-export interface AdaptationEpochLog {
-  /** 0-based epoch over the whole run. */
-  epoch: number;
-  /** The method(s) of the phase this epoch belongs to. */
-  phase: string;
+/**
+ * Figures of one epoch (or of a training-free method such as AdaBN: `steps` 0), in the
+ * vocabulary of every training log: `stage` is the phase's methods (`'dann'`, `'coral+mmd'`,
+ * `'source-only'`, `'adabn'`), `epoch` counts from 1 within it, `accuracy` is the accuracy on the
+ * source training batches and `valAccuracy` on `sourceVal`.
+ */
+export interface AdaptationEpochLog extends TrainingLog {
   /** Optimizer steps in the epoch. */
   steps: number;
-  /** Learning rate at the epoch's last step. */
-  lr: number;
-  /** Mean total loss. */
-  loss: number;
+  /** Accuracy on the source training batches. */
+  accuracy: number;
   /** Mean source cross-entropy. */
   classLoss: number;
   /** Mean weighted adaptation loss (sum over the methods). */
   transferLoss: number;
-  /** Accuracy on the source training batches. */
-  sourceAcc: number;
   /** DANN: the discriminator's accuracy (0.5 = the domains are indistinguishable). */
   domainAcc?: number;
   /** DANN: the GRL coefficient at the epoch's last step. */
   grlCoeff?: number;
   /** Self-training: fraction of target examples above the threshold. */
   pseudoLabelRate?: number;
-  /** Accuracy on `sourceVal`. */
-  sourceValAcc?: number;
   /** Accuracy on `targetVal` (reporting only). */
   targetValAcc?: number;
   /** Validator scores. */
   scores: Partial<Record<ValidatorName, number>>;
   /** Layer index the steps started from (0: the input; higher: activations cached below it). */
   cachedFrom?: number;
-  /** Wall time of the epoch (seconds). */
-  seconds: number;
 }
 
 /** Result of {@link DomainAdapter.fit}. */
@@ -176,8 +192,13 @@ export interface AdaptationResult {
   model: PretrainedModel;
   /** Per-epoch figures. */
   history: AdaptationEpochLog[];
-  /** The epoch whose weights were returned (the last one unless a validator selected another). */
+  /**
+   * Which epoch's weights were returned, as a 1-based position in `history` (the last one unless
+   * a validator selected another).
+   */
   selectedEpoch: number;
+  /** True when `signal` stopped the run early (resume it with `resumeFrom`). */
+  interrupted?: boolean;
 }
 
 /** What fit() accepts: a transferkit model, or a plain LayersModel whose feature layer is named in options (default: the layer before the last). */
@@ -189,15 +210,6 @@ function isTextModel(m: AdaptableModel | TextModel): m is TextModel {
 
 function isPretrained(m: AdaptableModel): m is PretrainedModel {
   return (m as PretrainedModel).featureLayer !== undefined && (m as PretrainedModel).model !== undefined;
-}
-
-interface Sums {
-  loss: tf.Scalar;
-  cls: tf.Scalar;
-  transfer: tf.Scalar;
-  hits: tf.Scalar;
-  domainAcc: tf.Scalar;
-  pseudo: tf.Scalar;
 }
 
 /** Adapts a source-trained model to a target domain. */
@@ -262,33 +274,41 @@ export class DomainAdapter {
       ? model
       : { model: lm, inputShape: lm.inputs[0].shape.slice(1) as number[], preprocessing: { scale: 1, offset: 0, source: 'identity' }, featureLayer, headLayers: lm.layers.slice(featureIndex + 1).map((l) => l.name), source: lm.name };
 
-    const validators = this.options.validator === undefined ? [] : Array.isArray(this.options.validator) ? this.options.validator : [this.options.validator];
-    const restoreBest = this.options.restoreBest ?? validators.length > 0;
+    const o = this.options;
+    const validators = o.validator === undefined ? [] : Array.isArray(o.validator) ? o.validator : [o.validator];
+    const restoreBest = o.restoreBest ?? validators.length > 0;
     const history: AdaptationEpochLog[] = [];
-    let best: { epoch: number; score: number; weights: tf.Tensor[] } | null = null;
+    // The best epoch under the first validator, by its 1-based position in `history`.
+    let best: { index: number; score: number; weights: tf.Tensor[] } | null = null;
     let sinceBest = 0;
-    let stopped = false;
+    const context: TrainingContext = { model: pm, stage: '', stopTraining: false };
 
-    const endEpoch = async (log: Omit<AdaptationEpochLog, 'scores' | 'sourceValAcc' | 'targetValAcc'>): Promise<void> => {
+    /** Completes an epoch's log: validation accuracies and validator scores. */
+    const complete = async (log: Omit<AdaptationEpochLog, 'scores' | 'valAccuracy' | 'targetValAcc'>): Promise<AdaptationEpochLog> => {
       const full: AdaptationEpochLog = { ...log, scores: {} };
-      if (data.sourceVal !== undefined) full.sourceValAcc = await accuracyOf(lm, data.sourceVal);
+      if (data.sourceVal !== undefined) full.valAccuracy = await accuracyOf(lm, data.sourceVal);
       if (data.targetVal !== undefined) full.targetValAcc = await accuracyOf(lm, data.targetVal);
       for (const v of validators) {
         // Source accuracy was just measured above; the others need their own passes.
-        full.scores[v] = v === 'source-accuracy' && full.sourceValAcc !== undefined ? full.sourceValAcc : await scoreModel(v, lm, featureIndex, data, { validationSize: this.options.validationSize, seed: this.options.seed });
+        full.scores[v] = v === 'source-accuracy' && full.valAccuracy !== undefined ? full.valAccuracy : await scoreModel(v, lm, featureIndex, data, { validationSize: o.validationSize, seed: o.seed });
       }
-      history.push(full);
-      this.options.onEpochEnd?.(full);
-      if (validators.length > 0) {
+      return full;
+    };
+    /** After each epoch (pushed to history): the user's hook, then model selection and patience. */
+    const select: Callback = {
+      onEpochEnd: (l, ctx) => {
+        const full = l as AdaptationEpochLog;
+        o.onEpochEnd?.(full);
+        if (validators.length === 0) return;
         const v = validators[0];
-        const s = full.scores[v] as number;
+        const sc = full.scores[v] as number;
         const higher = higherIsBetter(v);
-        if (best === null || (higher ? s > best.score : s < best.score)) {
+        if (best === null || (higher ? sc > best.score : sc < best.score)) {
           if (best !== null) tf.dispose(best.weights);
-          best = { epoch: full.epoch, score: s, weights: restoreBest ? lm.weights.map((w) => tf.clone(w.read())) : [] };
+          best = { index: history.length, score: sc, weights: restoreBest ? lm.weights.map((w) => tf.clone(w.read())) : [] };
           sinceBest = 0;
-        } else if (this.options.patience !== undefined && ++sinceBest >= this.options.patience) stopped = true;
-      }
+        } else if (o.patience !== undefined && ++sinceBest >= o.patience) ctx.stopTraining = true;
+      },
     };
 
     // Split the method list into phases: AdaBN alone, consecutive loss methods together.
@@ -298,34 +318,51 @@ export class DomainAdapter {
       if (m !== 'adabn' && last !== undefined && last[0] !== 'adabn') last.push(m);
       else phases.push([m]);
     }
-    let epoch = 0;
-    for (const phase of phases) {
-      if (stopped) break;
+    const recipe = `adapt:${phases.map((ph) => ph.join('+')).join(',')}`;
+    const ckpt = o.checkpoint !== undefined || o.resumeFrom !== undefined ? await checkpoints() : null;
+    const resume = o.resumeFrom !== undefined ? await (ckpt as CheckpointModule).peekCheckpoint(o.resumeFrom) : null;
+    if (resume !== null && resume.recipe !== recipe) {
+      throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${o.resumeFrom} was written by a DomainAdapter with methods '${resume.recipe.slice(6)}'. Received: method=${JSON.stringify(o.method)}. Resume with the same options.`);
+    }
+    if (resume !== null) history.push(...(resume.history as AdaptationEpochLog[]));
+    let interrupted = false;
+    for (const [i, phase] of phases.entries()) {
+      if (context.stopTraining || interrupted) break;
+      if (resume !== null && i < resume.stageIndex) continue; // done before the checkpoint
+      const here = resume !== null && i === resume.stageIndex ? resume : null;
+      if (o.signal?.aborted === true) {
+        interrupted = true;
+        break;
+      }
       if (phase[0] === 'adabn') {
-        const t0 = Date.now();
-        await adaBN(lm, data.target.xs, this.options.adabn);
-        await endEpoch({ epoch: epoch++, phase: 'adabn', steps: 0, lr: 0, loss: 0, classLoss: 0, transferLoss: 0, sourceAcc: 0, seconds: (Date.now() - t0) / 1000 });
+        if (here !== null) await (ckpt as CheckpointModule).readCheckpoint(o.resumeFrom as string, { model: lm });
+        const t0 = performance.now();
+        await adaBN(lm, data.target.xs, o.adabn);
+        const log = await complete({ stage: 'adabn', epoch: 1, steps: 0, learningRate: 0, loss: 0, classLoss: 0, transferLoss: 0, accuracy: 0, seconds: 0, numTensors: 0 });
+        log.seconds = (performance.now() - t0) / 1000;
+        log.numTensors = tf.memory().numTensors;
+        history.push(log);
+        if (o.checkpoint !== undefined) {
+          await (ckpt as CheckpointModule).writeCheckpoint(o.checkpoint.dir, { model: lm }, { version: 1, recipe, stageIndex: i + 1, epochsDone: 0, step: 0, optimizer: null, schedule: null, rng: 0, history });
+        }
+        await select.onEpochEnd?.(log, context);
         continue;
       }
-      // Dropout masks from the run's seed: the same run twice gives the same model.
-      applySeededDropout(lm);
-      const dropoutRng = new SeededRandom((this.options.seed ?? 0) ^ 0x0d0d0d0d);
-      const start = epoch;
-      epoch = await withDropoutSeeds(() => Math.floor(dropoutRng.next() * 2 ** 31), () =>
-        this.trainPhase(lm, featureIndex, phase.filter((m) => m !== 'source-only') as LossMethod[], data, start, endEpoch, () => stopped),
-      );
+      interrupted = await this.trainPhase(lm, featureIndex, phase.filter((m) => m !== 'source-only') as LossMethod[], data, {
+        history, context, callbacks: [select, ...(o.callbacks ?? [])], recipe, stageIndex: i, resume: here, complete,
+      });
     }
 
-    let selectedEpoch = history.length > 0 ? history[history.length - 1].epoch : -1;
-    const chosen = best as { epoch: number; score: number; weights: tf.Tensor[] } | null;
+    let selectedEpoch = history.length;
+    const chosen = best as { index: number; score: number; weights: tf.Tensor[] } | null;
     if (chosen !== null) {
-      if (restoreBest && chosen.epoch !== selectedEpoch) {
-        lm.weights.forEach((w, i) => w.write(chosen.weights[i]));
-        selectedEpoch = chosen.epoch;
+      if (restoreBest && chosen.index !== selectedEpoch) {
+        lm.weights.forEach((w, j) => w.write(chosen.weights[j]));
+        selectedEpoch = chosen.index;
       }
       tf.dispose(chosen.weights);
     }
-    return { model: pm, history, selectedEpoch };
+    return { model: pm, history, selectedEpoch, ...(interrupted ? { interrupted: true } : {}) };
   }
 
   private tradeoff(m: LossMethod): number {
@@ -335,15 +372,22 @@ export class DomainAdapter {
     return t[m] ?? 1;
   }
 
+  /** One phase of loss-based methods, as a task of the training loop (train/loop.ts). Returns true when interrupted. */
   private async trainPhase(
     lm: tfl.LayersModel,
     featureIndex: number,
     methods: LossMethod[],
     data: AdaptationData,
-    firstEpoch: number,
-    endEpoch: (log: Omit<AdaptationEpochLog, 'scores' | 'sourceValAcc' | 'targetValAcc'>) => Promise<void>,
-    stopped: () => boolean,
-  ): Promise<number> {
+    run: {
+      history: AdaptationEpochLog[];
+      context: TrainingContext;
+      callbacks: Callback[];
+      recipe: string;
+      stageIndex: number;
+      resume: CheckpointState | null;
+      complete: (log: Omit<AdaptationEpochLog, 'scores' | 'valAccuracy' | 'targetValAcc'>) => Promise<AdaptationEpochLog>;
+    },
+  ): Promise<boolean> {
     const o = this.options;
     const batch = o.batchSize ?? 32;
     const ns = data.source.xs.shape[0];
@@ -358,6 +402,7 @@ export class DomainAdapter {
     const seed = o.seed ?? 0;
     const dann = methods.includes('dann');
     const sourceOnly = methods.length === 0;
+    const stage = sourceOnly ? 'source-only' : methods.join('+');
     const featureDim = (lm.layers[featureIndex].outputShape as number[]).slice(1).reduce((a, b) => a * b, 1);
     const disc = dann ? domainDiscriminator(featureDim, { seed, ...o.discriminator }) : null;
     if (disc !== null) applySeededDropout(disc);
@@ -376,13 +421,21 @@ export class DomainAdapter {
       ...(head.length > 0 ? [{ params: head, name: 'head' }] : []),
       ...(discVars.length > 0 ? [{ params: discVars, name: 'discriminator' }] : []),
     ];
-    if (groups.length === 0) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: model '${lm.name}' has no trainable weights; unfreeze the layers to adapt (or use method 'adabn', which trains nothing).`);
+    if (groups.length === 0) {
+      disc?.dispose();
+      throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: model '${lm.name}' has no trainable weights; unfreeze the layers to adapt (or use method 'adabn', which trains nothing).`);
+    }
     const vars = groups.flatMap((g) => g.params);
     const optimizer = createOptimizer(o.optimizer ?? 'momentum', groups, lr0, o.weightDecay ?? 1e-3);
-    const rand = new SeededRandom(seed);
-    const r = () => rand.next();
-    const nextSource = cyclicBatches(ns, batch, r);
-    const nextTarget = cyclicBatches(nt, batch, r);
+    // The discriminator's every weight (BatchNorm statistics included) is part of a checkpoint.
+    const target = { model: lm, ...(disc !== null ? { extra: disc.weights.map(read) } : {}) };
+    // Dropout masks from their own seeded stream: the same run twice gives the same model.
+    applySeededDropout(lm);
+    const dropoutRng = new SeededRandom(seed ^ 0x0d0d0d0d);
+    const rng = new SeededRandom(seed);
+    const r = () => rng.next();
+    const sourceSampler = new CyclicSampler(ns, batch, r);
+    const targetSampler = new CyclicSampler(nt, batch, r);
     const labels = data.source.labels;
     // Activation caching: layers 0..from are frozen and deterministic, so their outputs are fixed.
     const from = o.cacheActivations === false ? 0 : Math.min(cachePoint(lm), featureIndex);
@@ -394,108 +447,155 @@ export class DomainAdapter {
       tf.dispose(parts);
       return out;
     };
-    const srcX = cacheOf(data.source.xs);
-    const tgtX = sourceOnly ? srcX : cacheOf(data.target.xs);
-    let step = 0;
-    let epoch = firstEpoch;
-    try {
-      for (let e = 0; e < epochs && !stopped(); e++) {
-        const t0 = Date.now();
-        let sums: Sums | null = null;
-        let coeff = 0;
-        for (let s = 0; s < stepsPerEpoch; s++, step++) {
-          const lr = schedule.at(step);
-          optimizer.setLearningRate(lr);
-          coeff = dann ? warmStartCoefficient(step, grl) : 0;
-          const si = nextSource();
-          const ti = nextTarget();
-          const stepSums = tf.tidy(() => {
-            const xs = tf.gather(srcX, tf.tensor1d(si, 'int32'));
-            const xt = sourceOnly ? xs : tf.gather(tgtX, tf.tensor1d(ti, 'int32'));
-            const y = tf.oneHot(tf.tensor1d(Array.from(si, (i) => labels[i]), 'int32'), k);
-            const parts: Record<string, tf.Scalar> = {};
-            const { value, grads } = tf.variableGrads(() => {
-              // Source-only never shows the model a target example (training-mode BatchNorm
-              // would otherwise normalise with target statistics).
-              const x = sourceOnly ? xs : tf.concat([xs, xt], 0);
-              const rows = sourceOnly ? batch : 2 * batch;
-              const f = runLayers(lm, from, x, featureIndex, true);
-              const p = runLayers(lm, featureIndex, f, last, true) as tf.Tensor2D;
-              const ps = tf.slice(p, 0, batch) as tf.Tensor2D;
-              const pt = sourceOnly ? ps : (tf.slice(p, batch, batch) as tf.Tensor2D);
-              const flat = tf.reshape(f, [rows, -1]);
-              const fs = tf.slice(flat, 0, batch);
-              const ft = sourceOnly ? fs : tf.slice(flat, batch, batch);
-              const cls = crossEntropy(ps, y);
-              let transfer: tf.Scalar = tf.scalar(0);
-              parts.hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(ps, -1), tf.argMax(y, -1)), 'float32')) as tf.Scalar);
-              for (const m of methods) {
-                let l: tf.Scalar;
-                if (m === 'dann') {
-                  const d = runLayers(disc as tfl.LayersModel, 0, gradientReverse(flat, coeff), (disc as tfl.LayersModel).layers.length - 1, true);
-                  const adv = domainAdversarialLoss(tf.slice(d, 0, batch), tf.slice(d, batch, batch));
-                  parts.domainAcc = tf.keep(adv.accuracy);
-                  l = adv.loss;
-                } else if (m === 'coral') l = coralLoss(fs, ft, o.coral?.variant);
-                else if (m === 'mmd') l = mkmmdLoss(fs, ft, o.mmd);
-                else {
-                  l = selfTrainingLoss(pt, pt, threshold);
-                  parts.pseudo = tf.keep(tf.mean(tf.cast(tf.greater(tf.max(pt, -1), threshold), 'float32')) as tf.Scalar);
-                  if (entropyWeight > 0) transfer = tf.add(transfer, tf.mul(entropyWeight, entropyLoss(pt))) as tf.Scalar;
-                }
-                transfer = tf.add(transfer, tf.mul(this.tradeoff(m), l)) as tf.Scalar;
+    let coeff = 0;
+    const phaseTask: TrainingTask<null, AdaptationEpochLog> = {
+      stepsPerEpoch,
+      progressMetric: 'hits',
+      // Batches come from the cyclic samplers (their position is task state), one pair per step.
+      epoch: (_rand, at) => ({ batches: new Array<null>(stepsPerEpoch - (at?.start ?? 0)).fill(null), order: () => null }),
+      trainStep: async (_b, step) => {
+        coeff = dann ? warmStartCoefficient(step, grl) : 0;
+        const si = sourceSampler.next();
+        const ti = targetSampler.next();
+        const figures = tf.tidy(() => {
+          const xs = tf.gather(srcX as tf.Tensor, tf.tensor1d(si, 'int32'));
+          const xt = sourceOnly ? xs : tf.gather(tgtX as tf.Tensor, tf.tensor1d(ti, 'int32'));
+          const y = tf.oneHot(tf.tensor1d(Array.from(si, (i) => labels[i]), 'int32'), k);
+          const parts: Record<string, tf.Scalar> = {};
+          const { value, grads } = tf.variableGrads(() => {
+            // Source-only never shows the model a target example (training-mode BatchNorm
+            // would otherwise normalise with target statistics).
+            const x = sourceOnly ? xs : tf.concat([xs, xt], 0);
+            const rows = sourceOnly ? batch : 2 * batch;
+            const f = runLayers(lm, from, x, featureIndex, true);
+            const p = runLayers(lm, featureIndex, f, last, true) as tf.Tensor2D;
+            const ps = tf.slice(p, 0, batch) as tf.Tensor2D;
+            const pt = sourceOnly ? ps : (tf.slice(p, batch, batch) as tf.Tensor2D);
+            const flat = tf.reshape(f, [rows, -1]);
+            const fs = tf.slice(flat, 0, batch);
+            const ft = sourceOnly ? fs : tf.slice(flat, batch, batch);
+            const cls = crossEntropy(ps, y);
+            let transfer: tf.Scalar = tf.scalar(0);
+            parts.hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(ps, -1), tf.argMax(y, -1)), 'float32')) as tf.Scalar);
+            for (const m of methods) {
+              let l: tf.Scalar;
+              if (m === 'dann') {
+                const d = runLayers(disc as tfl.LayersModel, 0, gradientReverse(flat, coeff), (disc as tfl.LayersModel).layers.length - 1, true);
+                const adv = domainAdversarialLoss(tf.slice(d, 0, batch), tf.slice(d, batch, batch));
+                parts.domainAcc = tf.keep(adv.accuracy);
+                l = adv.loss;
+              } else if (m === 'coral') l = coralLoss(fs, ft, o.coral?.variant);
+              else if (m === 'mmd') l = mkmmdLoss(fs, ft, o.mmd);
+              else {
+                l = selfTrainingLoss(pt, pt, threshold);
+                parts.pseudo = tf.keep(tf.mean(tf.cast(tf.greater(tf.max(pt, -1), threshold), 'float32')) as tf.Scalar);
+                if (entropyWeight > 0) transfer = tf.add(transfer, tf.mul(entropyWeight, entropyLoss(pt))) as tf.Scalar;
               }
-              parts.cls = tf.keep(cls);
-              parts.transfer = tf.keep(transfer);
-              return tf.add(cls, transfer) as tf.Scalar;
-            }, vars);
-            optimizer.step(grads);
-            const out: Sums = {
-              loss: value,
-              cls: parts.cls,
-              transfer: parts.transfer,
-              hits: parts.hits,
-              domainAcc: parts.domainAcc ?? tf.scalar(0),
-              pseudo: parts.pseudo ?? tf.scalar(0),
-            };
-            return out as unknown as tf.TensorContainerObject;
-          }) as unknown as Sums;
-          // Running sums stay on the device; read once per epoch (cheap on GPU backends).
-          if (sums === null) sums = stepSums;
-          else {
-            const prev: Sums = sums;
-            sums = tf.tidy(() => Object.fromEntries(Object.keys(prev).map((key) => [key, tf.add(prev[key as keyof Sums], stepSums[key as keyof Sums])])) as unknown as tf.TensorContainerObject) as unknown as Sums;
-            tf.dispose([...Object.values(prev), ...Object.values(stepSums)]);
-          }
-        }
-        const s = sums as Sums;
-        const v = Object.fromEntries(await Promise.all(Object.entries(s).map(async ([key, t]) => [key, (await (t as tf.Tensor).data())[0]]))) as Record<keyof Sums, number>;
-        tf.dispose(Object.values(s));
-        const n = stepsPerEpoch;
-        if (!Number.isFinite(v.loss)) {
-          throw new TransferKitError('E_TRAINING_DIVERGED', `DomainAdapter: the loss became ${v.loss} in epoch ${epoch} (methods ${methods.join('+') || 'source-only'}). Lower learningRate or the tradeoff.`);
-        }
-        await endEpoch({
-          epoch: epoch++,
-          phase: methods.length === 0 ? 'source-only' : methods.join('+'),
-          steps: n,
-          lr: schedule.at(step - 1),
-          loss: v.loss / n,
-          classLoss: v.cls / n,
-          transferLoss: v.transfer / n,
-          sourceAcc: v.hits / (n * batch),
-          ...(dann ? { domainAcc: v.domainAcc / n, grlCoeff: coeff } : {}),
-          ...(methods.includes('self-training') ? { pseudoLabelRate: v.pseudo / n } : {}),
-          cachedFrom: from,
-          seconds: (Date.now() - t0) / 1000,
+              transfer = tf.add(transfer, tf.mul(this.tradeoff(m), l)) as tf.Scalar;
+            }
+            parts.cls = tf.keep(cls);
+            parts.transfer = tf.keep(transfer);
+            return tf.add(cls, transfer) as tf.Scalar;
+          }, vars);
+          optimizer.step(grads);
+          return { loss: value, ...parts } as unknown as tf.NamedTensorMap;
         });
-      }
+        const names = Object.keys(figures);
+        const values = await Promise.all(names.map(async (n) => (await figures[n].data())[0]));
+        tf.dispose(Object.values(figures));
+        const v = Object.fromEntries(names.map((n, j) => [n, values[j]]));
+        return { loss: v.loss, examples: batch, sums: { cls: v.cls, transfer: v.transfer, hits: v.hits, domainAcc: v.domainAcc ?? 0, pseudo: v.pseudo ?? 0 } };
+      },
+      epochLog: async (f) => run.complete({
+        stage: f.stage,
+        epoch: f.epoch,
+        steps: f.steps,
+        learningRate: f.learningRate,
+        loss: f.loss,
+        classLoss: (f.sums.cls ?? 0) / f.steps,
+        transferLoss: (f.sums.transfer ?? 0) / f.steps,
+        accuracy: (f.sums.hits ?? 0) / f.examples,
+        ...(dann ? { domainAcc: (f.sums.domainAcc ?? 0) / f.steps, grlCoeff: coeff } : {}),
+        ...(methods.includes('self-training') ? { pseudoLabelRate: (f.sums.pseudo ?? 0) / f.steps } : {}),
+        cachedFrom: from,
+        seconds: f.seconds,
+        numTensors: 0,
+      }),
+      getState: () => ({ dropout: dropoutRng.state, source: sourceSampler.getState(), target: targetSampler.getState() }),
+      setState: (st) => {
+        dropoutRng.state = st.dropout as number;
+        sourceSampler.setState(st.source as SamplerState);
+        targetSampler.setState(st.target as SamplerState);
+      },
+    };
+    let srcX: tf.Tensor | null = null;
+    let tgtX: tf.Tensor | null = null;
+    try {
+      // A resume inside this phase loads its weights (the discriminator's included) before caching.
+      if (run.resume !== null) await (await checkpoints()).readCheckpoint(o.resumeFrom as string, run.resume.epochsDone === 0 && run.resume.step === 0 ? { model: lm } : target);
+      srcX = cacheOf(data.source.xs);
+      tgtX = sourceOnly ? srcX : cacheOf(data.target.xs);
+      run.context.stage = stage;
+      const res = await withDropoutSeeds(() => Math.floor(dropoutRng.next() * 2 ** 31), () =>
+        runLoop({
+          task: phaseTask, stage, epochs, optimizer, schedule, rng, history: run.history, callbacks: run.callbacks, context: run.context,
+          progress: progressReporter(o.progress ?? 'auto'),
+          ...(o.signal !== undefined ? { signal: o.signal } : {}),
+          ...(o.checkpoint !== undefined ? { checkpoint: o.checkpoint } : {}),
+          target,
+          position: { recipe: run.recipe, stageIndex: run.stageIndex },
+          resume: run.resume !== null && (run.resume.epochsDone > 0 || run.resume.step > 0) ? run.resume : null,
+        }),
+      );
+      return res.interrupted;
     } finally {
       optimizer.dispose();
       disc?.dispose();
-      if (from !== 0) tf.dispose(sourceOnly ? [srcX] : [srcX, tgtX]);
+      if (from !== 0) tf.dispose([srcX, ...(sourceOnly ? [] : [tgtX])].filter((t): t is tf.Tensor => t !== null));
     }
-    return epoch;
+  }
+}
+
+type CheckpointModule = typeof import('../train/checkpoint.js');
+
+/** A sampler's position: the current pass's order and how far it got. */
+interface SamplerState {
+  order: number[];
+  pos: number;
+}
+
+/** Batches of `size` indices from a cyclic order over 0..n-1, reshuffled with `rand` at every pass. */
+class CyclicSampler {
+  private order: Int32Array;
+  private pos = 0;
+
+  constructor(
+    private readonly n: number,
+    private readonly size: number,
+    private readonly rand: () => number,
+  ) {
+    this.order = permutation(n, rand);
+  }
+
+  next(): Int32Array {
+    const out = new Int32Array(this.size);
+    for (let i = 0; i < this.size; i++) {
+      if (this.pos === this.n) {
+        this.order = permutation(this.n, this.rand);
+        this.pos = 0;
+      }
+      out[i] = this.order[this.pos++];
+    }
+    return out;
+  }
+
+  getState(): SamplerState {
+    return { order: Array.from(this.order), pos: this.pos };
+  }
+
+  setState(s: SamplerState): void {
+    this.order = Int32Array.from(s.order);
+    this.pos = s.pos;
   }
 }
 
@@ -519,21 +619,4 @@ function checkData(lm: tfl.LayersModel, data: AdaptationData): void {
   if (bad >= 0) throw new TransferKitError('E_DATA', `DomainAdapter.fit: source label ${data.source.labels[bad]} at index ${bad} is outside [0, ${k}) (classNames has ${k} entries).`);
   if (data.sourceVal !== undefined) check('sourceVal', data.sourceVal.xs);
   if (data.targetVal !== undefined) check('targetVal', data.targetVal.xs);
-}
-
-/** Batches of `size` indices from a cyclic order over 0..n-1, reshuffled with `rand` at every pass. */
-function cyclicBatches(n: number, size: number, rand: () => number): () => Int32Array {
-  let order = permutation(n, rand);
-  let pos = 0;
-  return () => {
-    const out = new Int32Array(size);
-    for (let i = 0; i < size; i++) {
-      if (pos === n) {
-        order = permutation(n, rand);
-        pos = 0;
-      }
-      out[i] = order[pos++];
-    }
-    return out;
-  };
 }

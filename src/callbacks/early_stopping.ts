@@ -11,8 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
-import type { EpochLog } from '../transfer/fine_tune.js';
-import type { Callback, TrainingContext } from './callback.js';
+import type { Callback, TrainingContext, TrainingLog } from './callback.js';
 
 /** Figures EarlyStopping can watch. */
 export type Monitor = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
@@ -44,9 +43,9 @@ export class EarlyStopping implements Callback {
   private best = 0;
   private bestWeights: tf.Tensor[] | null = null;
   private epoch = 0;
-  /** 1-based epoch of the best figure in the last stage. */
+  /** 1-based epoch (the log's `epoch`) of the best figure in the last stage. */
   bestEpoch = 0;
-  /** 1-based epoch at which the last stage stopped (0 when it ran to the end). */
+  /** 1-based epoch (the log's `epoch`) at which the last stage stopped (0 when it ran to the end). */
   stoppedEpoch = 0;
 
   constructor(options: EarlyStoppingOptions = {}) {
@@ -78,7 +77,7 @@ export class EarlyStopping implements Callback {
     this.bestWeights = null;
   }
 
-  onEpochEnd(log: EpochLog, ctx: TrainingContext): void {
+  onEpochEnd(log: TrainingLog, ctx: TrainingContext): void {
     const epoch = this.epoch++;
     const current = log[this.monitor];
     if (current === undefined) {
@@ -87,23 +86,23 @@ export class EarlyStopping implements Callback {
     if (epoch < (this.o.startFromEpoch ?? 0)) return;
     if (this.o.restoreBestWeights && this.bestWeights === null) {
       this.snapshot(ctx);
-      this.bestEpoch = epoch + 1;
+      this.bestEpoch = log.epoch;
     }
     this.wait += 1;
     if (this.improves(current, this.best)) {
       this.best = current;
-      this.bestEpoch = epoch + 1;
+      this.bestEpoch = log.epoch;
       if (this.o.restoreBestWeights) this.snapshot(ctx);
       if (this.o.baseline === undefined || this.improves(current, this.o.baseline)) this.wait = 0;
       return;
     }
     if (this.wait >= (this.o.patience ?? 0) && epoch > 0) {
-      this.stoppedEpoch = epoch + 1;
+      this.stoppedEpoch = log.epoch;
       ctx.stopTraining = true;
     }
   }
 
-  onTrainEnd(_history: EpochLog[], ctx: TrainingContext): void {
+  onTrainEnd(_history: TrainingLog[], ctx: TrainingContext): void {
     if (this.o.restoreBestWeights && this.bestWeights !== null) {
       ctx.model.model.setWeights(this.bestWeights);
       tf.dispose(this.bestWeights);

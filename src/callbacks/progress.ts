@@ -4,12 +4,12 @@
  * step line when an epoch runs long), JSON lines for pipelines (structured events), or the
  * caller's own function.
  */
-import type { EpochLog } from '../transfer/fine_tune.js';
+import type { TrainingLog } from './callback.js';
 
 /** Emitted after every step (`'batch'`) and every epoch (`'epoch'`, with the epoch's full log). */
 export type ProgressEvent =
   | { type: 'batch'; stage: string; epoch: number; epochs: number; step: number; steps: number; loss: number; metric: number; learningRate: number }
-  | { type: 'epoch'; log: EpochLog };
+  | { type: 'epoch'; log: TrainingLog };
 
 /**
  * `'auto'` (default): `'bar'` when stderr is a TTY, `'lines'` otherwise; `'bar'` (redrawn in
@@ -42,7 +42,7 @@ const pct = (v: number | undefined): string => (v === undefined || Number.isNaN(
  * An epoch's figures as one line: `head epoch 2/5: loss 0.4123 acc 83.3% | val loss 0.3900 acc
  * 87.5% | lr 1.00e-3 | 12.3 s` (`mae` instead of `acc` for regression; `epochs` when known).
  */
-export function formatEpochLine(l: EpochLog, epochs?: number): string {
+export function formatEpochLine(l: TrainingLog, epochs?: number): string {
   const regression = l.mae !== undefined;
   const train = regression ? `mae ${fmt(l.mae)}` : `acc ${pct(l.accuracy)}`;
   const val = l.valLoss !== undefined ? ` | val loss ${fmt(l.valLoss)} ${l.valMae !== undefined ? `mae ${fmt(l.valMae)}` : `acc ${pct(l.valAccuracy)}`}` : '';

@@ -4,7 +4,8 @@
  * stdout for pipelines. Training progress comes through fineTune's `progress` hook; off a TTY it
  * is fineTune's own `'lines'` output (src/callbacks/progress.ts).
  */
-import type { EpochLog, ProgressEvent } from '../index.js';
+import type { ProgressEvent } from '../index.js';
+import type { TrainingLog } from '../callbacks/callback.js';
 import { formatEpochLine, progressReporter } from '../callbacks/progress.js';
 import type { BackendInfo } from '../backends/backend.js';
 
@@ -36,7 +37,7 @@ function clock(sec: number): string {
 }
 
 /** An epoch's figures as one line (`epochs`: the stage's epoch count, when known). */
-export function epochLine(l: EpochLog, epochs?: number): string {
+export function epochLine(l: TrainingLog, epochs?: number): string {
   return formatEpochLine(l, epochs);
 }
 

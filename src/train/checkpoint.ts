@@ -1,17 +1,28 @@
 /**
- * Training checkpoints: the model weights plus everything needed to continue exactly where a run
- * stopped (stage, epoch, step, optimizer slots, schedule state, RNG state, history), written as ONE
- * folder atomically (temp folder + rename), so a crash never leaves a half-written checkpoint.
+ * Training checkpoints: the weights plus everything needed to continue exactly where a run
+ * stopped (stage, epoch, step, optimizer slots, schedule state, RNG state, history, the task's
+ * own state), written as ONE folder atomically (temp folder + rename), so a crash never leaves a
+ * half-written checkpoint. The folder holds `weights.bin` (the tensors, TF.js weight encoding)
+ * and `state.json` (their specs and the run state); weights only, no topology, so every model the
+ * loop trains (custom text layers included) checkpoints the same way.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
 import { writeDirAtomically } from '../io/_atomic.js';
-import { fileSystem, writeArtifactsTo } from '../io/file_system.js';
-import type { PretrainedModel } from '../models/pretrained_model.js';
 import type { OptimizerState } from '../optimizers/optimizer.js';
-import type { EpochLog } from '../transfer/fine_tune.js';
+import type { TrainingLog } from '../callbacks/callback.js';
+
+/**
+ * The weights a checkpoint holds: a model's (all of them, trainable or not) and, optionally,
+ * variables that live outside it (a masked-LM head, a domain discriminator).
+ */
+export interface CheckpointTarget {
+  model: tfl.LayersModel;
+  extra?: tf.Variable[];
+}
 
 /** Where a run stands: the next thing to do is epoch `epochsDone + 1` of stage `stageIndex`. */
 export interface CheckpointState {
@@ -21,81 +32,125 @@ export interface CheckpointState {
   epochsDone: number;
   /** Optimizer steps taken in the stage so far. */
   step: number;
-  /** Optimizer state with variables keyed by position among the model's weights. */
+  /** Optimizer state with variables keyed by position among the target's weights. */
   optimizer: OptimizerState | null;
   schedule: Record<string, unknown> | null;
   rng: number;
-  history: EpochLog[];
+  history: TrainingLog[];
+  /** The training task's own state (samplers, extra RNG streams). */
+  task?: Record<string, unknown>;
   /**
-   * Mid-epoch checkpoints (`everySteps`): steps done in the interrupted epoch, that epoch's example
-   * order (in-memory data), and its running sums, so the resumed epoch continues exactly.
+   * Mid-epoch checkpoints (`everySteps`, or a signal): steps done in the interrupted epoch, that
+   * epoch's example order, and its running sums, so the resumed epoch continues exactly.
    */
   stepInEpoch?: number;
-  order?: number[];
-  partial?: { lossSum: number; metricSum: number; seen: number };
+  order?: unknown;
+  partial?: { lossSum: number; seen: number; sums: Record<string, number> };
 }
 
-/** Writes `pm`'s weights and `state` to `dir` atomically. */
-export async function writeCheckpoint(dir: string, pm: PretrainedModel, state: CheckpointState): Promise<void> {
+/** The tensors of `target` by checkpoint name: model weights by their original name, extras by position. */
+function namedTensors(target: CheckpointTarget): { name: string; read: () => tf.Tensor; write: (t: tf.Tensor) => void; shape: number[] }[] {
+  return [
+    ...target.model.weights.map((w) => ({ name: w.originalName, read: () => w.read(), write: (t: tf.Tensor) => w.write(t), shape: w.shape as number[] })),
+    ...(target.extra ?? []).map((v, i) => ({ name: `extra/${i}`, read: () => v as tf.Tensor, write: (t: tf.Tensor) => v.assign(t), shape: v.shape })),
+  ];
+}
+
+/** Writes `target`'s weights and `state` to `dir` atomically. */
+export async function writeCheckpoint(dir: string, target: CheckpointTarget, state: CheckpointState): Promise<void> {
   try {
+    const named = namedTensors(target).map((n) => ({ name: n.name, tensor: n.read() }));
+    const { data, specs } = await tf.io.encodeWeights(named);
     await writeDirAtomically(dir, async (tmp) => {
-      await pm.model.save({
-        save: async (artifacts) => {
-          await writeArtifactsTo(path.join(tmp, 'model'), artifacts);
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        },
-      });
-      await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify(state));
+      await fs.writeFile(path.join(tmp, 'weights.bin'), new Uint8Array(data));
+      await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify({ ...state, weights: specs }));
     });
   } catch (err) {
     throw new TransferKitError('E_IO_WRITE', `Could not write the checkpoint ${dir}: ${(err as Error).message}. The previous checkpoint (if any) is intact.`, { cause: err });
   }
 }
 
-/** Loads the checkpoint in `dir` into `pm` (same architecture) and returns its state. */
-export async function readCheckpoint(dir: string, pm: PretrainedModel): Promise<CheckpointState> {
-  let state: CheckpointState;
+/** The run state of the checkpoint in `dir`, without loading its weights (to find which stage it resumes). */
+export async function peekCheckpoint(dir: string): Promise<CheckpointState> {
   try {
-    state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState;
+    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState & { weights?: unknown };
+    delete state.weights;
+    return state;
   } catch (err) {
-    throw new TransferKitError('E_IO_NOT_FOUND', `No readable checkpoint at ${dir} (state.json: ${(err as Error).message}). Pass the folder given as checkpoint.dir.`, { cause: err });
+    throw new TransferKitError('E_IO_NOT_FOUND', `No readable checkpoint at ${dir} (${(err as Error).message}). Pass the folder given as checkpoint.dir.`, { cause: err });
   }
-  const artifacts = await (fileSystem(path.join(dir, 'model')).load as () => Promise<tf.io.ModelArtifacts>)();
-  const values = tf.io.decodeWeights(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0)), artifacts.weightSpecs ?? []);
+}
+
+/** Loads the checkpoint in `dir` into `target` (same architecture) and returns its state. */
+export async function readCheckpoint(dir: string, target: CheckpointTarget): Promise<CheckpointState> {
+  let state: CheckpointState & { weights?: tf.io.WeightsManifestEntry[] };
+  let bytes: Uint8Array;
   try {
-    for (const w of pm.model.weights) {
-      const v = values[w.originalName];
-      if (v === undefined || v.shape.join() !== w.shape.join()) {
-        throw new TransferKitError('E_BAD_OPTION', `Checkpoint ${dir} does not match the model: weight '${w.originalName}' ${v === undefined ? 'is missing' : `has shape [${v.shape}] instead of [${w.shape}]`}. Resume with the same model (same replaceHead options).`);
+    state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState & { weights?: tf.io.WeightsManifestEntry[] };
+    bytes = await fs.readFile(path.join(dir, 'weights.bin'));
+  } catch (err) {
+    throw new TransferKitError('E_IO_NOT_FOUND', `No readable checkpoint at ${dir} (${(err as Error).message}). Pass the folder given as checkpoint.dir.`, { cause: err });
+  }
+  if (!Array.isArray(state.weights)) throw new TransferKitError('E_IO_NOT_FOUND', `The checkpoint at ${dir} has no weight list in state.json; it was not written by this version of transferkit.`);
+  const values = tf.io.decodeWeights(new Uint8Array(bytes).buffer, state.weights);
+  try {
+    const targets = namedTensors(target);
+    for (const t of targets) {
+      const v = values[t.name];
+      if (v === undefined || v.shape.join() !== t.shape.join()) {
+        throw new TransferKitError('E_BAD_OPTION', `Checkpoint ${dir} does not match the model: weight '${t.name}' ${v === undefined ? 'is missing' : `has shape [${v.shape}] instead of [${t.shape}]`}. Resume with the same model (same replaceHead options).`);
       }
-      w.write(v);
     }
+    // Extra tensors (a discriminator of a finished phase) may be left unread; model weights may not.
+    const known = new Set(targets.map((t) => t.name));
+    const unknown = Object.keys(values).filter((n) => !known.has(n) && !n.startsWith('extra/'));
+    if (unknown.length > 0) {
+      throw new TransferKitError('E_BAD_OPTION', `Checkpoint ${dir} does not match the model: it holds weights the model lacks (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', ...' : ''}). Resume with the same model (same replaceHead options).`);
+    }
+    for (const t of targets) t.write(values[t.name]);
   } finally {
     tf.dispose(Object.values(values));
   }
+  delete state.weights;
   return state;
 }
 
 /**
- * Optimizer state with variable names replaced by the variable's position among ALL the model's
+ * Loads the checkpoint in `dir` for a run of `recipe` by `who`: refuses one another recipe
+ * wrote (naming it) before touching the weights, then loads them into `target`.
+ */
+export async function resumeCheckpoint(dir: string, target: CheckpointTarget, recipe: string, who: string): Promise<CheckpointState> {
+  const peek = await peekCheckpoint(dir);
+  if (peek.recipe !== recipe) {
+    throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${dir} was written by recipe '${peek.recipe}'; ${who} writes recipe '${recipe}'. Resume with the call (and options) that wrote it.`);
+  }
+  return readCheckpoint(dir, target);
+}
+
+/** Every variable of `target` in checkpoint order. */
+function variablesOf(target: CheckpointTarget): tf.Variable[] {
+  return [...target.model.weights.map((w) => w.read() as tf.Variable), ...(target.extra ?? [])];
+}
+
+/**
+ * Optimizer state with variable names replaced by the variable's position among ALL the target's
  * weights: names differ between model instances (TF.js suffixes duplicates), positions do not,
  * and they stay valid across stages whose trainable lists differ.
  */
-export function positionalState(state: OptimizerState, pm: PretrainedModel): OptimizerState {
+export function positionalState(state: OptimizerState, target: CheckpointTarget): OptimizerState {
   const slots: OptimizerState['slots'] = {};
-  pm.model.weights.forEach((w, i) => {
-    const name = (w.read() as tf.Variable).name;
-    if (state.slots[name] !== undefined) slots[`#${i}`] = state.slots[name];
+  variablesOf(target).forEach((v, i) => {
+    if (state.slots[v.name] !== undefined) slots[`#${i}`] = state.slots[v.name];
   });
   return { ...state, slots };
 }
 
-/** The inverse of {@link positionalState} for this model instance. */
-export function namedState(state: OptimizerState, pm: PretrainedModel): OptimizerState {
+/** The inverse of {@link positionalState} for this target. */
+export function namedState(state: OptimizerState, target: CheckpointTarget): OptimizerState {
   const slots: OptimizerState['slots'] = {};
-  pm.model.weights.forEach((w, i) => {
+  variablesOf(target).forEach((v, i) => {
     const s = state.slots[`#${i}`];
-    if (s !== undefined) slots[(w.read() as tf.Variable).name] = s;
+    if (s !== undefined) slots[v.name] = s;
   });
   return { ...state, slots };
 }

@@ -20,8 +20,18 @@ import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import { LinearScheduleWithWarmup } from '../schedules/linear_schedule_with_warmup.js';
 import { textParamGroups } from '../transfer/fine_tune_text.js';
 import { applySeededDropout, withDropoutSeeds } from '../transfer/seeded_dropout.js';
-import { mulberry32 } from '../utils/random.js';
+import { SeededRandom } from '../utils/random.js';
 import { ensureBackend } from '../backends/backend.js';
+import type { BatchLog, Callback, TrainingLog } from '../callbacks/callback.js';
+import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
+import { runLoop, type TrainingTask } from './loop.js';
+
+// Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
+const checkpoints = () => import('./checkpoint.js');
+
+/** The checkpoint recipe name of {@link pretrainMaskedLM} runs (a resume must match it). */
+const MLM_RECIPE = 'masked-lm';
 
 /** Options of {@link pretrainMaskedLM}. */
 export interface MaskedLMOptions {
@@ -42,14 +52,32 @@ export interface MaskedLMOptions {
   /** Reuse a head (e.g. to continue a run); default: a fresh tied head, disposed at the end unless `keepHead`. */
   head?: MaskedLMHead;
   keepHead?: boolean;
+  /** Called after each optimizer step with the step's loss (`step` counts from 1). */
   onStep?: (step: number, loss: number) => void;
+  /** Callbacks of the training loop (one stage, `'masked-lm'`). */
+  callbacks?: Callback[];
+  /** Progress output on stderr (as fineTune's; default `'auto'`). */
+  progress?: ProgressOption;
+  /** Write a checkpoint (encoder and head weights, AdamW state, schedule, RNG) every `everyEpochs` epochs / `everySteps` steps, atomically. */
+  checkpoint?: { dir: string; everyEpochs?: number; everySteps?: number };
+  /** Continue from a checkpoint written by `checkpoint` (same model, texts and options): the weights equal an uninterrupted run's. `firstLoss`/`lastLoss` cover the steps of this call. */
+  resumeFrom?: string;
+  /** Stops after the current step when aborted (checkpointed when `checkpoint` is set); the result has `interrupted`. */
+  signal?: AbortSignal;
 }
+
+/** Every option name of {@link MaskedLMOptions}: others are refused. */
+const MASKED_LM_OPTIONS = optionNames<MaskedLMOptions>({ epochs: true, maxSteps: true, batchSize: true, learningRate: true, weightDecay: true, warmupRatio: true, maxLength: true, maskProbability: true, seed: true, tokenizer: true, head: true, keepHead: true, onStep: true, callbacks: true, progress: true, checkpoint: true, resumeFrom: true, signal: true });
 
 /** What {@link pretrainMaskedLM} did. */
 export interface MaskedLMResult {
   steps: number;
-  /** Mean masked-token loss per epoch. */
+  /** Mean masked-token loss per epoch (the history's `loss`). */
   epochLosses: number[];
+  /** One log per epoch (stage `'masked-lm'`), as every training loop writes. */
+  history: TrainingLog[];
+  /** True when `signal` stopped the run early (resume it with `resumeFrom`). */
+  interrupted?: boolean;
   /** Mean loss of the first and last 10 % of steps. */
   firstLoss: number;
   lastLoss: number;
@@ -87,6 +115,7 @@ export function maskTokens(items: readonly EncodedText[], tok: TextTokenizer, vo
  * ```
  */
 export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], options: MaskedLMOptions = {}): Promise<MaskedLMResult> {
+  checkOptionKeys('pretrainMaskedLM', options, MASKED_LM_OPTIONS);
   await ensureBackend();
   const tok = options.tokenizer ?? tm.tokenizer;
   if (tok === undefined) throw new TransferKitError('E_BAD_OPTION', `${tm.source} has no tokenizer; pass options.tokenizer.`);
@@ -95,7 +124,7 @@ export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], 
   if (!(p > 0 && p < 1)) throw new TransferKitError('E_BAD_OPTION', `maskProbability must be in (0, 1). Received: maskProbability=${p}.`);
   const batchSize = options.batchSize ?? 32;
   const epochs = options.epochs ?? 1;
-  const rand = mulberry32(options.seed ?? 42);
+  const rng = new SeededRandom(options.seed ?? 42);
   const encoded = tok.encodeAll(texts, null, { maxLength: options.maxLength ?? 128 });
   const lengths = encoded.map((e) => e.inputIds.length);
   const perEpoch = Math.ceil(encoded.length / batchSize);
@@ -113,20 +142,21 @@ export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], 
   const vars = optimizer.variables;
   applySeededDropout(encoder);
   const vocab = tm.spec.vocabSize;
+  const target = { model: tm.model, extra: head.variables };
   const losses: number[] = [];
-  const epochLosses: number[] = [];
-  let step = 0;
-  try {
-    for (let epoch = 0; epoch < epochs && step < total; epoch++) {
-      let sum = 0;
-      let count = 0;
-      for (const idx of lengthGroupedBatches(lengths, batchSize, rand)) {
-        if (step >= total) break;
-        const m = maskTokens(idx.map((i) => encoded[i]), tok, vocab, p, rand);
-        if (m.positions.length === 0) continue;
-        optimizer.setLearningRate(schedule.at(step));
-        const batch = padBatch(m.masked, tok.padId);
-        const { value, grads } = await withDropoutSeeds(() => Math.floor(rand() * 2 ** 31), async () =>
+  const history: TrainingLog[] = [];
+  const task: TrainingTask<number[], TrainingLog> = {
+    stepsPerEpoch: perEpoch,
+    epoch: (rand, at) => {
+      const order = at?.order !== undefined ? (at.order as number[][]) : lengthGroupedBatches(lengths, batchSize, rand);
+      return { batches: order.slice(at?.start ?? 0), order: () => order };
+    },
+    trainStep: async (idx) => {
+      const m = maskTokens(idx.map((i) => encoded[i]), tok, vocab, p, () => rng.next());
+      if (m.positions.length === 0) return null;
+      const batch = padBatch(m.masked, tok.padId);
+      try {
+        const { value, grads } = await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () =>
           tf.variableGrads(() => {
             const hidden = encoder.apply(textInputs(tm, batch), { training: true }) as tf.Tensor3D;
             const flat = tf.reshape(hidden, [-1, tm.spec.hiddenSize]) as tf.Tensor2D;
@@ -140,21 +170,37 @@ export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], 
         optimizer.step(clipped.grads);
         const l = (await value.data())[0];
         tf.dispose([value, clipped.totalNorm, ...Object.values(clipped.grads), ...Object.values(grads)]);
-        disposeBatch(batch);
-        if (!Number.isFinite(l)) throw new TransferKitError('E_TRAINING_DIVERGED', `pretrainMaskedLM: the loss became ${l} at step ${step}. Lower the learning rate.`);
         losses.push(l);
-        sum += l;
-        count++;
-        step++;
-        options.onStep?.(step, l);
+        // Each step's mean masked-token loss counts once in the epoch's mean (as before: a mean over steps).
+        return { loss: l, examples: 1 };
+      } finally {
+        disposeBatch(batch);
       }
-      epochLosses.push(sum / Math.max(1, count));
-    }
+    },
+    epochLog: async (f) => ({ stage: f.stage, epoch: f.epoch, loss: f.loss, learningRate: f.learningRate, seconds: f.seconds, numTensors: 0 }),
+  };
+  try {
+    const resume = options.resumeFrom !== undefined ? await (await checkpoints()).resumeCheckpoint(options.resumeFrom, target, MLM_RECIPE, 'pretrainMaskedLM') : null;
+    if (resume !== null) history.push(...resume.history);
+    const r = await runLoop({
+      task, stage: 'masked-lm', epochs, maxSteps: total, optimizer, schedule, rng, history,
+      callbacks: [...(options.onStep !== undefined ? [{ onBatchEnd: (b: BatchLog) => options.onStep?.(b.step + 1, b.loss) }] : []), ...(options.callbacks ?? [])],
+      context: { model: tm, stage: 'masked-lm', stopTraining: false },
+      progress: progressReporter(options.progress ?? 'auto'),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+      target,
+      position: { recipe: MLM_RECIPE, stageIndex: 0 },
+      resume: resume !== null && resume.stageIndex === 0 ? resume : null,
+    });
+    const k = Math.max(1, Math.floor(losses.length / 10));
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return {
+      steps: r.steps, history, epochLosses: history.map((h) => h.loss), firstLoss: mean(losses.slice(0, k)), lastLoss: mean(losses.slice(-k)),
+      ...(r.interrupted ? { interrupted: true } : {}), ...(options.keepHead === true ? { head } : {}),
+    };
   } finally {
     optimizer.dispose();
     if (options.keepHead !== true && options.head === undefined) head.dispose();
   }
-  const k = Math.max(1, Math.floor(losses.length / 10));
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return { steps: step, epochLosses, firstLoss: mean(losses.slice(0, k)), lastLoss: mean(losses.slice(-k)), ...(options.keepHead === true ? { head } : {}) };
 }

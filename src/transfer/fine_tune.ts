@@ -36,7 +36,7 @@ import { encodeData, isEncoderData } from '../encoders/encode_data.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { CosineDecay } from '../schedules/cosine_decay.js';
 import type { LRSchedule } from '../schedules/schedule.js';
-import { cacheBytes, makeFeeder, type Feeder } from '../train/feeders.js';
+import { cacheBytes, makeFeeder, type FedBatch, type Feeder } from '../train/feeders.js';
 import { taskLoss, taskMetricSum } from '../train/losses.js';
 import { autoMicroBatch } from '../train/memory.js';
 import { cachePoint, runLayers } from '../train/graph_executor.js';
@@ -52,7 +52,8 @@ import type { CheckpointState } from '../train/checkpoint.js';
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
 const checkpoints = () => import('../train/checkpoint.js');
 import type { BatchNormMode } from './batch_norm.js';
-import type { Callback, TrainingContext } from '../callbacks/callback.js';
+import type { Callback, TrainingLog } from '../callbacks/callback.js';
+import { runLoop, type TrainingTask } from '../train/loop.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import type { LossOptions } from '../train/train_step.js';
@@ -70,7 +71,7 @@ export type Stage = 'head' | 'fine-tune' | 'full' | (string & {});
 export type Recipe = 'two-stage' | 'fine-tune' | 'gradual-unfreeze' | 'feature-extraction' | 'head-only' | 'full' | 'custom';
 
 /** One epoch's figures. */
-export interface EpochLog {
+export interface EpochLog extends TrainingLog {
   /** The stage the epoch belongs to. */
   stage: Stage;
   /** 1-based epoch within the stage. */
@@ -323,31 +324,6 @@ async function evaluateFeeder(model: tfl.LayersModel, feeder: Feeder, from: numb
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 
-type Immediate = (fn: () => void) => unknown;
-const setImmediateFn = (globalThis as { setImmediate?: Immediate }).setImmediate;
-let channel: { port1: { onmessage: (() => void) | null }; port2: { postMessage(m: unknown): void } } | null = null;
-const waiting: (() => void)[] = [];
-
-/**
- * Resolves after pending events (signals, timers, I/O) have had their turn. Node: two
- * `setImmediate`s, so that at least one poll phase (where signal handlers run) lies between the
- * step and the abort check; browsers: a MessageChannel message (a task, without setTimeout's 4 ms clamp).
- */
-function nextTurn(): Promise<void> {
-  if (setImmediateFn !== undefined) return new Promise((resolve) => setImmediateFn(() => setImmediateFn(resolve)));
-  const MC = (globalThis as { MessageChannel?: new () => NonNullable<typeof channel> }).MessageChannel;
-  if (MC === undefined) return new Promise((resolve) => setTimeout(resolve, 0));
-  if (channel === null) {
-    channel = new MC();
-    channel.port1.onmessage = () => waiting.shift()?.();
-  }
-  const c = channel;
-  return new Promise((resolve) => {
-    waiting.push(resolve);
-    c.port2.postMessage(0);
-  });
-}
-
 /** Memory unless asked otherwise, or unless the cache would pass the memory budget (then disk, in Node). */
 function chooseCacheStore(opts: FineTuneOptions, model: tfl.LayersModel, from: number, train: TrainData, flip: boolean): 'memory' | 'disk' {
   if (opts.cacheActivations === 'memory' || opts.cacheActivations === 'disk') return opts.cacheActivations;
@@ -356,6 +332,7 @@ function chooseCacheStore(opts: FineTuneOptions, model: tfl.LayersModel, from: n
   return isNode && cacheBytes(model, from, train.xs.shape[0], flip) > limit ? 'disk' : 'memory';
 }
 
+/** One stage of fineTune as a task of the training loop (train/loop.ts). */
 async function runStage(
   pm: PretrainedModel,
   stage: Stage,
@@ -367,7 +344,6 @@ async function runStage(
   history: EpochLog[],
   where: { recipe: string; stageIndex: number; resume: CheckpointState | null; keepOptimizer?: boolean; onEpochBegin?: StagePlan['onEpochBegin'] },
 ): Promise<boolean> {
-  const rand = () => rng.next();
   const model = pm.model;
   const task = pm.task ?? 'multiclass';
   const batchSize = opts.batchSize ?? 32;
@@ -391,93 +367,39 @@ async function runStage(
   const optimizer = createOptimizer(opts.optimizer ?? 'adam', groups, peakLr, opts.weightDecay);
   const microBatchSize = opts.microBatchSize ?? autoMicroBatch(model, from, batchSize);
   const lossOptions = resolveLoss(opts, train, numClasses, task);
-  const callbacks: Callback[] = [...(opts.callbacks ?? []), ...(opts.earlyStopping ? [new EarlyStopping(opts.earlyStopping)] : [])];
-  const ctx: TrainingContext = { model: pm, stage, stopTraining: false };
-  const stageHistory: EpochLog[] = [];
-  const resume = where.resume;
-  let step = resume?.step ?? 0;
-  if (resume !== null) {
-    if (resume.optimizer !== null) optimizer.setState((await checkpoints()).namedState(resume.optimizer, pm));
-    if (resume.schedule !== null) schedule.setState(resume.schedule);
-    rng.state = resume.rng;
-  }
-  const progress = progressReporter(opts.progress ?? 'auto', undefined, { metric: task === 'regression' ? 'mae' : 'accuracy' });
-  try {
-    for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-    const everySteps = opts.checkpoint?.everySteps;
-    if (everySteps !== undefined && !(Number.isInteger(everySteps) && everySteps > 0)) {
-      throw new TransferKitError('E_BAD_OPTION', `fineTune: checkpoint.everySteps must be an integer > 0. Received: ${everySteps}.`);
-    }
-    let midEpoch = resume?.stepInEpoch !== undefined ? resume : null;
-    let interrupted = false;
-    for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining; epoch++) {
-      // An epoch resumed mid-way already ran its begin hooks (their effects are in the optimizer state).
-      if (midEpoch === null) {
-        where.onEpochBegin?.(epoch - 1, optimizer);
-        for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+  const userCallbacks: Callback[] = [
+    ...(opts.onEpochEnd !== undefined ? [{ onEpochEnd: (log: TrainingLog) => opts.onEpochEnd?.(log as EpochLog) }] : []),
+    ...(opts.callbacks ?? []),
+    ...(opts.earlyStopping ? [new EarlyStopping(opts.earlyStopping)] : []),
+  ];
+  const imageTask: TrainingTask<FedBatch, EpochLog> = {
+    stepsPerEpoch,
+    progressMetric: 'metric',
+    epoch: (rand, resume) => ({
+      batches: trainFeeder.epoch(rand, resume !== undefined ? { start: resume.start, ...(Array.isArray(resume.order) ? { order: Int32Array.from(resume.order as number[]) } : {}) } : undefined),
+      order: () => {
+        const o = trainFeeder.currentOrder();
+        return o === null ? null : Array.from(o);
+      },
+    }),
+    trainStep: async ({ x, y, count }) => {
+      try {
+        const r = await trainStepAsync({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions, task });
+        return { loss: r.loss, examples: count, sums: { metric: r.correct } };
+      } finally {
+        tf.dispose([x, y]);
       }
-      const t0 = performance.now();
-      let lossSum = midEpoch?.partial?.lossSum ?? 0;
-      let metricSum = midEpoch?.partial?.metricSum ?? 0;
-      let seen = midEpoch?.partial?.seen ?? 0;
-      let lr = peakLr;
-      let s = midEpoch?.stepInEpoch ?? 0;
-      const batches = trainFeeder.epoch(rand, midEpoch !== null ? { start: s, ...(midEpoch.order ? { order: Int32Array.from(midEpoch.order) } : {}) } : undefined);
-      midEpoch = null;
-      for await (const { x, y, count } of batches) {
-        lr = schedule.at(step);
-        optimizer.setLearningRate(lr);
-        const mom = schedule.momentumAt(step);
-        if (mom !== undefined) optimizer.setMomentum(mom);
-        let l: number;
-        let c: number;
-        try {
-          ({ loss: l, correct: c } = await trainStepAsync({ model, from, x, y, vars, optimizer, microBatchSize, clipNorm: opts.clipNorm, loss: lossOptions, task }));
-        } finally {
-          tf.dispose([x, y]);
-        }
-        if (!Number.isFinite(l)) {
-          throw new TransferKitError(
-            'E_TRAINING_DIVERGED',
-            `The loss became ${l} at step ${step} (stage '${stage}', epoch ${epoch}, learning rate ${lr.toExponential(3)}). ` +
-              'Lower the learning rate, set clipNorm, or check the inputs for NaN/Inf values.',
-          );
-        }
-        for (const cb of callbacks) await cb.onBatchEnd?.({ step, loss: l, accuracy: c / count, learningRate: lr }, ctx);
-        lossSum += l * count;
-        metricSum += c;
-        seen += count;
-        step++;
-        s++;
-        progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: stepsPerEpoch, loss: lossSum / seen, metric: metricSum / seen, learningRate: lr });
-        // On cpu/wasm a step's awaits settle as microtasks, so without a turn of the event loop a
-        // SIGINT handler or a timer calling abort() would only run at the epoch's end.
-        await nextTurn();
-        const stop = opts.signal?.aborted === true && s < stepsPerEpoch;
-        if (opts.checkpoint !== undefined && ((everySteps !== undefined && step % everySteps === 0) || stop) && s < stepsPerEpoch) {
-          const order = trainFeeder.currentOrder();
-          const { writeCheckpoint, positionalState } = await checkpoints();
-          await writeCheckpoint(opts.checkpoint.dir, pm, {
-            version: 1, recipe: where.recipe, stageIndex: where.stageIndex, epochsDone: epoch - 1, step,
-            optimizer: positionalState(await optimizer.getState(), pm), schedule: schedule.getState(), rng: rng.state, history,
-            stepInEpoch: s, ...(order !== null ? { order: Array.from(order) } : {}), partial: { lossSum, metricSum, seen },
-          });
-        }
-        if (stop) {
-          // Interrupted (signal): the step just taken is in the checkpoint; resume continues from it.
-          interrupted = true;
-          break;
-        }
-      }
-      if (interrupted) break;
+    },
+    epochLog: async (f) => {
+      const metric = (f.sums.metric ?? 0) / f.examples;
       const log: EpochLog = {
-        stage,
-        epoch,
-        loss: lossSum / seen,
-        accuracy: task === 'regression' ? NaN : metricSum / seen,
-        ...(task === 'regression' ? { mae: metricSum / seen } : {}),
-        learningRate: lr,
-        seconds: 0,
+        stage: f.stage,
+        epoch: f.epoch,
+        loss: f.loss,
+        accuracy: task === 'regression' ? NaN : metric,
+        ...(task === 'regression' ? { mae: metric } : {}),
+        learningRate: f.learningRate,
+        seconds: f.seconds,
         numTensors: 0,
         cachedFrom: from,
         cache: from === 0 || isStreaming(train) || augmenting ? 'none' : cacheStore,
@@ -491,36 +413,23 @@ async function runStage(
           log.valMae = v.metric;
         } else log.valAccuracy = v.metric;
       }
-      log.seconds = (performance.now() - t0) / 1000;
-      log.numTensors = tf.memory().numTensors;
-      history.push(log);
-      stageHistory.push(log);
-      progress?.({ type: 'epoch', log });
-      if (opts.checkpoint !== undefined && (epoch === epochs || epoch % (opts.checkpoint.everyEpochs ?? 1) === 0)) {
-        const last = epoch === epochs;
-        const { writeCheckpoint, positionalState } = await checkpoints();
-        await writeCheckpoint(opts.checkpoint.dir, pm, {
-          version: 1,
-          recipe: where.recipe,
-          stageIndex: last ? where.stageIndex + 1 : where.stageIndex,
-          epochsDone: last ? 0 : epoch,
-          step: last ? 0 : step,
-          optimizer: last && !where.keepOptimizer ? null : positionalState(await optimizer.getState(), pm),
-          schedule: last ? null : schedule.getState(),
-          rng: rng.state,
-          history,
-        });
-      }
-      await opts.onEpochEnd?.(log);
-      for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
-      if (opts.signal?.aborted === true && epoch < epochs) {
-        interrupted = true;
-        break;
-      }
-    }
-    if (interrupted) return true;
-    for (const cb of callbacks) await cb.onTrainEnd?.(stageHistory, ctx);
-    return false;
+      return log;
+    },
+  };
+  try {
+    const r = await runLoop({
+      task: imageTask, stage, epochs, optimizer, schedule, rng, history,
+      callbacks: userCallbacks,
+      context: { model: pm, stage, stopTraining: false },
+      ...(where.onEpochBegin !== undefined ? { onEpochBegin: where.onEpochBegin } : {}),
+      progress: progressReporter(opts.progress ?? 'auto', undefined, { metric: task === 'regression' ? 'mae' : 'accuracy' }),
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      ...(opts.checkpoint !== undefined ? { checkpoint: opts.checkpoint } : {}),
+      target: { model },
+      position: { recipe: where.recipe, stageIndex: where.stageIndex, keepOptimizer: where.keepOptimizer === true },
+      resume: where.resume,
+    });
+    return r.interrupted;
   } finally {
     trainFeeder.dispose();
     valFeeder?.dispose();
@@ -655,13 +564,13 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
   // a resumed run's weights come from the checkpoint instead).
   seedNewHead(pm.model, options.resumeFrom === undefined ? options.seed ?? 42 : null);
   const rng = new SeededRandom(options.seed ?? 42);
-  const resume = options.resumeFrom !== undefined ? await (await checkpoints()).readCheckpoint(options.resumeFrom, pm) : null;
+  const resume = options.resumeFrom !== undefined ? await (await checkpoints()).readCheckpoint(options.resumeFrom, { model: pm.model }) : null;
   if (resume !== null && resume.recipe !== recipe) {
     throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${options.resumeFrom} was written by recipe '${resume.recipe}'. Received: recipe=${recipe}. Resume with the same options.`);
   }
   // Stage setups draw no random numbers, so the stream simply continues from the checkpoint.
   if (resume !== null) rng.state = resume.rng;
-  const history: EpochLog[] = resume?.history ?? [];
+  const history = (resume?.history ?? []) as EpochLog[];
   const plans = planStages(pm, recipe, options);
   let interrupted = false;
   applySeededDropout(pm.model);

@@ -26,9 +26,17 @@ import type { LRSchedule } from '../schedules/schedule.js';
 import { lengthGroupedBatches, padBatch, type EncodedText, type TextTokenizer } from '../data/text/tokenizer.js';
 import { disposeBatch, textInputs } from '../models/text/inputs.js';
 import type { TextModel } from '../models/text/text_model.js';
-import { mulberry32, permutation } from '../utils/random.js';
+import { permutation, SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
 import { ensureBackend } from '../backends/backend.js';
+import type { BatchLog, Callback, TrainingLog } from '../callbacks/callback.js';
+import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
+import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
+import { runLoop, type TrainingTask } from '../train/loop.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
+
+// Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
+const checkpoints = () => import('../train/checkpoint.js');
 
 /** Labelled texts (one label per text; a class index, or a value for regression heads). */
 export interface TextClassificationData {
@@ -38,21 +46,10 @@ export interface TextClassificationData {
   pairs?: string[];
 }
 
-/** One epoch's figures. */
-export interface TextEpochLog {
-  epoch: number;
-  /** Mean training loss. */
-  loss: number;
-  /** Training accuracy (classifiers). */
-  accuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-  /** Learning rate at the end of the epoch. */
-  learningRate: number;
-  seconds: number;
+/** One epoch's figures (stage `'fine-tune'`; `accuracy` for classifiers). */
+export interface TextEpochLog extends TrainingLog {
+  /** Training examples per second of the epoch. */
   samplesPerSecond: number;
-  /** `tf.memory().numTensors` after the epoch (stable across epochs: nothing leaks). */
-  numTensors: number;
 }
 
 /** Options of {@link fineTuneText}; defaults follow HF `TrainingArguments` except where noted. */
@@ -88,16 +85,37 @@ export interface FineTuneTextOptions {
   tokenizer?: TextTokenizer;
   /** Called after each epoch. */
   onEpochEnd?: (log: TextEpochLog) => void | Promise<void>;
-  /** Called after each optimizer step with the step's loss. */
+  /** Called after each optimizer step with the step's loss (`step` counts from 1). */
   onStep?: (step: number, loss: number) => void;
+  /** Callbacks (as {@link fineTune}'s; the run is one stage, `'fine-tune'`). */
+  callbacks?: Callback[];
+  /** Shorthand for an {@link EarlyStopping} callback with these options. */
+  earlyStopping?: EarlyStoppingOptions;
+  /** Progress output on stderr (as {@link fineTune}'s; default `'auto'`). */
+  progress?: ProgressOption;
+  /**
+   * Write a checkpoint (weights, AdamW state, schedule, RNG, history) to `dir` every
+   * `everyEpochs` epochs (default 1) and every `everySteps` steps when set, atomically.
+   */
+  checkpoint?: { dir: string; everyEpochs?: number; everySteps?: number };
+  /** Continue from a checkpoint folder written by `checkpoint`, with the same model, data and options: the result equals an uninterrupted run (the best-epoch snapshot of `loadBestAtEnd` restarts at the resume). */
+  resumeFrom?: string;
+  /** Stops the run after the current optimizer step when aborted (checkpointed when `checkpoint` is set); the result has `interrupted`. */
+  signal?: AbortSignal;
 }
+
+/** Every option name of {@link FineTuneTextOptions}: others are refused. */
+const FINE_TUNE_TEXT_OPTIONS = optionNames<FineTuneTextOptions>({ epochs: true, batchSize: true, learningRate: true, weightDecay: true, warmupRatio: true, warmupSteps: true, schedule: true, maxGradNorm: true, layerDecay: true, maxLength: true, groupByLength: true, validation: true, loadBestAtEnd: true, seed: true, tokenizer: true, onEpochEnd: true, onStep: true, callbacks: true, earlyStopping: true, progress: true, checkpoint: true, resumeFrom: true, signal: true });
 
 /** What {@link fineTuneText} did. */
 export interface FineTuneTextResult {
   history: TextEpochLog[];
   /** Epoch (1-based) whose weights the model holds at the end. */
   bestEpoch: number;
+  /** Optimizer steps taken. */
   steps: number;
+  /** True when `signal` stopped the run early (resume it with `resumeFrom`). */
+  interrupted?: boolean;
 }
 
 /** Evaluation figures of {@link evaluateText}. */
@@ -204,8 +222,13 @@ function scheduleOf(kind: FineTuneTextOptions['schedule'], lr: number, warmup: n
   return new LinearScheduleWithWarmup(lr, warmup, total);
 }
 
+/** The checkpoint recipe name of {@link fineTuneText} runs (a resume must match it). */
+const TEXT_RECIPE = 'hf-text';
+
 /**
- * Fine-tunes a sequence-classification text model (see module doc).
+ * Fine-tunes a sequence-classification text model (see module doc) on the training loop of
+ * `train/loop.ts`: checkpoints, exact resume, Ctrl-C after the current step, callbacks, early
+ * stopping and progress work as in {@link fineTune}.
  * @example
  * ```ts
  * const tm = await loadTextModel('./bert-mini', { task: 'sequence-classification', numLabels: 2 });
@@ -213,6 +236,7 @@ function scheduleOf(kind: FineTuneTextOptions['schedule'], lr: number, warmup: n
  * ```
  */
 export async function fineTuneText(tm: TextModel, data: TextClassificationData, options: FineTuneTextOptions = {}): Promise<FineTuneTextResult> {
+  checkOptionKeys('fineTuneText', options, FINE_TUNE_TEXT_OPTIONS);
   await ensureBackend();
   checkData(tm, data, 'fineTuneText');
   if (options.validation !== undefined) checkData(tm, options.validation, 'fineTuneText validation');
@@ -224,7 +248,7 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
     if (!Number.isInteger(v) || !ok) throw new TransferKitError('E_BAD_OPTION', `fineTuneText: ${k} must be a positive integer. Received: ${k}=${v}.`);
   }
   const seed = options.seed ?? 42;
-  const rand = mulberry32(seed);
+  const rng = new SeededRandom(seed);
   const encoded: EncodedText[] = tok.encodeAll(data.texts, data.pairs, { maxLength });
   const lengths = encoded.map((e) => e.inputIds.length);
   const stepsPerEpoch = Math.ceil(encoded.length / batchSize);
@@ -232,27 +256,39 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
   const warmup = options.warmupSteps ?? Math.ceil(total * (options.warmupRatio ?? 0.1));
   const lr = options.learningRate ?? 2e-5;
   const schedule = scheduleOf(options.schedule, lr, warmup, total);
+  const resume = options.resumeFrom !== undefined ? await (await checkpoints()).resumeCheckpoint(options.resumeFrom, { model: tm.model }, TEXT_RECIPE, 'fineTuneText') : null;
   const optimizer = new AdamW(textParamGroups(tm, options.weightDecay ?? 0.01, options.layerDecay), { learningRate: schedule.at(0) });
   const vars = optimizer.variables;
-  if (vars.length === 0) throw new TransferKitError('E_BAD_OPTION', 'fineTuneText: the model has no trainable weights (everything is frozen).');
+  if (vars.length === 0) {
+    optimizer.dispose();
+    throw new TransferKitError('E_BAD_OPTION', 'fineTuneText: the model has no trainable weights (everything is frozen).');
+  }
   const maxGradNorm = options.maxGradNorm ?? 1.0;
   applySeededDropout(tm.model);
-  const history: TextEpochLog[] = [];
+  const history = (resume?.history ?? []) as TextEpochLog[];
+  // HF load_best_model_at_end: accuracy for classifiers, loss for regression heads.
   const keepBest = options.validation !== undefined && options.loadBestAtEnd !== false;
-  let best: { score: number; epoch: number; weights: tf.Tensor[] } | null = null;
-  let step = 0;
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const t0 = Date.now();
-      const order = options.groupByLength === false ? chunk(Array.from(permutation(encoded.length, rand)), batchSize) : lengthGroupedBatches(lengths, batchSize, rand);
-      let lossSum = 0;
-      let hitSum = 0;
-      for (const idx of order) {
-        optimizer.setLearningRate(schedule.at(step));
-        const batch = padBatch(idx.map((i) => encoded[i]), tok.padId);
-        const labels = idx.map((i) => data.labels[i]);
-        const kept: { hits?: tf.Scalar } = {}; // the hit count leaves the gradient tape kept
-        const { value, grads } = await withDropoutSeeds(() => Math.floor(rand() * 2 ** 31), async () =>
+  const best = keepBest ? new EarlyStopping({ monitor: tm.problemType === 'regression' ? 'valLoss' : 'valAccuracy', patience: Infinity, restoreBestWeights: true }) : null;
+  const callbacks: Callback[] = [
+    ...(options.onEpochEnd !== undefined ? [{ onEpochEnd: (log: TrainingLog) => options.onEpochEnd?.(log as TextEpochLog) }] : []),
+    ...(options.onStep !== undefined ? [{ onBatchEnd: (b: BatchLog) => options.onStep?.(b.step + 1, b.loss) }] : []),
+    ...(options.callbacks ?? []),
+    ...(options.earlyStopping !== undefined ? [new EarlyStopping(options.earlyStopping)] : []),
+    ...(best !== null ? [best] : []),
+  ];
+  const task: TrainingTask<number[], TextEpochLog> = {
+    stepsPerEpoch,
+    progressMetric: tm.problemType === 'regression' ? undefined : 'hits',
+    epoch: (rand, at) => {
+      const order = at?.order !== undefined ? (at.order as number[][]) : options.groupByLength === false ? chunk(Array.from(permutation(encoded.length, rand)), batchSize) : lengthGroupedBatches(lengths, batchSize, rand);
+      return { batches: order.slice(at?.start ?? 0), order: () => order };
+    },
+    trainStep: async (idx) => {
+      const batch = padBatch(idx.map((i) => encoded[i]), tok.padId);
+      const labels = idx.map((i) => data.labels[i]);
+      const kept: { hits?: tf.Scalar } = {}; // the hit count leaves the gradient tape kept
+      try {
+        const { value, grads } = await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () =>
           tf.variableGrads(() => {
             const logits = tm.model.apply(textInputs(tm, batch), { training: true }) as tf.Tensor;
             const r = lossAndHits(tm, logits, labels);
@@ -266,49 +302,46 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
           optimizer.step(clipped.grads);
           tf.dispose([clipped.totalNorm, ...Object.values(clipped.grads)]);
         } else optimizer.step(grads);
-        const l = (await value.data())[0];
-        if (!Number.isFinite(l)) throw new TransferKitError('E_TRAINING_DIVERGED', `fineTuneText: the loss became ${l} at step ${step}. Lower the learning rate (now ${optimizer.learningRate}).`);
-        lossSum += l * labels.length;
-        hitSum += (await hits.data())[0];
+        const [l, h] = await Promise.all([value.data(), hits.data()]);
         tf.dispose([value, hits, ...Object.values(grads)]);
+        return { loss: l[0], examples: labels.length, sums: { hits: h[0] } };
+      } finally {
         disposeBatch(batch);
-        step++;
-        options.onStep?.(step, l);
       }
-      const seconds = (Date.now() - t0) / 1000;
+    },
+    epochLog: async (f) => {
       const log: TextEpochLog = {
-        epoch,
-        loss: lossSum / encoded.length,
-        ...(tm.problemType === 'regression' ? {} : { accuracy: hitSum / encoded.length }),
+        stage: f.stage,
+        epoch: f.epoch,
+        loss: f.loss,
+        ...(tm.problemType === 'regression' ? {} : { accuracy: (f.sums.hits ?? 0) / f.examples }),
         learningRate: optimizer.learningRate,
-        seconds,
-        samplesPerSecond: encoded.length / seconds,
+        seconds: f.seconds,
+        samplesPerSecond: f.examples / f.seconds,
         numTensors: 0,
       };
       if (options.validation !== undefined) {
         const ev = await evaluateText(tm, options.validation, { maxLength, tokenizer: tok });
         log.valLoss = ev.loss;
         if (ev.accuracy !== undefined) log.valAccuracy = ev.accuracy;
-        const score = ev.accuracy ?? -ev.loss;
-        if (keepBest && (best === null || score > best.score)) {
-          if (best !== null) tf.dispose(best.weights);
-          best = { score, epoch, weights: tm.model.weights.map((w) => tf.keep(tf.clone(w.read()))) };
-        }
       }
-      log.numTensors = tf.memory().numTensors - (best?.weights.length ?? 0);
-      history.push(log);
-      await options.onEpochEnd?.(log);
-    }
-    let bestEpoch = epochs;
-    if (best !== null) {
-      const b = best;
-      tm.model.weights.forEach((w, i) => w.write(b.weights[i]));
-      bestEpoch = b.epoch;
-    }
-    return { history, bestEpoch, steps: step };
+      return log;
+    },
+  };
+  try {
+    const r = await runLoop({
+      task, stage: 'fine-tune', epochs, optimizer, schedule, rng, history, callbacks,
+      context: { model: tm, stage: 'fine-tune', stopTraining: false },
+      progress: progressReporter(options.progress ?? 'auto'),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+      target: { model: tm.model },
+      position: { recipe: TEXT_RECIPE, stageIndex: 0 },
+      resume: resume !== null && resume.stageIndex === 0 ? resume : null,
+    });
+    return { history, bestEpoch: best !== null && best.bestEpoch > 0 ? best.bestEpoch : history.length, steps: r.steps, ...(r.interrupted ? { interrupted: true } : {}) };
   } finally {
     optimizer.dispose();
-    if (best !== null) tf.dispose(best.weights);
   }
 }
 

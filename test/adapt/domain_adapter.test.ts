@@ -53,11 +53,11 @@ describe('DomainAdapter', () => {
     const m = net(1);
     const src = await new DomainAdapter({ ...base, method: 'source-only', epochs: 4 }).fit(m, data);
     const last = src.history[src.history.length - 1];
-    expect(last.sourceValAcc).toBeGreaterThan(0.9);
+    expect(last.valAccuracy).toBeGreaterThan(0.9);
     expect(last.targetValAcc).toBeLessThan(0.8);
     const ada = await new DomainAdapter({ method: 'adabn' }).fit(m, data);
     expect(ada.history).toHaveLength(1);
-    expect(ada.history[0].phase).toBe('adabn');
+    expect(ada.history[0].stage).toBe('adabn');
     expect(ada.history[0].targetValAcc).toBeGreaterThan(0.9);
   });
 
@@ -75,7 +75,7 @@ describe('DomainAdapter', () => {
     }
     // 8 steps per epoch (128 / 16); the coefficient logged is the one of the epoch's last step.
     expect(res.history[2].grlCoeff).toBeCloseTo(warmStartCoefficient(23, { alpha: 10, maxIters: 24 }), 10);
-    expect(res.history[2].lr).toBeCloseTo(0.05 / (1 + (10 * 23) / 24) ** 0.75, 10);
+    expect(res.history[2].learningRate).toBeCloseTo(0.05 / (1 + (10 * 23) / 24) ** 0.75, 10);
     // Stable across epochs, and everything (discriminator, optimizer slots) freed at the end.
     expect(counts[2]).toBe(counts[1]);
     expect(tf.memory().numTensors).toBe(before);
@@ -86,7 +86,7 @@ describe('DomainAdapter', () => {
     const before = tf.memory().numTensors;
     const res = await new DomainAdapter({ ...base, method, epochs: 2, selfTraining: { threshold: 0.5, entropyWeight: 0.1 } }).fit(m, data);
     const l = res.history[1];
-    expect(l.phase).toBe(method);
+    expect(l.stage).toBe(method);
     expect(Number.isFinite(l.transferLoss)).toBe(true);
     expect(l.transferLoss).toBeGreaterThan(0);
     if (method === 'self-training') expect(l.pseudoLabelRate).toBeGreaterThan(0);
@@ -97,7 +97,7 @@ describe('DomainAdapter', () => {
     const m = net(4);
     await new DomainAdapter({ ...base, method: 'source-only', epochs: 2 }).fit(m, data);
     const res = await new DomainAdapter({ ...base, method: ['adabn', 'self-training'], epochs: 2, learningRate: 0.01 }).fit(m, data);
-    expect(res.history.map((h) => h.phase)).toEqual(['adabn', 'self-training', 'self-training']);
+    expect(res.history.map((h) => h.stage)).toEqual(['adabn', 'self-training', 'self-training']);
   });
 
   it('a validator selects the epoch returned (the best SND), and the returned weights score exactly that', async () => {
@@ -105,11 +105,11 @@ describe('DomainAdapter', () => {
     const res = await new DomainAdapter({ ...base, method: 'dann', epochs: 4, discriminator: { hiddenSize: 16 }, validator: ['snd', 'dev', 'entropy', 'source-accuracy'] }).fit(m, data);
     const snd = res.history.map((h) => h.scores.snd as number);
     const bestEpoch = snd.indexOf(Math.max(...snd));
-    expect(res.selectedEpoch).toBe(bestEpoch);
+    expect(res.selectedEpoch).toBe(bestEpoch + 1); // 1-based position in history
     expect(await scoreModel('snd', m, 1, data, { seed: 7 })).toBeCloseTo(snd[bestEpoch], 5);
     for (const h of res.history) {
       expect(Number.isFinite(h.scores.dev as number)).toBe(true);
-      expect(h.scores['source-accuracy']).toBe(h.sourceValAcc);
+      expect(h.scores['source-accuracy']).toBe(h.valAccuracy);
     }
   });
 
@@ -187,6 +187,6 @@ describe('DomainAdapter', () => {
     const accs = res.history.map((h) => h.scores['source-accuracy'] as number);
     // It ran exactly 2 epochs past the first epoch with the best score (ties do not count as improvement).
     expect(res.history.length).toBe(accs.indexOf(Math.max(...accs)) + 3);
-    expect(res.selectedEpoch).toBe(accs.indexOf(Math.max(...accs)));
+    expect(res.selectedEpoch).toBe(accs.indexOf(Math.max(...accs)) + 1);
   });
 });

@@ -49,7 +49,7 @@ describe('checkpoint and resume', () => {
         checkpoint: { dir },
         callbacks: [{ onEpochEnd: (l) => { if (l.stage === stage && l.epoch === epoch) throw new Error('simulated crash'); } }],
       })).rejects.toThrow('simulated crash');
-      expect(fs.readdirSync(dir).sort()).toEqual(['model', 'state.json']);
+      expect(fs.readdirSync(dir).sort()).toEqual(['state.json', 'weights.bin']);
       expect(fs.readdirSync(path.dirname(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
 
       const resumed = await fresh();

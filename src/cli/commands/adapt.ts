@@ -49,19 +49,19 @@ export async function adaptCommand(argv: string[]): Promise<number> {
   if (!['source-accuracy', 'entropy', 'snd', 'dev'].includes(validator)) throw new TransferKitError('E_BAD_OPTION', `--validator must be source-accuracy, entropy, snd or dev. Received: ${validator}.`);
   const adapter = new DomainAdapter({
     method: methods as AdaptationMethod[], epochs: int(values, 'epochs', 10, 1), learningRate: num(values, 'lr', 1e-3, (x) => x > 0, '> 0'),
-    batchSize: int(values, 'batch', 32, 1), seed, validator: validator as ValidatorName,
+    batchSize: int(values, 'batch', 32, 1), seed, validator: validator as ValidatorName, progress: out.progress(),
   });
   const res = await adapter.fit(model, { source: sTrain, target: { xs: tAll.xs }, ...(sVal !== null ? { sourceVal: sVal } : {}), targetVal: tAll });
   fs.mkdirSync(dir, { recursive: true });
   await saveModel(res.model, path.join(dir, 'model'));
   fs.writeFileSync(path.join(dir, 'history.json'), `${JSON.stringify({ methods, selectedEpoch: res.selectedEpoch, history: res.history }, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'adaptation.svg'), lineChart([
-    { name: 'loss', points: res.history.map((h) => [h.epoch, h.loss] as const) },
-    { name: 'transfer loss', points: res.history.map((h) => [h.epoch, h.transferLoss] as const) },
-    { name: 'target acc (report)', points: res.history.map((h) => [h.epoch, h.targetValAcc ?? NaN] as const), dashed: true },
+    { name: 'loss', points: res.history.map((h, i) => [i + 1, h.loss] as const) },
+    { name: 'transfer loss', points: res.history.map((h, i) => [i + 1, h.transferLoss] as const) },
+    { name: 'target acc (report)', points: res.history.map((h, i) => [i + 1, h.targetValAcc ?? NaN] as const), dashed: true },
   ], { title: `adaptation (${methods.join(' + ')})`, xLabel: 'epoch', yLabel: 'loss', vlines: [{ x: res.selectedEpoch, label: 'selected' }] }));
-  const last = res.history.find((h) => h.epoch === res.selectedEpoch) ?? res.history[res.history.length - 1];
-  const result = { out: dir, methods, selectedEpoch: res.selectedEpoch, targetAccuracy: last?.targetValAcc ?? null, sourceValAccuracy: last?.sourceValAcc ?? null, epochs: res.history.length };
+  const last = res.history[res.selectedEpoch - 1] ?? res.history[res.history.length - 1];
+  const result = { out: dir, methods, selectedEpoch: res.selectedEpoch, targetAccuracy: last?.targetValAcc ?? null, sourceValAccuracy: last?.valAccuracy ?? null, epochs: res.history.length };
   out.info(`adapted with ${methods.join(' + ')}: selected epoch ${res.selectedEpoch} by '${validator}'; target accuracy (report only) ${result.targetAccuracy !== null ? `${(100 * result.targetAccuracy).toFixed(1)} %` : '-'}; saved ${path.join(dir, 'model')}`);
   src.dispose();
   tgt.dispose();

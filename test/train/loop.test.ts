@@ -1,0 +1,190 @@
+/**
+ * Every training path runs on the one loop (src/train/loop.ts), so each has what fineTune has:
+ * a real signal (as Ctrl-C) stops it within one step, the step is checkpointed, and resuming
+ * from that checkpoint ends with the uninterrupted run's weights. Covered here: the HF text
+ * recipe (fineTuneText), masked-LM pretraining, DANN (discriminator, GRL, samplers and a second
+ * RNG stream in the checkpoint) and a two-phase adaptation (AdaBN, then self-training). The image
+ * recipes are covered in checkpoint.test.ts.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTextModel, DomainAdapter, fineTuneText, pretrainMaskedLM, TextTokenizer, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
+import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
+import { mulberry32 } from '../../src/utils/random.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-loop-'));
+const snapshot = (m: tfl.LayersModel): number[][] => m.getWeights().map((w) => Array.from(w.dataSync()));
+
+function maxDiff(a: number[][], b: number[][]): number {
+  let worst = 0;
+  a.forEach((x, i) => x.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - b[i][k])))));
+  return worst;
+}
+
+/**
+ * Runs `train` three times: uninterrupted; with a checkpoint folder and a real SIGUSR2 (its
+ * handler aborts the signal, as a Ctrl-C handler does) sent after step `at` of stage `stage`;
+ * then resumed from the checkpoint. Returns what the test checks.
+ */
+async function interruptAndResume(
+  make: () => tfl.LayersModel,
+  train: (m: tfl.LayersModel, extra: { checkpoint?: { dir: string }; resumeFrom?: string; signal?: AbortSignal; callbacks?: Callback[] }) => Promise<{ interrupted?: boolean }>,
+  stage: string,
+  at: number,
+): Promise<{ steps: string[]; interrupted: boolean | undefined; resumedInterrupted: boolean | undefined; diff: number; leaked: number; state: { stepInEpoch?: number; step: number } }> {
+  const whole = make();
+  await train(whole, {});
+  const dir = path.join(tmp(), 'ckpt');
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.on('SIGUSR2', onSignal);
+  const steps: string[] = [];
+  const watch: Callback = {
+    onBatchEnd: (b: BatchLog, ctx: TrainingContext) => {
+      steps.push(`${ctx.stage}:${b.step}`);
+      if (ctx.stage === stage && b.step === at) process.kill(process.pid, 'SIGUSR2');
+    },
+  };
+  let first;
+  try {
+    first = await train(make(), { checkpoint: { dir }, signal: controller.signal, callbacks: [watch] });
+  } finally {
+    process.off('SIGUSR2', onSignal);
+  }
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { stepInEpoch?: number; step: number };
+  const resumed = make();
+  const before = tf.memory().numTensors;
+  const rest = await train(resumed, { resumeFrom: dir });
+  const leaked = tf.memory().numTensors - before;
+  const diff = maxDiff(snapshot(whole), snapshot(resumed));
+  whole.dispose();
+  resumed.dispose();
+  return { steps, interrupted: first.interrupted, resumedInterrupted: rest.interrupted, diff, leaked, state };
+}
+
+const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'story', 'is', 'was', 'very', 'quite', 'good', 'great', 'fine', 'bad', 'awful', 'poor', 'and', 'plot', 'acting'];
+
+function texts(n: number, seed: number): { texts: string[]; labels: number[] } {
+  const r = mulberry32(seed);
+  const pick = (xs: string[]): string => xs[Math.floor(r() * xs.length)];
+  const out = { texts: [] as string[], labels: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    const y = r() < 0.5 ? 0 : 1;
+    const words = Array.from({ length: 3 + Math.floor(r() * 6) }, () => pick(VOCAB.slice(5, 13)));
+    words.splice(Math.floor(r() * words.length), 0, pick(y ? ['good', 'great', 'fine'] : ['bad', 'awful', 'poor']));
+    out.texts.push(words.join(' '));
+    out.labels.push(y);
+  }
+  return out;
+}
+
+function smallBert(task: 'sequence-classification' | 'base'): TextModel {
+  // hidden dropout 0.1 (BERT's): the dropout masks' stream must resume exactly too.
+  const tm = buildTextModel({ model_type: 'bert', vocab_size: VOCAB.length, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32 }, { task, numLabels: 2, seed: 1 });
+  tm.tokenizer = TextTokenizer.fromVocab(VOCAB);
+  return tm;
+}
+
+function blobs(n: number, shift: number, seed: number): LabeledData {
+  const r = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const xs: number[] = [];
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 2;
+    xs.push((i % 2 === 0 ? -1 : 1) + 0.4 * gauss() + shift, 0.4 * gauss() + shift);
+  }
+  return { xs: tf.tensor2d(xs, [n, 2]), labels, classNames: ['neg', 'pos'] };
+}
+
+function blobNet(): tfl.LayersModel {
+  const init = (k: number) => tfl.initializers.glorotUniform({ seed: 50 + k });
+  const input = tfl.input({ shape: [2] });
+  let h = tfl.layers.batchNormalization({ name: 'bn_in' }).apply(input) as tfl.SymbolicTensor;
+  h = tfl.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(1), name: 'features' }).apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers.dropout({ rate: 0.2, name: 'drop' }).apply(h) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: init(2), name: 'classifier' }).apply(h) as tfl.SymbolicTensor;
+  const m = tfl.model({ inputs: input, outputs: out, name: 'blob_net' });
+  applyKerasBatchNormSemantics(m);
+  return m;
+}
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('one loop: Ctrl-C within one step and exact resume on every path', () => {
+  it('fineTuneText (HF recipe: AdamW, warmup, clipping, dropout, length-grouped batches)', async () => {
+    const train = texts(48, 1);
+    const dev = texts(16, 2);
+    const models = new Map<tfl.LayersModel, TextModel>();
+    const make = (): tfl.LayersModel => {
+      const tm = smallBert('sequence-classification');
+      models.set(tm.model, tm);
+      return tm.model;
+    };
+    // 48 texts, batch 8: 6 steps per epoch; the signal arrives in epoch 2 (step 8 of 18).
+    const r = await interruptAndResume(make, (m, extra) => fineTuneText(models.get(m) as TextModel, train, { epochs: 3, batchSize: 8, learningRate: 3e-3, validation: dev, loadBestAtEnd: false, seed: 3, progress: false, ...extra }), 'fine-tune', 8);
+    expect(r.interrupted).toBe(true);
+    expect(['fine-tune:8', 'fine-tune:9']).toContain(r.steps.at(-1));
+    expect(r.state.step).toBe(r.steps.length);
+    expect(r.state.stepInEpoch).toBe(r.steps.length - 6);
+    expect(r.resumedInterrupted).toBeUndefined();
+    expect(r.diff).toBeLessThan(1e-6);
+    expect(r.leaked).toBe(0);
+  });
+
+  it('pretrainMaskedLM (masking, tied head, dropout): the head is in the checkpoint too', async () => {
+    const corpus = texts(40, 5).texts;
+    const models = new Map<tfl.LayersModel, TextModel>();
+    const make = (): tfl.LayersModel => {
+      const tm = smallBert('base');
+      models.set(tm.model, tm);
+      return tm.model;
+    };
+    // 40 texts, batch 8: 5 steps per epoch; the signal arrives in epoch 2.
+    const r = await interruptAndResume(make, (m, extra) => pretrainMaskedLM(models.get(m) as TextModel, corpus, { epochs: 3, batchSize: 8, learningRate: 2e-3, seed: 4, progress: false, ...extra }), 'masked-lm', 6);
+    expect(r.interrupted).toBe(true);
+    expect(['masked-lm:6', 'masked-lm:7']).toContain(r.steps.at(-1));
+    expect(r.resumedInterrupted).toBeUndefined();
+    expect(r.diff).toBeLessThan(1e-6);
+    expect(r.leaked).toBe(0);
+  });
+
+  it("DomainAdapter 'dann' (discriminator with BatchNorm, GRL warm start, cyclic samplers, its own dropout stream)", async () => {
+    const data = { source: blobs(64, 0, 1), target: { xs: blobs(40, 3, 3).xs } };
+    // 64 source examples, batch 16: 4 steps per epoch; the signal arrives in epoch 2.
+    const r = await interruptAndResume(blobNet, (m, extra) => new DomainAdapter({ method: 'dann', epochs: 3, batchSize: 16, learningRate: 0.05, seed: 7, discriminator: { hiddenSize: 8 }, progress: false, ...extra }).fit(m, data), 'dann', 5);
+    expect(r.interrupted).toBe(true);
+    expect(['dann:5', 'dann:6']).toContain(r.steps.at(-1));
+    expect(r.state.stepInEpoch).toBe(r.steps.length - 4);
+    expect(r.resumedInterrupted).toBeUndefined();
+    expect(r.diff).toBeLessThan(1e-6);
+    expect(r.leaked).toBe(0);
+    tf.dispose([data.source.xs, data.target.xs]);
+  });
+
+  it("DomainAdapter ['adabn', 'self-training']: a resume skips the finished AdaBN phase and continues the second", async () => {
+    const data = { source: blobs(64, 0, 11), target: { xs: blobs(40, 3, 13).xs } };
+    const r = await interruptAndResume(blobNet, (m, extra) => new DomainAdapter({ method: ['adabn', 'self-training'], epochs: 2, batchSize: 16, learningRate: 0.05, seed: 2, selfTraining: { threshold: 0.5 }, progress: false, ...extra }).fit(m, data), 'self-training', 2);
+    expect(r.interrupted).toBe(true);
+    expect(['self-training:2', 'self-training:3']).toContain(r.steps.at(-1));
+    expect(r.diff).toBeLessThan(1e-6);
+    expect(r.leaked).toBe(0);
+    tf.dispose([data.source.xs, data.target.xs]);
+  });
+
+  it('a checkpoint written by one path is refused by another, naming the writer', async () => {
+    const dir = path.join(tmp(), 'ckpt');
+    const tm = smallBert('base');
+    await pretrainMaskedLM(tm, texts(16, 8).texts, { epochs: 1, batchSize: 8, progress: false, checkpoint: { dir } });
+    const cls = smallBert('sequence-classification');
+    await expect(fineTuneText(cls, texts(16, 9), { epochs: 1, progress: false, resumeFrom: dir })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining("recipe 'masked-lm'") });
+    tm.model.dispose();
+    cls.model.dispose();
+  });
+});
