@@ -15,7 +15,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 const root = process.env.ROOT ?? process.cwd();
 const tk = await import(`${root}/src/index.ts`);
 const { mulberry32 } = await import(`${root}/src/utils/random.ts`);
-const { applyKerasBatchNormSemantics } = await import(`${root}/src/transfer/batch_norm.ts`);
+// The BatchNorm patch moved from transfer/ to layers/ (one layer-patch folder): take either.
+const { existsSync } = await import('node:fs');
+const bnFile = existsSync(`${root}/src/layers/batch_norm.ts`) ? `${root}/src/layers/batch_norm.ts` : `${root}/src/transfer/batch_norm.ts`;
+const { applyKerasBatchNormSemantics } = await import(bnFile);
 await tk.useBackend('cpu');
 const digest = (m: tfl.LayersModel) => { let s = 0, q = 0; for (const w of m.weights) { const d = w.read().dataSync(); for (let i = 0; i < d.length; i++) { s += d[i]; q += d[i] * d[i] * (i % 7 + 1); } } return `${s.toPrecision(17)} ${q.toPrecision(17)}`; };
 // text

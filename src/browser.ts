@@ -20,19 +20,19 @@ export { TRAINING_KERNEL_NAMES, missingTrainingKernels, registerWasmTrainingKern
 export { httpLoader, type HttpLoaderOptions } from './io/http.js';
 export { flattenTopology, type ModelTopology } from './io/flatten_topology.js';
 
-export { loadPretrained, type LoadPretrainedOptions } from './models/load_pretrained.js';
+export { loadPretrained, type LoadPretrainedOptions } from './pretrained/load_pretrained.js';
 export type { PretrainedModel, Preprocessing, HeadTask, EncoderData } from './models/pretrained_model.js';
 // Frozen encoders (feature extraction): one interface for ONNX encoders (Node entry) and TF.js models.
-export { isFrozenEncoder, type FrozenEncoder, type EncoderInput, type EncoderPooling, type EncoderModality, type EncoderRuntime } from './encoders/frozen_encoder.js';
+export { isFrozenEncoder, type FrozenEncoder, type EncoderInput, type EncoderPooling, type EncoderModality, type EncoderRuntime } from './models/frozen_encoder.js';
 export { textEncoder, imageEncoder, type TextEncoderOptions, type ImageEncoderOptions } from './encoders/tfjs_encoder.js';
 export { extractFeatures, type ExtractFeaturesOptions, type ExtractedFeatures } from './encoders/extract_features.js';
 export { poolTokenStates } from './encoders/pooling.js';
-export type { LiveEncoderInfo } from './encoders/live_encoders.js';
+export type { LiveEncoderInfo } from './backends/live_encoders.js';
 
 export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } from './transfer/freeze.js';
-export { setInferenceFolding } from './transfer/fold_batch_norm.js';
+export { setInferenceFolding } from './layers/fold_batch_norm.js';
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
-export { batchNormMode, setBatchNormMode, type BatchNormMode } from './transfer/batch_norm.js';
+export { batchNormMode, setBatchNormMode, type BatchNormMode } from './layers/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
 export { resizeCropImage, type ImageResizeOptions, type ResizableImage } from './data/resize_image.js';
 export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
@@ -52,7 +52,7 @@ export { Adam, AdamW, type AdamOptions } from './optimizers/adam.js';
 export { SGD, type SGDOptions } from './optimizers/sgd.js';
 export { RMSprop, type RMSpropOptions } from './optimizers/rmsprop.js';
 export { clipGradNorm } from './optimizers/clip_grad_norm.js';
-export { paramGroups, layerGroups, discriminativeLrs, evenMults, layerDecayScales, isNoDecay, type ParamGroupsOptions } from './optimizers/param_groups.js';
+export { paramGroups, layerGroups, discriminativeLrs, evenMults, layerDecayScales, isNoDecay, type ParamGroupsOptions } from './transfer/param_groups.js';
 
 export { LRSchedule, PiecewiseSchedule, type ScheduleConfig, type ScheduleSegment } from './schedules/schedule.js';
 export { ConstantSchedule } from './schedules/constant.js';
@@ -131,7 +131,7 @@ export { MultiHeadAttention, type MultiHeadAttentionArgs } from './models/text/l
 export { FirstToken, MaskedMeanPooling } from './models/text/layers/pooling.js';
 export { MaskedLMHead } from './models/text/heads/masked_lm_head.js';
 export { loadHfWeights, type HfWeightsOptions, type TextLoadReport } from './models/text/hf_weights.js';
-export { hfKeyMap, type HfKeyEntry } from './io/key_maps/hf_text.js';
+export { hfKeyMap, type HfKeyEntry } from './models/text/hf_key_map.js';
 export { textInputs } from './models/text/inputs.js';
 export { TextTokenizer, padBatch, lengthGroupedBatches, type EncodedText, type TextBatch, type EncodeOptions } from './data/text/tokenizer.js';
 export { wordPieceTokenizerJson, parseVocab, type WordPieceOptions } from './data/text/wordpiece_json.js';
@@ -146,7 +146,7 @@ export {
   type TextEpochLog,
   type TextEvaluation,
 } from './transfer/fine_tune_text.js';
-export { pretrainMaskedLM, maskTokens, type MaskedLMOptions, type MaskedLMResult } from './train/masked_lm.js';
+export { pretrainMaskedLM, maskTokens, type MaskedLMOptions, type MaskedLMResult } from './transfer/masked_lm.js';
 export { applyLoRA, mergeLoRA, hasLoRA, loraDelta, type LoRAOptions, type LoRAReport } from './peft/lora.js';
 export { choice, uniform, logUniform, int, sampleConfig, gridConfigs, type Dimension, type SearchSpace, type TrialConfig } from './tune/space.js';
 export { Asha, quantile, type AshaOptions } from './tune/asha.js';

@@ -9,9 +9,9 @@ export * from './browser.js';
 
 // Node only: local files, caches and image folders.
 export { fileSystem, registerFileRouters } from './io/file_system.js';
-export { saveModel } from './io/save_model.js';
+export { saveModel } from './models/save_model.js';
 // Node's loadPretrained also takes 'onnx:' sources (this explicit export shadows the browser one).
-export { loadPretrained } from './models/load_pretrained_node.js';
+export { loadPretrained } from './pretrained/load_pretrained_node.js';
 export { loadOnnxEncoder, ONNX_DTYPE_SUFFIX, TRANSFORMERS_PACKAGE, type OnnxEncoderOptions, type OnnxDtype } from './encoders/onnx_encoder.js';
 export { streamImageFolder, type StreamImageFolderOptions } from './data/image_folder.js';
 export { loadImageFolder, loadImageFiles, type ImageFolderOptions, type ImageFolderData } from './data/image_folder.js';
@@ -27,7 +27,7 @@ export { ALL_IMAGE_FORMATS, canDecodeWebpGif, decodeImageAsync, DEFAULT_IMAGE_FO
 export { loadReviewFolder, loadReviewTexts, loadTextLines, loadDelimited, loadJsonl, parseDelimited, type TextData, type TableTextData, type TableTextOptions } from './data/text/load_text.js';
 export { loadMnist, makeMnistMFromFolder, type MnistData } from './data/datasets/load_mnist.js';
 export { loadTextModel, loadTokenizer, type LoadTextModelOptions } from './models/text/load_text_model.js';
-export { saveTextModel, hfConfigOf, hfTensorsOf, type SaveTextModelOptions } from './io/save_text_model.js';
+export { saveTextModel, hfConfigOf, hfTensorsOf, type SaveTextModelOptions } from './models/text/save_text_model.js';
 // Node only: hyperparameter search (study folders, child-process trials).
 export { tune, trialTable, functionExecutor, processExecutor, type TuneOptions, type TuneResult, type TrialRecord, type TrialContext, type Objective, type ObjectiveModule, type TrialExecutor } from './tune/tune.js';
 export { tuneOptionsFromJson } from './tune/config_file.js';

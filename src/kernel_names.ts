@@ -11,5 +11,5 @@ export const BatchNormTrainGrad = 'TkBatchNormTrainGrad';
 /** Gradient of `clipByValue` (ReLU6 in the zoo's MobileNets) in one pass: dy where min ≤ x ≤ max, else 0. */
 export const ClipByValueGrad = 'TkClipByValueGrad';
 
-/** One Adam/AdamW update (PyTorch's formula): inputs p, g, m, v → [p, m, v] (see `optimizers/adam_step.ts`). */
+/** One Adam/AdamW update (PyTorch's formula): inputs p, g, m, v → [p, m, v] (see `ops/adam_step.ts`). */
 export const AdamUpdate = 'TkAdamUpdate';

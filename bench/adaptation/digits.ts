@@ -42,7 +42,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { DomainAdapter, loadMnist, makeMnistMFromFolder, parseIdx, useBackend, type AdaptationMethod, type BackendName, type LabeledData, type MnistData } from '../../src/index.js';
-import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
+import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32, permutation } from '../../src/utils/random.js';
 import { assets, here, meanStd } from './_common.js';
 

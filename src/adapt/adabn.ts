@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { inboundIndices, runLayers } from '../train/graph_executor.js';
-import { isBatchNorm } from '../transfer/batch_norm.js';
+import { isBatchNorm } from '../layers/batch_norm.js';
 import { ensureBackend } from '../backends/backend.js';
 
 interface BnVariables {

@@ -42,7 +42,7 @@ import { crossEntropy } from '../train/losses.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import type { ParamGroup } from '../optimizers/optimizer.js';
 import { permutation, SeededRandom } from '../utils/random.js';
-import { applySeededDropout, withDropoutSeeds } from '../transfer/seeded_dropout.js';
+import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
 import { adaBN, type AdaBNOptions } from './adabn.js';
 import { gradientReverse, warmStartCoefficient, type WarmStartOptions } from './gradient_reversal.js';
 import { coralLoss, type CoralVariant } from './losses/coral.js';

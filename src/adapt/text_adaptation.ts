@@ -11,7 +11,7 @@
  */
 import { TransferKitError } from '../errors.js';
 import { evaluateText, fineTuneText, type FineTuneTextOptions, type TextClassificationData, type TextEpochLog } from '../transfer/fine_tune_text.js';
-import { pretrainMaskedLM, type MaskedLMOptions, type MaskedLMResult } from '../train/masked_lm.js';
+import { pretrainMaskedLM, type MaskedLMOptions, type MaskedLMResult } from '../transfer/masked_lm.js';
 import type { TextModel } from '../models/text/text_model.js';
 
 /** Data of a text adaptation run. */

@@ -13,7 +13,7 @@ import { loadDelimited, loadJsonl, type TableTextData } from '../data/text/load_
 import { splitIndices, subset } from '../data/split.js';
 import type { LabeledData } from '../data/dataset.js';
 import type { EncoderData, PretrainedModel } from '../models/pretrained_model.js';
-import { isFrozenEncoder, type FrozenEncoder } from '../encoders/frozen_encoder.js';
+import { isFrozenEncoder, type FrozenEncoder } from '../models/frozen_encoder.js';
 
 /** One validation example as the report shows it. */
 export interface ExampleRef {

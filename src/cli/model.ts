@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
-import { loadPretrained } from '../models/load_pretrained_node.js';
+import { loadPretrained } from '../pretrained/load_pretrained_node.js';
 import { replaceHead } from '../transfer/replace_head.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
-import type { FrozenEncoder } from '../encoders/frozen_encoder.js';
+import type { FrozenEncoder } from '../models/frozen_encoder.js';
 import { zooIds } from '../models/vision/registry.js';
 
 /** A base ready for a new head: a TF.js model or a frozen encoder. */

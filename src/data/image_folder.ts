@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
-import type { Preprocessing } from '../models/pretrained_model.js';
+import type { Preprocessing } from './preprocessing.js';
 import type { LabeledData, StreamingData } from './dataset.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import type { ImageFormat, RgbImage } from './decode_image.js';

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
-import type { EncoderInput, FrozenEncoder } from './frozen_encoder.js';
+import type { EncoderInput, FrozenEncoder } from '../models/frozen_encoder.js';
 import { ensureBackend } from '../backends/backend.js';
 
 /** Options of {@link extractFeatures}. */

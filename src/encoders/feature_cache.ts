@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { EncoderInput, FrozenEncoder } from './frozen_encoder.js';
+import type { EncoderInput, FrozenEncoder } from '../models/frozen_encoder.js';
 
 /** The metadata stored beside each cached matrix. */
 export interface FeatureCacheEntry {

@@ -4,7 +4,7 @@
  * sum of the states where the attention mask is 1, divided by max(count, 1e-9); normalisation is
  * `torch.nn.functional.normalize` (x / max(||x||, 1e-12)).
  */
-import type { EncoderPooling } from './frozen_encoder.js';
+import type { EncoderPooling } from '../models/frozen_encoder.js';
 
 /**
  * Pools `hidden` [B, T, H] (row-major) with `mask` [B, T] (1 on real tokens; null: all real).

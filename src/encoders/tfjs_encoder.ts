@@ -15,9 +15,9 @@ import { resizeCropImage } from '../data/resize_image.js';
 import type { TextModel } from '../models/text/text_model.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import { disposeBatch, textInputs } from '../models/text/inputs.js';
-import type { EncoderInput, EncoderPooling, FrozenEncoder } from './frozen_encoder.js';
+import type { EncoderInput, EncoderPooling, FrozenEncoder } from '../models/frozen_encoder.js';
 import { normalizeRow, poolTokenStates } from './pooling.js';
-import { registerLiveEncoder, unregisterLiveEncoder } from './live_encoders.js';
+import { registerLiveEncoder, unregisterLiveEncoder } from '../backends/live_encoders.js';
 
 /** Options of {@link textEncoder}. */
 export interface TextEncoderOptions {

@@ -4,20 +4,10 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type * as tf from '@tensorflow/tfjs-core';
-import type { EncoderInput, FrozenEncoder } from '../encoders/frozen_encoder.js';
+import type { EncoderInput, FrozenEncoder } from './frozen_encoder.js';
 
-/**
- * How raw pixels in [0, 255] become model inputs: `x * scale + offset`, per channel when arrays.
- * MobileNet-family Keras weights use scale 1/127.5, offset -1 (inputs in [-1, 1]).
- */
-export interface Preprocessing {
-  /** Multiplier applied to pixels in [0, 255]. */
-  scale: number | [number, number, number];
-  /** Added after scaling. */
-  offset: number | [number, number, number];
-  /** Where this setting came from (metadata file, option, or a default). */
-  source: string;
-}
+export type { Preprocessing } from '../data/preprocessing.js';
+import type { Preprocessing } from '../data/preprocessing.js';
 
 /**
  * What the head predicts (as the Keras guide's three head/loss pairs):

@@ -13,7 +13,7 @@
  * pass); the forward is tfjs-layers' `normalizeBatchInTraining` (biased batch variance).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor } from '../backends/_conv_util.js';
+import { asTensor } from './_conv_util.js';
 import { BatchNormTrain, BatchNormTrainGrad } from '../kernel_names.js';
 
 /** The closed-form gradient with TF.js ops: returns [dx, dgamma, dbeta]. */

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
-import { adamStep } from './adam_step.js';
+import { adamStep } from '../ops/adam_step.js';
 import { Optimizer, type ParamGroup } from './optimizer.js';
 
 /** Options of {@link Adam} and {@link AdamW}. */

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import { nextDropoutSeed } from '../transfer/seeded_dropout.js';
+import { nextDropoutSeed } from '../layers/seeded_dropout.js';
 
 /** Options of {@link applyLoRA}. */
 export interface LoRAOptions {

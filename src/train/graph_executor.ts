@@ -9,8 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
-import { batchNormMode, isBatchNorm } from '../transfer/batch_norm.js';
-import { withFoldPlan } from '../transfer/fold_batch_norm.js';
+import { batchNormMode, isBatchNorm } from '../layers/batch_norm.js';
+import { withFoldPlan } from '../layers/fold_batch_norm.js';
 
 type Layer = tfl.layers.Layer;
 interface NodeLike {

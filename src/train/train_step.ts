@@ -16,7 +16,7 @@ import { withStepFilterCache } from '../backends/step_filter_cache.js';
 import { withUnneededInputGradients } from '../backends/unneeded_input_gradients.js';
 import { convFiltersOnConstantInputs, runLayers } from './graph_executor.js';
 import { taskLoss, taskMetricSum, type LossOptions } from './losses.js';
-import { withBatchRows, type StepDropout } from '../transfer/seeded_dropout.js';
+import { withBatchRows, type StepDropout } from '../layers/seeded_dropout.js';
 
 export { crossEntropy, type LossOptions } from './losses.js';
 

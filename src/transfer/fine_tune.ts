@@ -43,15 +43,15 @@ import { cachePoint, runLayers } from '../train/graph_executor.js';
 import type { HeadTask } from '../models/pretrained_model.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { trainStepAsync } from '../train/train_step.js';
-import { paramGroups, type ParamGroupsOptions } from '../optimizers/param_groups.js';
+import { paramGroups, type ParamGroupsOptions } from './param_groups.js';
 import { SeededRandom } from '../utils/random.js';
-import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
+import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
 import { planStages, type StagePlan } from './recipes.js';
 import { seedNewHead } from './replace_head.js';
 import type { CheckpointState } from '../train/checkpoint.js';
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
 const checkpoints = () => import('../train/checkpoint.js');
-import type { BatchNormMode } from './batch_norm.js';
+import type { BatchNormMode } from '../layers/batch_norm.js';
 import type { Callback, TrainingLog } from '../callbacks/callback.js';
 import { runLoop, type TrainingTask } from '../train/loop.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';

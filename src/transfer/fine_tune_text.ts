@@ -18,7 +18,7 @@ import { TransferKitError } from '../errors.js';
 import { AdamW } from '../optimizers/adam.js';
 import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import type { ParamGroup } from '../optimizers/optimizer.js';
-import { isNoDecay } from '../optimizers/param_groups.js';
+import { isNoDecay } from './param_groups.js';
 import { CosineScheduleWithWarmup } from '../schedules/cosine_schedule_with_warmup.js';
 import { ConstantSchedule } from '../schedules/constant.js';
 import { LinearScheduleWithWarmup } from '../schedules/linear_schedule_with_warmup.js';
@@ -27,7 +27,7 @@ import { lengthGroupedBatches, padBatch, type EncodedText, type TextTokenizer } 
 import { disposeBatch, textInputs } from '../models/text/inputs.js';
 import type { TextModel } from '../models/text/text_model.js';
 import { permutation, SeededRandom } from '../utils/random.js';
-import { applySeededDropout, withDropoutSeeds } from './seeded_dropout.js';
+import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
 import { ensureBackend } from '../backends/backend.js';
 import type { BatchLog, Callback, TrainingLog } from '../callbacks/callback.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';

@@ -8,8 +8,8 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { ModelHandle } from '../models/pretrained_model.js';
-import { clearBatchNormMode, isBatchNorm, setBatchNormMode, type BatchNormMode } from './batch_norm.js';
-import { prepareModel } from './prepare_model.js';
+import { clearBatchNormMode, isBatchNorm, setBatchNormMode, type BatchNormMode } from '../layers/batch_norm.js';
+import { prepareModel } from '../layers/prepare_model.js';
 
 /**
  * Which layers a freeze/unfreeze applies to.

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { HeadTask, PretrainedModel } from '../models/pretrained_model.js';
-import { isFrozenEncoder, type FrozenEncoder } from '../encoders/frozen_encoder.js';
-import { prepareModel } from './prepare_model.js';
+import { isFrozenEncoder, type FrozenEncoder } from '../models/frozen_encoder.js';
+import { prepareModel } from '../layers/prepare_model.js';
 import { requireBackend } from '../backends/backend.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 

@@ -4,7 +4,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelHandle } from '../models/pretrained_model.js';
-import { batchNormMode, isBatchNorm, type BatchNormMode } from './batch_norm.js';
+import { batchNormMode, isBatchNorm, type BatchNormMode } from '../layers/batch_norm.js';
 
 /** One layer's row. */
 export interface LayerSummary {

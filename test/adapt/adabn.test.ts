@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adaBN, useBackend } from '../../src/index.js';
 import { runLayers } from '../../src/train/graph_executor.js';
-import { setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
-import { prepareModel } from '../../src/transfer/prepare_model.js';
+import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
+import { prepareModel } from '../../src/layers/prepare_model.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DomainAdapter, freeze, scoreModel, useBackend, warmStartCoefficient, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
-import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
+import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileSystem, flattenTopology, loadPretrained, useBackend } from '../../src/index.js';
-import { setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
+import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
 import { asset, MOBILENET } from '../helpers/assets.js';
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildZooModel, loadPretrained, loadTorchStateDict, readSafetensors, readTorchCheckpoint, useBackend } from '../../src/index.js';
-import { setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
+import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pth-'));

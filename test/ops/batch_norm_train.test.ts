@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/index.js';
-import { applyKerasBatchNormSemantics, useFusedBatchNorm } from '../../src/transfer/batch_norm.js';
+import { applyKerasBatchNormSemantics, useFusedBatchNorm } from '../../src/layers/batch_norm.js';
 import { relErr, values } from '../helpers/compare.js';
 
 function model(): tfl.LayersModel {

@@ -10,8 +10,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPretrained, useBackend } from '../../src/index.js';
 import { runLayers } from '../../src/train/graph_executor.js';
-import { setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
-import { prepareModel } from '../../src/transfer/prepare_model.js';
+import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
+import { prepareModel } from '../../src/layers/prepare_model.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {

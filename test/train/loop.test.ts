@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildTextModel, DomainAdapter, fineTuneText, pretrainMaskedLM, TextTokenizer, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
-import { applyKerasBatchNormSemantics } from '../../src/transfer/batch_norm.js';
+import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-loop-'));

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/index.js';
-import { fuseClippedRelu } from '../../src/transfer/clipped_relu.js';
+import { fuseClippedRelu } from '../../src/layers/clipped_relu.js';
 
 beforeAll(async () => {
   await useBackend('cpu');

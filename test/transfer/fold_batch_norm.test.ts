@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/index.js';
-import { foldBatchNormForInference, setInferenceFolding } from '../../src/transfer/fold_batch_norm.js';
-import { prepareModel } from '../../src/transfer/prepare_model.js';
+import { foldBatchNormForInference, setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
+import { prepareModel } from '../../src/layers/prepare_model.js';
 import { relErr } from '../helpers/compare.js';
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { prepareModel } from '../../transfer/prepare_model.js';
+import { prepareModel } from '../../layers/prepare_model.js';
 import { TransferKitError } from '../../errors.js';
 
 /** Options of {@link domainDiscriminator} (tllib `DomainDiscriminator`). */

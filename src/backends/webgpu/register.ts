@@ -14,7 +14,7 @@
  * References: docs/performance.md ("WebGPU").
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor, convGeometry, padForTaps, tapWindow } from '../_conv_util.js';
+import { asTensor, convGeometry, padForTaps, tapWindow } from '../../ops/_conv_util.js';
 import { conv2DBackpropFilterConfig } from '../wasm/kernels/Conv2DBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from '../wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { extractFeatures } from '../../encoders/extract_features.js';
 import { imageEncoder, runFeatureLayer } from '../../encoders/tfjs_encoder.js';
-import { isFrozenEncoder } from '../../encoders/frozen_encoder.js';
+import { isFrozenEncoder } from '../../models/frozen_encoder.js';
 import { writeSafetensors } from '../../io/safetensors.js';
 import { int, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';

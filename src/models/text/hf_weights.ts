@@ -1,6 +1,6 @@
 /**
  * Writes Hugging Face checkpoint tensors into a text model by name (portable: the tensors may come
- * from a file, a fetch or memory). The key rule lives in `io/key_maps/hf_text.ts`.
+ * from a file, a fetch or memory). The key rule lives in `models/text/hf_key_map.ts`.
  *
  * Name matching is strict, with HF's exceptions: a task head absent from the checkpoint is newly
  * initialised (HF's "Some weights ... were newly initialized" warning, here in the report), and
@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../../errors.js';
-import { hfKeyMap } from '../../io/key_maps/hf_text.js';
+import { hfKeyMap } from './hf_key_map.js';
 import type { SafeTensor } from '../../io/safetensors.js';
 import type { TextModel } from './text_model.js';
 

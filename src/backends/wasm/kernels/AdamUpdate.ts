@@ -1,13 +1,13 @@
 /**
  * `TkAdamUpdate` on wasm: the whole Adam/AdamW update of one parameter in one SIMD pass
- * (`../simd/adam_update.wat`), bit-identical to the composed ops of `optimizers/adam_step.ts`
+ * (`../simd/adam_update.wat`), bit-identical to the composed ops of `ops/adam_step.ts`
  * (same operations, same order, float32, no fused multiply-add). Falls back to the composed
  * ops where the SIMD kernels cannot run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor } from '../../_conv_util.js';
+import { asTensor } from '../../../ops/_conv_util.js';
 import { AdamUpdate } from '../../../kernel_names.js';
-import { adamStepComposed, type AdamStepAttrs } from '../../../optimizers/adam_step.js';
+import { adamStepComposed, type AdamStepAttrs } from '../../../ops/adam_step.js';
 import { simdKernels } from '../simd/simd_kernels.js';
 
 export const adamUpdateConfig: tf.KernelConfig = {

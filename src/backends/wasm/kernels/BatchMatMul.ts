@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wrapStock } from './_wrap_stock.js';
-import { asTensor } from '../../_conv_util.js';
+import { asTensor } from '../../../ops/_conv_util.js';
 
 /** Wraps wasm's own BatchMatMul: materialise transposes, then the fast untransposed product. */
 export function batchMatMulConfig(stock: tf.KernelConfig): tf.KernelConfig {

@@ -7,7 +7,7 @@
  * Falls back to the composed ops where the SIMD kernels cannot run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor } from '../../_conv_util.js';
+import { asTensor } from '../../../ops/_conv_util.js';
 import { BatchNormTrain, BatchNormTrainGrad } from '../../../kernel_names.js';
 import { batchNormTrainComposed, batchNormTrainGradComposed } from '../../../ops/batch_norm_train.js';
 import { simdKernels } from '../simd/simd_kernels.js';

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wrapStock } from './_wrap_stock.js';
-import { asTensor } from '../../_conv_util.js';
+import { asTensor } from '../../../ops/_conv_util.js';
 import { sharedOutput } from './Identity.js';
 
 /** Wraps wasm's own Cast: same-dtype casts share their buffer. */

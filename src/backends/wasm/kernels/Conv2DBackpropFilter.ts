@@ -16,7 +16,7 @@
  * `StridedSlice` does one element at a time: 200 ms of the stem's 210 ms at 96 px, batch 32.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor, convGeometry, padForTaps, tapWindow, type ConvGeometry } from '../../_conv_util.js';
+import { asTensor, convGeometry, padForTaps, tapWindow, type ConvGeometry } from '../../../ops/_conv_util.js';
 
 /**
  * Upper bound on im2col elements held at once (16 M floats = 64 MB, twice with its transpose):

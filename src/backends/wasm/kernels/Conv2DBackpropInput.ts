@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wrapStock } from './_wrap_stock.js';
-import { asTensor, convGeometry, spreadAndPad } from '../../_conv_util.js';
+import { asTensor, convGeometry, spreadAndPad } from '../../../ops/_conv_util.js';
 import { rearrangedFilter } from '../../step_filter_cache.js';
 import { inputGradientUnneeded } from '../../unneeded_input_gradients.js';
 

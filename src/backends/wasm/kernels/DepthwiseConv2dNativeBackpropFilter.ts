@@ -17,7 +17,7 @@
  * 92 ms for this formulation (measured in this repo; see docs/performance.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor, convGeometry, padOrCrop } from '../../_conv_util.js';
+import { asTensor, convGeometry, padOrCrop } from '../../../ops/_conv_util.js';
 import { depthwiseSimd } from '../simd/simd_kernels.js';
 
 export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {

@@ -11,7 +11,7 @@
  * dilated/padded copy of dy, no flipped filter ([32, 48, 48, 96], 3x3, stride 2: 78 -> ~10 ms).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { asTensor, convGeometry, dilateFilter, spreadAndPad } from '../../_conv_util.js';
+import { asTensor, convGeometry, dilateFilter, spreadAndPad } from '../../../ops/_conv_util.js';
 import { inputGradientUnneeded } from '../../unneeded_input_gradients.js';
 import { depthwiseSimd } from '../simd/simd_kernels.js';
 

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wrapStock } from './_wrap_stock.js';
-import { asTensor } from '../../_conv_util.js';
+import { asTensor } from '../../../ops/_conv_util.js';
 
 /** True when `axis` names exactly the leading axes [0, rank-2] of a float tensor of rank ≥ 3. */
 function leadingAxes(x: tf.TensorInfo, axis: number | number[]): boolean {

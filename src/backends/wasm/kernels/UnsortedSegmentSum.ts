@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../../../errors.js';
-import { asTensor } from '../../_conv_util.js';
+import { asTensor } from '../../../ops/_conv_util.js';
 
 function unsortedSegmentSum(backendName: string): tf.KernelConfig {
   return {

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { nextDropoutSeed } from '../../../transfer/seeded_dropout.js';
+import { nextDropoutSeed } from '../../../layers/seeded_dropout.js';
 
 /** Constructor arguments of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionArgs {

@@ -18,17 +18,17 @@ import type { TextModel } from '../models/text/text_model.js';
 import { AdamW } from '../optimizers/adam.js';
 import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import { LinearScheduleWithWarmup } from '../schedules/linear_schedule_with_warmup.js';
-import { textParamGroups } from '../transfer/fine_tune_text.js';
-import { applySeededDropout, withDropoutSeeds } from '../transfer/seeded_dropout.js';
+import { textParamGroups } from './fine_tune_text.js';
+import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
 import { SeededRandom } from '../utils/random.js';
 import { ensureBackend } from '../backends/backend.js';
 import type { BatchLog, Callback, TrainingLog } from '../callbacks/callback.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
-import { runLoop, type TrainingTask } from './loop.js';
+import { runLoop, type TrainingTask } from '../train/loop.js';
 
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
-const checkpoints = () => import('./checkpoint.js');
+const checkpoints = () => import('../train/checkpoint.js');
 
 /** The checkpoint recipe name of {@link pretrainMaskedLM} runs (a resume must match it). */
 const MLM_RECIPE = 'masked-lm';

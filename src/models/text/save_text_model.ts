@@ -9,14 +9,14 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { TransferKitError } from '../errors.js';
-import { hfKeyMap } from './key_maps/hf_text.js';
-import { writeSafetensors, type SafeTensor } from './safetensors.js';
-import { writeDirAtomically } from './_atomic.js';
-import { loraDelta } from '../peft/lora.js';
-import { TEXT_FAMILIES } from '../models/text/registry.js';
-import type { MaskedLMHead } from '../models/text/heads/masked_lm_head.js';
-import type { TextModel } from '../models/text/text_model.js';
+import { TransferKitError } from '../../errors.js';
+import { hfKeyMap } from './hf_key_map.js';
+import { writeSafetensors, type SafeTensor } from '../../io/safetensors.js';
+import { writeDirAtomically } from '../../io/_atomic.js';
+import { loraDelta } from '../../peft/lora.js';
+import { TEXT_FAMILIES } from './registry.js';
+import type { MaskedLMHead } from './heads/masked_lm_head.js';
+import type { TextModel } from './text_model.js';
 
 const PROBLEM = { multiclass: 'single_label_classification', multilabel: 'multi_label_classification', regression: 'regression' } as const;
 

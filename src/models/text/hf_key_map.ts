@@ -9,9 +9,9 @@
  * inside task models, as HF's `base_model_prefix`.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { weightSuffix } from '../weights_by_name.js';
-import { TEXT_FAMILIES } from '../../models/text/registry.js';
-import type { TextFamily } from '../../models/text/text_model.js';
+import { weightSuffix } from '../../io/weights_by_name.js';
+import { TEXT_FAMILIES } from './registry.js';
+import type { TextFamily } from './text_model.js';
 
 /** One weight of the model and the checkpoint keys that may hold it. */
 export interface HfKeyEntry {

@@ -1,12 +1,12 @@
 /**
  * tfjs-layers' `ReLU({ maxValue })` layers (ReLU6 in every Keras MobileNet) run as one clip
- * forward and one gradient kernel (`ops/clip_by_value_grad.ts` {@link clippedRelu}) instead of
+ * forward and one gradient kernel (`backends/clip_by_value_grad.ts` {@link clippedRelu}) instead of
  * relu + clip forward and clip-mask + step + multiply backward. We patch each layer *instance*'s
  * `call` (class and serialised config stay stock `ReLU`), as `batch_norm.ts` does for BN.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { clippedRelu } from '../ops/clip_by_value_grad.js';
+import { clippedRelu } from '../backends/clip_by_value_grad.js';
 
 type Callable = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 const patched = new WeakSet<tfl.layers.Layer>();

@@ -4,8 +4,8 @@
  * `@huggingface/transformers`. Kept apart so browser bundles never reach node:fs or the peer.
  */
 import { loadPretrained as loadLayersPretrained, type LoadPretrainedOptions } from './load_pretrained.js';
-import type { PretrainedModel } from './pretrained_model.js';
-import type { FrozenEncoder } from '../encoders/frozen_encoder.js';
+import type { PretrainedModel } from '../models/pretrained_model.js';
+import type { FrozenEncoder } from '../models/frozen_encoder.js';
 import { loadOnnxEncoder, type OnnxEncoderOptions } from '../encoders/onnx_encoder.js';
 
 /**

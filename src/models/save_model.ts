@@ -1,8 +1,8 @@
 /**
  * Saves a PretrainedModel (weights, topology, class names and preprocessing) atomically.
  */
-import type { PretrainedModel } from '../models/pretrained_model.js';
-import { fileSystem } from './file_system.js';
+import type { PretrainedModel } from './pretrained_model.js';
+import { fileSystem } from '../io/file_system.js';
 
 /**
  * Writes `pm` to `dir` as a TF.js layers model (model.json + weights.bin). Class names, the head's

@@ -10,21 +10,11 @@ import type { RgbImage } from '../data/decode_image.js';
 /** How token (or patch) states become one vector: the first token's state, or the masked mean (sentence-transformers' mean pooling). */
 export type EncoderPooling = 'cls' | 'mean';
 
-/** What an encoder embeds. */
-export type EncoderModality = 'text' | 'image';
+import type { EncoderModality, EncoderRuntime } from '../backends/live_encoders.js';
+export type { EncoderModality, EncoderRuntime } from '../backends/live_encoders.js';
 
 /** An input of a frozen encoder: a text, or a decoded RGB image. */
 export type EncoderInput = string | RgbImage;
-
-/** Where a frozen encoder computes (what `backendInfo().encoders` lists). */
-export interface EncoderRuntime {
-  /** `'onnxruntime-node'`, `'onnxruntime-web'` or `'tfjs'`. */
-  runtime: 'onnxruntime-node' | 'onnxruntime-web' | 'tfjs';
-  /** The execution provider (ONNX Runtime) or the TF.js backend name. */
-  device: string;
-  /** Threads it computes with, when set explicitly. */
-  threads?: number;
-}
 
 /** A pretrained encoder used frozen: inputs in, one embedding row per input out. */
 export interface FrozenEncoder {

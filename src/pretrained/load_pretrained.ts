@@ -7,11 +7,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
-import { prepareModel } from '../transfer/prepare_model.js';
-import { buildZooModel, pretrainedConfig, zooIds, type PretrainedConfig } from './vision/registry.js';
-import { IMAGENET_CLASSES } from './vision/imagenet_classes.js';
+import { prepareModel } from '../layers/prepare_model.js';
+import { buildZooModel, pretrainedConfig, zooIds, type PretrainedConfig } from '../models/vision/registry.js';
+import { IMAGENET_CLASSES } from '../models/vision/imagenet_classes.js';
 import type { DownloadOptions } from '../io/download.js';
-import type { HeadTask, PretrainedModel, Preprocessing } from './pretrained_model.js';
+import type { HeadTask, PretrainedModel, Preprocessing } from '../models/pretrained_model.js';
 import { ensureBackend } from '../backends/backend.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 

@@ -11,8 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { asTensor } from '../backends/_conv_util.js';
-import { simdKernels } from '../backends/wasm/simd/simd_kernels.js';
+import { asTensor } from '../ops/_conv_util.js';
+import { simdKernels } from './wasm/simd/simd_kernels.js';
 import { ClipByValueGrad } from '../kernel_names.js';
 
 interface ClipAttrs {

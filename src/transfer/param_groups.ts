@@ -7,8 +7,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
-import { blockStarts, featureIndex } from '../transfer/block_boundaries.js';
-import type { ParamGroup } from './optimizer.js';
+import { blockStarts, featureIndex } from './block_boundaries.js';
+import type { ParamGroup } from '../optimizers/optimizer.js';
 
 /**
  * fastai `even_mults(start, stop, n)`: `n` values spaced geometrically from `start` to `stop`.
