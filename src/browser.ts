@@ -33,7 +33,7 @@ export { freeze, unfreeze, selectLayers, type LayerSpec, type FreezeOptions } fr
 export { setInferenceFolding } from './layers/fold_batch_norm.js';
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export { batchNormMode, setBatchNormMode, type BatchNormMode } from './layers/batch_norm.js';
-export { replaceHead, type ReplaceHeadOptions } from './transfer/replace_head.js';
+export { replaceHead, type ReplaceHeadOptions, type TextHeadOptions } from './transfer/replace_head.js';
 export { resizeCropImage, type ImageResizeOptions, type ResizableImage } from './data/resize_image.js';
 export { defaultUnfreezeFrom } from './transfer/block_boundaries.js';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
@@ -115,7 +115,8 @@ export { IMAGENET_CLASSES } from './models/vision/imagenet_classes.js';
 export { mobilenetV2Torchvision } from './models/vision/mobilenet_v2_tv.js';
 // Text models (BERT family), tokenization, the HF fine-tuning recipe, masked-LM, LoRA.
 export type { ModelHandle } from './models/pretrained_model.js';
-export type { TextModel, TextModelOptions, TextTask, TextFamily, TextConfig, TextInputName } from './models/text/text_model.js';
+export { isTextModel, type TextModel, type TextModelOptions, type TextTask, type TextFamily, type TextConfig, type TextInputName } from './models/text/text_model.js';
+export type { TextEvaluateOptions } from './train/evaluate_text.js';
 export { buildTextModel, parseTextConfig } from './models/text/build_text_model.js';
 export { parseBertConfig, BERT_DEFAULTS, type BertConfig } from './models/text/bert/config.js';
 export { parseDistilBertConfig, DISTILBERT_DEFAULTS, type DistilBertConfig } from './models/text/distilbert/config.js';

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         weightDecay: Number(values.wd),
         tradeoff: Number(values.tradeoff),
         validator: validators,
-        restoreBest: false,
+        restoreBestWeights: false,
       }).fit(model, { source: train, target: { xs: targetXs }, sourceVal: val, targetVal: testData });
       const h = res.history;
       const last = h[h.length - 1];

@@ -20,7 +20,7 @@
  * 0.01 annealed as `lr / (1 + 10 p)^0.75` (Ganin et al. 2016), batch 32 per domain.
  *
  * Model selection without target labels: `validator` scores the model after every epoch
- * ('source-accuracy', 'entropy', 'snd', 'dev') and, with `restoreBest` (default), the epoch with
+ * ('source-accuracy', 'entropy', 'snd', 'dev') and, with `restoreBestWeights` (default), the epoch with
  * the best score is the one returned.
  *
  * Reference: tllib (Transfer-Learning-Library) `examples/domain_adaptation/image_classification/
@@ -112,6 +112,8 @@ export interface DomainAdapterOptions {
   /** Unsupervised validators computed after every epoch; the first one selects the returned epoch. */
   validator?: ValidatorName | ValidatorName[];
   /** Return the weights of the best epoch under the first validator (default true when a validator is set). */
+  restoreBestWeights?: boolean;
+  /** @deprecated Use `restoreBestWeights` (the one name across transferkit); kept for one release. */
   restoreBest?: boolean;
   /** Stop when the first validator has not improved for this many epochs (default: never). */
   patience?: number;
@@ -255,8 +257,11 @@ export class DomainAdapter {
     const o = this.options;
     return adaptTextModel(tm, data, {
       method: this.methods[0] as 'mlm' | 'source-only',
-      fineTune: { ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}), seed: o.seed ?? 0 },
-      mlm: { seed: o.seed ?? 0 },
+      fineTune: {
+        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
+        seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.callbacks !== undefined ? { callbacks: o.callbacks } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}),
+      },
+      mlm: { seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) },
     });
   }
 
@@ -276,7 +281,7 @@ export class DomainAdapter {
 
     const o = this.options;
     const validators = o.validator === undefined ? [] : Array.isArray(o.validator) ? o.validator : [o.validator];
-    const restoreBest = o.restoreBest ?? validators.length > 0;
+    const restoreBest = o.restoreBestWeights ?? o.restoreBest ?? validators.length > 0;
     const history: AdaptationEpochLog[] = [];
     // The best epoch under the first validator, by its 1-based position in `history`.
     let best: { index: number; score: number; weights: tf.Tensor[] } | null = null;

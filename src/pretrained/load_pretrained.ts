@@ -87,7 +87,7 @@ async function resolveSource(source: string): Promise<SourceHandle> {
     throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a zoo id (e.g. mobilenet_v2_1.0_224, resnet50), a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.${zooHint}`);
   }
   if (!local.endsWith('.json') && !fs.existsSync(path.join(local, 'model.json')) && fs.existsSync(path.join(local, 'config.json'))) {
-    throw new TransferKitError('E_BAD_OPTION', `${local} holds a Hugging Face config.json, not a TF.js model.json. For BERT-family text models use loadTextModel('${local}').`);
+    throw new TransferKitError('E_BAD_OPTION', `${local} holds a Hugging Face config.json, not a TF.js model.json. For BERT-family text models pass the modality: loadPretrained('${local}', { modality: 'text' }).`);
   }
   return {
     handler: fileSystem(local),

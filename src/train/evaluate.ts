@@ -10,6 +10,8 @@ import { taskLoss } from './losses.js';
 import { predictTta, type TtaOptions } from './tta.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 import { ensureBackend, requireBackend } from '../backends/backend.js';
+import { isTextModel, type TextModel } from '../models/text/text_model.js';
+import { evaluateText, predictText, type TextClassificationData, type TextEvaluateOptions, type TextEvaluation } from './evaluate_text.js';
 
 /** Loss and metrics on a data set. */
 export interface EvaluateResult {
@@ -44,8 +46,13 @@ export interface EvaluateOptions {
 }
 
 /** Class probabilities for `xs` (inference mode, batched). Caller disposes the result. */
-export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.Tensor2D {
+export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize?: number): tf.Tensor2D;
+/** A text classifier's probabilities (regression: values) for `texts`, one row per text. Caller disposes the result. */
+export function predict(tm: TextModel, texts: readonly string[], batchSize?: number): tf.Tensor2D;
+export function predict(pm: PretrainedModel | TextModel, xs: tf.Tensor | readonly string[], batchSize = 32): tf.Tensor2D {
   requireBackend('predict');
+  if (isTextModel(pm)) return predictText(pm, xs as readonly string[], { batchSize });
+  if (!(xs instanceof tf.Tensor)) throw new TransferKitError('E_DATA', 'predict: pass a tensor of preprocessed inputs for an image model (texts go with a text model).');
   const parts: tf.Tensor[] = [];
   for (let i = 0; i < xs.shape[0]; i += batchSize) {
     parts.push(tf.tidy(() => pm.model.apply(tf.slice(xs, i, Math.min(batchSize, xs.shape[0] - i)), { training: false }) as tf.Tensor));
@@ -56,7 +63,15 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize = 32): tf.
 }
 
 /** Mean categorical cross-entropy and accuracy of `pm` on `data` (multiclass heads; see {@link evaluateOutputs} for the others). */
-export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderData, options: number | EvaluateOptions = 32): Promise<EvaluateResult> {
+export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderData, options?: number | EvaluateOptions): Promise<EvaluateResult>;
+/** A text classifier on labelled texts: loss, accuracy and predicted classes (see {@link evaluateText}). */
+export async function evaluate(tm: TextModel, data: TextClassificationData, options?: TextEvaluateOptions): Promise<TextEvaluation>;
+export async function evaluate(pm: PretrainedModel | TextModel, data: LabeledData | EncoderData | TextClassificationData, options: number | EvaluateOptions | TextEvaluateOptions = 32): Promise<EvaluateResult | TextEvaluation> {
+  if (isTextModel(pm)) return evaluateText(pm, data as TextClassificationData, typeof options === 'number' ? { batchSize: options } : (options as TextEvaluateOptions));
+  return evaluateImages(pm, data as LabeledData | EncoderData, options as number | EvaluateOptions);
+}
+
+async function evaluateImages(pm: PretrainedModel, data: LabeledData | EncoderData, options: number | EvaluateOptions): Promise<EvaluateResult> {
   await ensureBackend();
   const batchSize = typeof options === 'number' ? options : options.batchSize ?? 32;
   if ((pm.task ?? 'multiclass') !== 'multiclass') {

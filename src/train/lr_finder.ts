@@ -45,7 +45,8 @@ export interface LRFinderOptions {
 
 /** A suggested rate and the curve point it was read from. */
 export interface LRSuggestion {
-  lr: number;
+  /** The suggested learning rate. */
+  learningRate: number;
   /** The smoothed loss at (or interpolated for) the suggestion. */
   loss: number;
 }
@@ -53,7 +54,7 @@ export interface LRSuggestion {
 /** The sweep and the suggestions. */
 export interface LRFinderResult {
   /** Learning rate of each iteration run. */
-  lrs: number[];
+  learningRates: number[];
   /** Smoothed loss after each iteration. */
   losses: number[];
   /** Raw batch loss of each iteration. */
@@ -84,7 +85,7 @@ export function valley(lrs: number[], losses: number[]): LRSuggestion {
   const raw = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);
   // maxStart can be -1 in fastai's code; Python then indexes from the end.
   const idx = raw < 0 ? n + raw : raw;
-  return { lr: lrs[idx], loss: losses[idx] };
+  return { learningRate: lrs[idx], loss: losses[idx] };
 }
 
 /** fastai `steep`: the rate where the loss falls fastest per log-unit of rate. */
@@ -98,14 +99,14 @@ export function steep(lrs: number[], losses: number[]): LRSuggestion {
       best = i;
     }
   }
-  return { lr: lrs[best], loss: losses[best] };
+  return { learningRate: lrs[best], loss: losses[best] };
 }
 
 /** fastai `minimum`: one tenth of the rate at the lowest loss. */
 export function minimum(lrs: number[], losses: number[]): LRSuggestion {
   let k = 0;
   for (let i = 1; i < losses.length; i++) if (losses[i] < losses[k]) k = i;
-  return { lr: lrs[k] / 10, loss: losses[k] };
+  return { learningRate: lrs[k] / 10, loss: losses[k] };
 }
 
 /**
@@ -113,7 +114,7 @@ export function minimum(lrs: number[], losses: number[]): LRSuggestion {
  * @example
  * ```ts
  * const { suggestions } = await findLearningRate(model, train);
- * await fineTune(model, train, { headLearningRate: suggestions.valley?.lr });
+ * await fineTune(model, train, { headLearningRate: suggestions.valley?.learningRate });
  * ```
  */
 export async function findLearningRate(pm: PretrainedModel, data: LabeledData, options: LRFinderOptions = {}): Promise<LRFinderResult> {
@@ -135,7 +136,7 @@ export async function findLearningRate(pm: PretrainedModel, data: LabeledData, o
   const cache = computeCache(model, from, data.xs, false, batchSize);
   const optimizer = createOptimizer(options.optimizer ?? 'adam', vars, startLr);
   const rand = mulberry32(options.seed ?? 42);
-  const result: LRFinderResult = { lrs: [], losses: [], rawLosses: [], stoppedEarly: false, suggestions: { valley: null, steep: null, minimum: null } };
+  const result: LRFinderResult = { learningRates: [], losses: [], rawLosses: [], stoppedEarly: false, suggestions: { valley: null, steep: null, minimum: null } };
   try {
     const n = data.xs.shape[0];
     let order = permutation(n, rand);
@@ -157,7 +158,7 @@ export async function findLearningRate(pm: PretrainedModel, data: LabeledData, o
       tf.dispose([x, y]);
       val = beta * val + (1 - beta) * loss;
       const smooth = val / (1 - beta ** (it + 1));
-      result.lrs.push(lr);
+      result.learningRates.push(lr);
       result.rawLosses.push(loss);
       result.losses.push(smooth);
       if (smooth < best) best = smooth;
@@ -172,7 +173,7 @@ export async function findLearningRate(pm: PretrainedModel, data: LabeledData, o
     disposeCache(cache);
     optimizer.dispose();
   }
-  let lrs = result.lrs.slice(Math.floor(numIt / 10), Math.max(0, result.lrs.length - 5));
+  let lrs = result.learningRates.slice(Math.floor(numIt / 10), Math.max(0, result.learningRates.length - 5));
   let losses = result.losses.slice(Math.floor(numIt / 10), Math.max(0, result.losses.length - 5));
   const nan = losses.findIndex((l) => !Number.isFinite(l));
   if (nan >= 0) {

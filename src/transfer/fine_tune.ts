@@ -54,6 +54,9 @@ const checkpoints = () => import('../train/checkpoint.js');
 import type { BatchNormMode } from '../layers/batch_norm.js';
 import type { Callback, TrainingLog } from '../callbacks/callback.js';
 import { runLoop, type TrainingTask } from '../train/loop.js';
+import { isTextModel, type TextModel } from '../models/text/text_model.js';
+import type { TextClassificationData } from '../train/evaluate_text.js';
+import { fineTuneText, type FineTuneTextOptions, type FineTuneTextResult } from './fine_tune_text.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import type { LossOptions } from '../train/train_step.js';
@@ -478,7 +481,23 @@ const FINE_TUNE_OPTIONS = optionNames<FineTuneOptions>({ recipe: true, baseLr: t
  * const { history } = await fineTune(model, train, { validation: val, headEpochs: 5, epochs: 5 });
  * ```
  */
-export async function fineTune(pm: PretrainedModel, train: TrainData | EncoderData, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+export async function fineTune(pm: PretrainedModel, train: TrainData | EncoderData, options?: FineTuneOptions): Promise<FineTuneResult>;
+/**
+ * A text model (BERT family, with a classification head from {@link replaceHead} or its checkpoint):
+ * the Hugging Face recipe on labelled texts, with every option of {@link fineTuneText}.
+ * @example
+ * ```ts
+ * const bert = replaceHead(await loadPretrained('./bert-mini', { modality: 'text' }), { numClasses: 2 });
+ * await fineTune(bert, { texts, labels }, { epochs: 3, validation: dev });
+ * ```
+ */
+export async function fineTune(tm: TextModel, train: TextClassificationData, options?: FineTuneTextOptions): Promise<FineTuneTextResult>;
+export async function fineTune(pm: PretrainedModel | TextModel, train: TrainData | EncoderData | TextClassificationData, options: FineTuneOptions | FineTuneTextOptions = {}): Promise<FineTuneResult | FineTuneTextResult> {
+  if (isTextModel(pm)) return fineTuneText(pm, train as TextClassificationData, options as FineTuneTextOptions);
+  return fineTuneImages(pm, train as TrainData | EncoderData, options as FineTuneOptions);
+}
+
+async function fineTuneImages(pm: PretrainedModel, train: TrainData | EncoderData, options: FineTuneOptions): Promise<FineTuneResult> {
   checkOptionKeys('fineTune', options, FINE_TUNE_OPTIONS);
   checkTrainData('training data', train);
   if (options.validation !== undefined) checkTrainData('options.validation', options.validation);

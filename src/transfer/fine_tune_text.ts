@@ -29,6 +29,7 @@ import type { TextModel } from '../models/text/text_model.js';
 import { permutation, SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
 import { ensureBackend } from '../backends/backend.js';
+import { checkTextData as checkData, evaluateText, lossAndHits, tokenizerOf, type TextClassificationData } from '../train/evaluate_text.js';
 import type { BatchLog, Callback, TrainingLog } from '../callbacks/callback.js';
 import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_stopping.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
@@ -38,13 +39,7 @@ import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
 const checkpoints = () => import('../train/checkpoint.js');
 
-/** Labelled texts (one label per text; a class index, or a value for regression heads). */
-export interface TextClassificationData {
-  texts: string[];
-  labels: number[];
-  /** Second segments of text pairs (NLI, QA-style tasks), one per text. */
-  pairs?: string[];
-}
+export { evaluateText, type TextClassificationData, type TextEvaluation } from '../train/evaluate_text.js';
 
 /** One epoch's figures (stage `'fine-tune'`; `accuracy` for classifiers). */
 export interface TextEpochLog extends TrainingLog {
@@ -67,7 +62,9 @@ export interface FineTuneTextOptions {
   warmupSteps?: number;
   /** `'linear'` (default), `'cosine'` or `'constant'`, as HF `lr_scheduler_type`. */
   schedule?: 'linear' | 'cosine' | 'constant';
-  /** Global gradient-norm clip (default 1.0; 0 disables). */
+  /** Clip gradients to this global L2 norm (as fineTune's `clipNorm`, HF `max_grad_norm`; default 1.0; 0 disables). */
+  clipNorm?: number;
+  /** @deprecated Use `clipNorm` (the one name across transferkit); kept for one release. */
   maxGradNorm?: number;
   /** Layer-wise LR decay factor (e.g. 0.9); default off. */
   layerDecay?: number;
@@ -77,7 +74,9 @@ export interface FineTuneTextOptions {
   groupByLength?: boolean;
   /** Evaluated after every epoch; the best epoch is restored at the end. */
   validation?: TextClassificationData;
-  /** Restore the best validation epoch at the end (default true when `validation` is given). */
+  /** Restore the best validation epoch's weights at the end (HF `load_best_model_at_end`; default true when `validation` is given). */
+  restoreBestWeights?: boolean;
+  /** @deprecated Use `restoreBestWeights` (the one name across transferkit); kept for one release. */
   loadBestAtEnd?: boolean;
   /** Seed of shuffling and dropout (default 42, HF's). */
   seed?: number;
@@ -98,17 +97,19 @@ export interface FineTuneTextOptions {
    * `everyEpochs` epochs (default 1) and every `everySteps` steps when set, atomically.
    */
   checkpoint?: { dir: string; everyEpochs?: number; everySteps?: number };
-  /** Continue from a checkpoint folder written by `checkpoint`, with the same model, data and options: the result equals an uninterrupted run (the best-epoch snapshot of `loadBestAtEnd` restarts at the resume). */
+  /** Continue from a checkpoint folder written by `checkpoint`, with the same model, data and options: the result equals an uninterrupted run (the best-epoch snapshot of `restoreBestWeights` restarts at the resume). */
   resumeFrom?: string;
   /** Stops the run after the current optimizer step when aborted (checkpointed when `checkpoint` is set); the result has `interrupted`. */
   signal?: AbortSignal;
 }
 
 /** Every option name of {@link FineTuneTextOptions}: others are refused. */
-const FINE_TUNE_TEXT_OPTIONS = optionNames<FineTuneTextOptions>({ epochs: true, batchSize: true, learningRate: true, weightDecay: true, warmupRatio: true, warmupSteps: true, schedule: true, maxGradNorm: true, layerDecay: true, maxLength: true, groupByLength: true, validation: true, loadBestAtEnd: true, seed: true, tokenizer: true, onEpochEnd: true, onStep: true, callbacks: true, earlyStopping: true, progress: true, checkpoint: true, resumeFrom: true, signal: true });
+const FINE_TUNE_TEXT_OPTIONS = optionNames<FineTuneTextOptions>({ epochs: true, batchSize: true, learningRate: true, weightDecay: true, warmupRatio: true, warmupSteps: true, schedule: true, clipNorm: true, maxGradNorm: true, layerDecay: true, maxLength: true, groupByLength: true, validation: true, restoreBestWeights: true, loadBestAtEnd: true, seed: true, tokenizer: true, onEpochEnd: true, onStep: true, callbacks: true, earlyStopping: true, progress: true, checkpoint: true, resumeFrom: true, signal: true });
 
 /** What {@link fineTuneText} did. */
 export interface FineTuneTextResult {
+  /** The trained model (the same object that was passed in). */
+  model: TextModel;
   history: TextEpochLog[];
   /** Epoch (1-based) whose weights the model holds at the end. */
   bestEpoch: number;
@@ -116,49 +117,6 @@ export interface FineTuneTextResult {
   steps: number;
   /** True when `signal` stopped the run early (resume it with `resumeFrom`). */
   interrupted?: boolean;
-}
-
-/** Evaluation figures of {@link evaluateText}. */
-export interface TextEvaluation {
-  loss: number;
-  /** Classifiers only. */
-  accuracy?: number;
-  /** Predicted class per text (classifiers) or value (regression). */
-  predictions: number[];
-}
-
-function checkData(tm: TextModel, data: TextClassificationData, what: string): void {
-  if (!Array.isArray(data.texts) || data.texts.length === 0) throw new TransferKitError('E_DATA', `${what}: no texts.`);
-  if (data.labels.length !== data.texts.length) throw new TransferKitError('E_DATA', `${what}: ${data.texts.length} texts but ${data.labels.length} labels; pass one label per text.`);
-  if (tm.task !== 'sequence-classification') throw new TransferKitError('E_BAD_OPTION', `fineTuneText trains sequence-classification heads; this model's task is '${tm.task}'. Load it with { task: 'sequence-classification', numLabels }.`);
-  if (tm.problemType === 'multiclass') {
-    const k = tm.model.outputs[0].shape[1] as number;
-    const bad = data.labels.findIndex((l) => !Number.isInteger(l) || l < 0 || l >= k);
-    if (bad >= 0) throw new TransferKitError('E_DATA', `${what}: label ${data.labels[bad]} (text #${bad}) is not a class index in [0, ${k - 1}] of this ${k}-label head.`);
-  } else if (tm.problemType === 'multilabel') {
-    throw new TransferKitError('E_NOT_IMPLEMENTED', 'fineTuneText: multi-label heads are not supported yet; use a multiclass or regression head.');
-  }
-}
-
-function tokenizerOf(tm: TextModel, t: TextTokenizer | undefined): TextTokenizer {
-  const tok = t ?? tm.tokenizer;
-  if (tok === undefined) throw new TransferKitError('E_BAD_OPTION', `${tm.source} has no tokenizer (no tokenizer.json or vocab.txt); pass options.tokenizer.`);
-  return tok;
-}
-
-/** Per-example loss sum and hits of a batch (logits in, tensors out). */
-function lossAndHits(tm: TextModel, logits: tf.Tensor, labels: number[]): { loss: tf.Scalar; hits: tf.Scalar } {
-  return tf.tidy(() => {
-    if (tm.problemType === 'regression') {
-      const y = tf.tensor2d(labels, [labels.length, 1]);
-      return { loss: tf.sum(tf.squaredDifference(logits, y)) as tf.Scalar, hits: tf.scalar(0) };
-    }
-    const k = logits.shape[1] as number;
-    const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), k);
-    const loss = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)))) as tf.Scalar;
-    const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.tensor1d(labels, 'int32')), 'float32')) as tf.Scalar;
-    return { loss, hits };
-  });
 }
 
 /** Layer depth for layer-wise LR decay: embeddings 0, block i → i+1, everything after → L+1. */
@@ -188,32 +146,6 @@ export function textParamGroups(tm: TextModel, weightDecay: number, layerDecay?:
     }
   }
   return [...groups.values()];
-}
-
-/** Loss, accuracy and predictions of a classification (or regression) head on `data`. */
-export async function evaluateText(tm: TextModel, data: TextClassificationData, options: { batchSize?: number; maxLength?: number; tokenizer?: TextTokenizer } = {}): Promise<TextEvaluation> {
-  await ensureBackend();
-  checkData(tm, data, 'evaluateText');
-  const tok = tokenizerOf(tm, options.tokenizer);
-  const encoded = tok.encodeAll(data.texts, data.pairs, { maxLength: options.maxLength ?? 128 });
-  const bs = options.batchSize ?? 64;
-  let loss = 0;
-  let hits = 0;
-  const predictions: number[] = [];
-  for (let s = 0; s < encoded.length; s += bs) {
-    const idx = Array.from({ length: Math.min(bs, encoded.length - s) }, (_, i) => s + i);
-    const batch = padBatch(idx.map((i) => encoded[i]), tok.padId);
-    const logits = tm.model.apply(textInputs(tm, batch), { training: false }) as tf.Tensor;
-    const r = lossAndHits(tm, logits, idx.map((i) => data.labels[i]));
-    const pred = tm.problemType === 'regression' ? tf.reshape(logits, [-1]) : tf.argMax(logits, -1);
-    loss += (await r.loss.data())[0];
-    hits += (await r.hits.data())[0];
-    predictions.push(...Array.from(await pred.data()));
-    tf.dispose([logits, r.loss, r.hits, pred]);
-    disposeBatch(batch);
-  }
-  const n = encoded.length;
-  return { loss: loss / n, ...(tm.problemType === 'regression' ? {} : { accuracy: hits / n }), predictions };
 }
 
 function scheduleOf(kind: FineTuneTextOptions['schedule'], lr: number, warmup: number, total: number): LRSchedule {
@@ -263,11 +195,11 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
     optimizer.dispose();
     throw new TransferKitError('E_BAD_OPTION', 'fineTuneText: the model has no trainable weights (everything is frozen).');
   }
-  const maxGradNorm = options.maxGradNorm ?? 1.0;
+  const maxGradNorm = options.clipNorm ?? options.maxGradNorm ?? 1.0;
   applySeededDropout(tm.model);
   const history = (resume?.history ?? []) as TextEpochLog[];
   // HF load_best_model_at_end: accuracy for classifiers, loss for regression heads.
-  const keepBest = options.validation !== undefined && options.loadBestAtEnd !== false;
+  const keepBest = options.validation !== undefined && (options.restoreBestWeights ?? options.loadBestAtEnd) !== false;
   const best = keepBest ? new EarlyStopping({ monitor: tm.problemType === 'regression' ? 'valLoss' : 'valAccuracy', patience: Infinity, restoreBestWeights: true }) : null;
   const callbacks: Callback[] = [
     ...(options.onEpochEnd !== undefined ? [{ onEpochEnd: (log: TrainingLog) => options.onEpochEnd?.(log as TextEpochLog) }] : []),
@@ -339,7 +271,7 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
       position: { recipe: TEXT_RECIPE, stageIndex: 0 },
       resume: resume !== null && resume.stageIndex === 0 ? resume : null,
     });
-    return { history, bestEpoch: best !== null && best.bestEpoch > 0 ? best.bestEpoch : history.length, steps: r.steps, ...(r.interrupted ? { interrupted: true } : {}) };
+    return { model: tm, history, bestEpoch: best !== null && best.bestEpoch > 0 ? best.bestEpoch : history.length, steps: r.steps, ...(r.interrupted ? { interrupted: true } : {}) };
   } finally {
     optimizer.dispose();
   }

@@ -79,9 +79,11 @@ export function isNoDecay(v: tf.Variable): boolean {
 export interface ParamGroupsOptions {
   /** Number of layer groups, head included (default 3: lower backbone, upper backbone, head). */
   groups?: number;
-  /** Per-group rates (see {@link discriminativeLrs}); expressed as `lrScale` relative to the largest. */
+  /** Per-group rates, fastai's `slice(lo, hi)` (see {@link discriminativeLrs}); expressed as `lrScale` relative to the largest. */
+  learningRate?: number | { lo?: number; hi: number };
+  /** @deprecated Use `learningRate` (the one name across transferkit); kept for one release. */
   lr?: number | { lo?: number; hi: number };
-  /** timm layer-wise decay factor instead of `lr` (scale `decay^(n-1-i)`). */
+  /** timm layer-wise decay factor instead of `learningRate` (scale `decay^(n-1-i)`). */
   layerDecay?: number;
   /** Floor of the layer-decay scale (default 0). */
   minScale?: number;
@@ -96,7 +98,7 @@ export interface ParamGroupsOptions {
  * weights and one (weight decay 0) for biases and norm parameters.
  * @example
  * ```ts
- * const groups = paramGroups(model, { groups: 3, lr: { lo: 1e-5, hi: 1e-3 }, weightDecay: 0.01 });
+ * const groups = paramGroups(model, { groups: 3, learningRate: { lo: 1e-5, hi: 1e-3 }, weightDecay: 0.01 });
  * const opt = new AdamW(groups, { learningRate: 1e-3 }); // groups scale it by 0.01, 0.1, 1
  * ```
  */
@@ -106,7 +108,7 @@ export function paramGroups(pm: PretrainedModel, options: ParamGroupsOptions = {
   let scales: number[];
   if (options.layerDecay !== undefined) scales = layerDecayScales(n, options.layerDecay, options.minScale ?? 0);
   else {
-    const lrs = discriminativeLrs(options.lr ?? 1, n);
+    const lrs = discriminativeLrs(options.learningRate ?? options.lr ?? 1, n);
     const top = Math.max(...lrs);
     scales = lrs.map((l) => l / top);
   }

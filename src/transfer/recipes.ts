@@ -106,7 +106,7 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
           freeze(pm, 'backbone', { bn: options.frozenBn ?? 'train' });
           headUnfreeze();
         },
-        overrides: { optimizer, paramGroups: { ...options.paramGroups, groups, lr: { hi: baseLr } }, schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: 0.99 }) },
+        overrides: { optimizer, paramGroups: { ...options.paramGroups, groups, learningRate: { hi: baseLr } }, schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: 0.99 }) },
       },
       {
         stage: 'fine-tune', epochs, lr: baseLr / 2,
@@ -116,7 +116,7 @@ export function planStages(pm: PretrainedModel, recipe: Recipe, options: FineTun
         },
         overrides: {
           optimizer,
-          paramGroups: { ...options.paramGroups, groups, lr: { lo: baseLr / 2 / (options.lrMult ?? 100), hi: baseLr / 2 } },
+          paramGroups: { ...options.paramGroups, groups, learningRate: { lo: baseLr / 2 / (options.lrMult ?? 100), hi: baseLr / 2 } },
           schedule: (_s, peak, total) => new OneCycle({ maxLearningRate: peak, totalSteps: total, pctStart: options.pctStart ?? 0.3, div: options.div ?? 5 }),
         },
       },

@@ -11,6 +11,9 @@ import { isFrozenEncoder, type FrozenEncoder } from '../models/frozen_encoder.js
 import { prepareModel } from '../layers/prepare_model.js';
 import { requireBackend } from '../backends/backend.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
+import { isTextModel, type TextModel } from '../models/text/text_model.js';
+import { buildTextModel } from '../models/text/build_text_model.js';
+import { copyWeightsByName } from '../io/weights_by_name.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
@@ -162,7 +165,56 @@ const REPLACE_HEAD_OPTIONS = optionNames<ReplaceHeadOptions>({ numClasses: true,
  * const fastai = replaceHead(base, { numClasses: 2, preset: 'fastai' }); // fastai's create_head
  * ```
  */
-export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHeadOptions): PretrainedModel {
+export function replaceHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHeadOptions): PretrainedModel;
+/**
+ * A text model (BERT family): a new sequence-classification model of the same configuration
+ * whose encoder (and pooler) weights are copied from `base`, with a new classifier of
+ * `numClasses` outputs (1: regression, as HF `num_labels=1`) drawn from `seed` — what HF's
+ * `AutoModelForSequenceClassification.from_pretrained(base, num_labels=...)` gives. `base` is left
+ * as it was (dispose it when done); the tokenizer comes along.
+ * @example
+ * ```ts
+ * const bert = replaceHead(await loadPretrained('./bert-mini', { modality: 'text' }), { numClasses: 2, seed: 1 });
+ * ```
+ */
+export function replaceHead(base: TextModel, headOptions: TextHeadOptions): TextModel;
+export function replaceHead(base: PretrainedModel | FrozenEncoder | TextModel, headOptions: ReplaceHeadOptions | TextHeadOptions): PretrainedModel | TextModel {
+  if (isTextModel(base)) return textHead(base, headOptions as TextHeadOptions);
+  return imageHead(base, headOptions as ReplaceHeadOptions);
+}
+
+/** Options of {@link replaceHead} on a text model. */
+export interface TextHeadOptions {
+  /** Outputs of the classifier: classes (>= 2), or 1 for a regression head (HF `num_labels`). */
+  numClasses: number;
+  /** Class names, index-aligned with the outputs. */
+  classNames?: string[];
+  /** Seed of the new classifier's weights (default unseeded). */
+  seed?: number;
+}
+
+const TEXT_HEAD_OPTIONS = optionNames<TextHeadOptions>({ numClasses: true, classNames: true, seed: true });
+
+function textHead(base: TextModel, options: TextHeadOptions): TextModel {
+  checkOptionKeys('replaceHead (text model)', options, TEXT_HEAD_OPTIONS);
+  requireBackend('replaceHead');
+  const n = options.numClasses;
+  if (!Number.isInteger(n) || n < 1) throw new TransferKitError('E_BAD_OPTION', `replaceHead: numClasses must be an integer >= 1 (1 = regression). Received: numClasses=${n}.`);
+  const tm = buildTextModel(base.config, {
+    task: 'sequence-classification', numLabels: n, ...(options.classNames !== undefined ? { classNames: options.classNames } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}), source: base.source,
+  });
+  // The encoder (and pooler) weights by name; the new classifier keeps its fresh initialisation.
+  const report = copyWeightsByName(tm.model, base.model, { strict: false });
+  const encoderMissing = report.missing.filter((k) => !tm.headLayers.some((h) => k.startsWith(`${h}/`)) && !k.startsWith('pooler'));
+  if (encoderMissing.length > 0 || report.mismatched.length > 0) {
+    tm.model.dispose();
+    throw new TransferKitError('E_MODEL_TOPOLOGY', `replaceHead: the text model's encoder weights do not match its configuration (missing: ${encoderMissing.slice(0, 3).join(', ') || '-'}; mismatched: ${report.mismatched.slice(0, 3).join(', ') || '-'}).`);
+  }
+  if (base.tokenizer !== undefined) tm.tokenizer = base.tokenizer;
+  return tm;
+}
+
+function imageHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHeadOptions): PretrainedModel {
   checkOptionKeys('replaceHead', headOptions, REPLACE_HEAD_OPTIONS);
   requireBackend('replaceHead');
   const options = withPreset(headOptions);

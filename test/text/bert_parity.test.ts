@@ -182,9 +182,16 @@ describe('loading Hugging Face folders', () => {
     await expect(loadTextModel(path.join(os.tmpdir(), 'no-such-folder-tk'))).rejects.toThrow(/not a Hub id|No folder/);
   });
 
-  it('loadPretrained on a Hugging Face text folder points to loadTextModel', async (ctx) => {
+  it("loadPretrained on a Hugging Face text folder asks for { modality: 'text' }, and with it loads the same model as loadTextModel", async (ctx) => {
     if (!fixtures) return ctx.skip();
-    await expect(loadPretrained(path.join(fixtures, 'bert'))).rejects.toThrow(/Hugging Face config\.json.*use loadTextModel/);
+    await expect(loadPretrained(path.join(fixtures, 'bert'))).rejects.toThrow(/Hugging Face config\.json.*loadPretrained\('.*', \{ modality: 'text' \}\)/);
+    const a = await loadPretrained(path.join(fixtures, 'bert'), { modality: 'text' });
+    const b = await loadTextModel(path.join(fixtures, 'bert'));
+    expect(a.family).toBe('bert');
+    expect(a.model.weights.map((w) => w.originalName)).toEqual(b.model.weights.map((w) => w.originalName));
+    a.model.weights.forEach((w, i) => expect(Array.from(w.read().dataSync())).toEqual(Array.from(b.model.weights[i].read().dataSync())));
+    a.model.dispose();
+    b.model.dispose();
   });
 
   it('weights: null builds the configuration without reading weights; the vocab.txt tokenizer comes along', async (ctx) => {

@@ -30,14 +30,14 @@ export async function lrFindCommand(argv: string[]): Promise<number> {
     startLr: num(values, 'start', 1e-7, (x) => x > 0, '> 0'), endLr: num(values, 'end', 10, (x) => x > 0, '> 0'),
   });
   const s = r.suggestions;
-  const result = { valley: s.valley?.lr ?? null, steep: s.steep?.lr ?? null, minimum: s.minimum?.lr ?? null, iterations: r.lrs.length, stoppedEarly: r.stoppedEarly };
-  out.info(`suggested learning rates (fastai): valley ${result.valley?.toExponential(2) ?? '-'}, steep ${result.steep?.toExponential(2) ?? '-'}, minimum/10 ${result.minimum?.toExponential(2) ?? '-'} (${r.lrs.length} iterations${r.stoppedEarly ? ', stopped when the loss diverged' : ''})`);
+  const result = { valley: s.valley?.learningRate ?? null, steep: s.steep?.learningRate ?? null, minimum: s.minimum?.learningRate ?? null, iterations: r.learningRates.length, stoppedEarly: r.stoppedEarly };
+  out.info(`suggested learning rates (fastai): valley ${result.valley?.toExponential(2) ?? '-'}, steep ${result.steep?.toExponential(2) ?? '-'}, minimum/10 ${result.minimum?.toExponential(2) ?? '-'} (${r.learningRates.length} iterations${r.stoppedEarly ? ', stopped when the loss diverged' : ''})`);
   const dir = values.out as string | undefined;
   if (dir !== undefined) {
     fs.mkdirSync(dir, { recursive: true });
-    const marks = ([['valley', s.valley], ['steep', s.steep], ['min/10', s.minimum]] as const).filter(([, v]) => v !== null).map(([label, v]) => ({ x: (v as { lr: number }).lr, label }));
-    fs.writeFileSync(path.join(dir, 'lr_find.svg'), lineChart([{ name: 'smoothed loss', points: r.lrs.map((lr, i) => [lr, r.losses[i]] as const), markers: false }], { title: 'LR range test', xLabel: 'learning rate (log)', yLabel: 'loss', xLog: true, vlines: marks }));
-    fs.writeFileSync(path.join(dir, 'lr_find.json'), `${JSON.stringify({ ...result, lrs: r.lrs, losses: r.losses, rawLosses: r.rawLosses }, null, 2)}\n`);
+    const marks = ([['valley', s.valley], ['steep', s.steep], ['min/10', s.minimum]] as const).filter(([, v]) => v !== null).map(([label, v]) => ({ x: (v as { learningRate: number }).learningRate, label }));
+    fs.writeFileSync(path.join(dir, 'lr_find.svg'), lineChart([{ name: 'smoothed loss', points: r.learningRates.map((lr, i) => [lr, r.losses[i]] as const), markers: false }], { title: 'LR range test', xLabel: 'learning rate (log)', yLabel: 'loss', xLog: true, vlines: marks }));
+    fs.writeFileSync(path.join(dir, 'lr_find.json'), `${JSON.stringify({ ...result, learningRates: r.learningRates, losses: r.losses, rawLosses: r.rawLosses }, null, 2)}\n`);
     out.info(`wrote ${path.join(dir, 'lr_find.svg')}`);
   }
   if (train !== data.train) train.xs.dispose();

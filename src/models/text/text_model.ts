@@ -70,3 +70,12 @@ export interface TextModelOptions {
   /** Seed of the fresh weights' initialisers (default: unseeded). Same seed, same weights. */
   seed?: number;
 }
+
+/**
+ * True for a BERT-family text model (what `loadPretrained(dir, { modality: 'text' })`,
+ * `loadTextModel` and `buildTextModel` return): the primitives dispatch on it.
+ */
+export function isTextModel(m: unknown): m is TextModel {
+  const t = m as Partial<TextModel> | null;
+  return typeof t === 'object' && t !== null && typeof t.family === 'string' && Array.isArray(t.inputNames) && t.model !== undefined;
+}

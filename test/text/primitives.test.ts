@@ -1,0 +1,122 @@
+/**
+ * The six primitives on a BERT-style text model, end to end and with no text-specific call:
+ * loadPretrained on a Hugging Face folder → replaceHead → freeze → fineTune → evaluate → predict
+ * → saveModel (HF layout) → loadPretrained again, and DomainAdapter on the same model. The folder
+ * is written by saveTextModel from a small seeded BERT (the torch-made fixtures of
+ * bert_parity.test.ts cover checkpoint parity; this covers the API surface without torch).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTextModel, DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, TextTokenizer, unfreeze, useBackend, type TextModel } from '../../src/index.js';
+import { mulberry32 } from '../../src/utils/random.js';
+
+const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'story', 'is', 'was', 'very', 'quite', 'good', 'great', 'fine', 'bad', 'awful', 'poor', 'and', 'plot', 'acting'];
+
+function texts(n: number, seed: number): { texts: string[]; labels: number[] } {
+  const r = mulberry32(seed);
+  const pick = (xs: string[]): string => xs[Math.floor(r() * xs.length)];
+  const out = { texts: [] as string[], labels: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    const y = r() < 0.5 ? 0 : 1;
+    const words = Array.from({ length: 4 + Math.floor(r() * 6) }, () => pick(VOCAB.slice(5, 13)));
+    words.splice(Math.floor(r() * words.length), 0, pick(y ? ['good', 'great', 'fine'] : ['bad', 'awful', 'poor']));
+    out.texts.push(words.join(' '));
+    out.labels.push(y);
+  }
+  return out;
+}
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-text-primitives-'));
+let baseDir = '';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+  // A "pretrained" base checkpoint in the Hugging Face layout (BertModel: encoder + pooler).
+  const base = buildTextModel({ model_type: 'bert', vocab_size: VOCAB.length, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 32 }, { task: 'base', seed: 3 });
+  base.tokenizer = TextTokenizer.fromVocab(VOCAB);
+  baseDir = path.join(tmp(), 'bert-tiny');
+  await saveModel(base, baseDir);
+  base.model.dispose();
+});
+
+describe('the primitives on a BERT model', () => {
+  it("loadPretrained({ modality: 'text' }) → replaceHead → freeze → fineTune → evaluate → predict → saveModel → loadPretrained", async () => {
+    expect(fs.readdirSync(baseDir)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt']));
+    const base = await loadPretrained(baseDir, { modality: 'text' });
+    expect(isTextModel(base)).toBe(true);
+    expect(base.task).toBe('base');
+
+    // replaceHead: the encoder weights come from the checkpoint, the classifier is new (seeded).
+    const model = replaceHead(base, { numClasses: 2, classNames: ['neg', 'pos'], seed: 1 });
+    expect(model.task).toBe('sequence-classification');
+    const enc = (m: TextModel): number[] => Array.from(m.model.weights.find((w) => w.originalName === 'encoder.layer.1.output.dense/kernel')!.read().dataSync());
+    expect(enc(model)).toEqual(enc(base));
+    expect(model.tokenizer).toBe(base.tokenizer);
+
+    // freeze: the backbone stops, the pooler and classifier train; summary counts them.
+    freeze(model, 'backbone');
+    expect(summary(model).trainableParams).toBe(32 * 32 + 32 + 32 * 2 + 2);
+    unfreeze(model, 'all');
+
+    // The configuration text_training.test.ts established for this synthetic task (256 texts, 4 epochs).
+    const train = texts(256, 1);
+    const dev = texts(96, 2);
+    const before = await evaluate(model, dev);
+    expect(before.accuracy).toBeLessThan(0.8);
+    const r = await fineTune(model, train, { epochs: 4, batchSize: 16, learningRate: 3e-3, validation: dev, seed: 7, progress: false });
+    expect(r.model).toBe(model);
+    expect(r.history.map((h) => `${h.stage}#${h.epoch}`)).toEqual(['fine-tune#1', 'fine-tune#2', 'fine-tune#3', 'fine-tune#4']);
+    const after = await evaluate(model, dev);
+    expect(after.accuracy).toBeGreaterThan(0.9);
+
+    // predict: one probability row per text, the arg-max being evaluate's prediction.
+    const probs = predict(model, dev.texts);
+    expect(probs.shape).toEqual([96, 2]);
+    const rows = (await probs.array()) as number[][];
+    probs.dispose();
+    rows.forEach((p, i) => {
+      expect(p[0] + p[1]).toBeCloseTo(1, 5);
+      expect(p[1] > p[0] ? 1 : 0).toBe(after.predictions[i]);
+    });
+
+    // saveModel writes the HF layout; loading it back gives the same outputs.
+    const out = path.join(tmp(), 'fine-tuned');
+    await saveModel(model, out);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { architectures: string[]; id2label: Record<string, string> };
+    expect(config.architectures).toEqual(['BertForSequenceClassification']);
+    expect(config.id2label).toEqual({ 0: 'neg', 1: 'pos' });
+    const again = await loadPretrained(out, { modality: 'text' });
+    const p2 = predict(again, dev.texts);
+    expect(Math.max(...((await p2.array()) as number[][]).flatMap((p, i) => p.map((v, k) => Math.abs(v - rows[i][k]))))).toBeLessThan(1e-5);
+    p2.dispose();
+    for (const m of [base, model, again]) m.model.dispose();
+  });
+
+  it('DomainAdapter adapts the same text model (masked-LM on the target texts, then the source recipe)', async () => {
+    // The API path: a model from loadPretrained + replaceHead goes straight into DomainAdapter.
+    // (How well 'mlm' adapts is measured in text_training.test.ts and the reviews benchmark.)
+    const model = replaceHead(await loadPretrained(baseDir, { modality: 'text' }), { numClasses: 2, seed: 2 });
+    const tensors = tf.memory().numTensors;
+    const embeddings = (): number[] => Array.from(model.model.weights.find((w) => w.originalName === 'embeddings/word_embeddings')!.read().dataSync());
+    const before = embeddings();
+    const targetVal = texts(48, 4);
+    const res = await new DomainAdapter({ method: 'mlm', epochs: 2, batchSize: 16, learningRate: 3e-3, seed: 1, progress: false }).fit(model, { source: texts(64, 3), target: { texts: texts(64, 5).texts }, targetVal });
+    expect(res.model).toBe(model);
+    expect(res.mlm?.steps).toBe(Math.ceil(64 / 32));
+    expect(res.history.map((h) => `${h.stage}#${h.epoch}`)).toEqual(['fine-tune#1', 'fine-tune#2']);
+    expect(res.targetValAccuracy).toBeGreaterThanOrEqual(0);
+    expect(embeddings()).not.toEqual(before);
+    expect(tf.memory().numTensors).toBe(tensors);
+    model.model.dispose();
+  });
+
+  it('says what to pass when a Hugging Face folder is loaded without the modality, or an image primitive gets texts', async () => {
+    await expect(loadPretrained(baseDir)).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining("{ modality: 'text' }") });
+    const model = replaceHead(await loadPretrained(baseDir, { modality: 'text' }), { numClasses: 2, seed: 2 });
+    expect(() => replaceHead(model, { numClasses: 2, pooling: 'max' } as never)).toThrow(/pooling/);
+    model.model.dispose();
+  });
+});
