@@ -56,10 +56,19 @@ const pageImportOptional: Plugin = {
   },
 };
 
+/** The subpath entries (src/entries/): name → has a separate portable variant for pages. */
+const SUBPATHS: Record<string, boolean> = {"backends": false, "io": true, "encoders": true, "train": false, "optimizers": false, "schedules": false, "datasets": true, "adapt": false, "models": false, "text": true, "peft": false, "tune": true};
+const nodeEntries = Object.fromEntries(Object.entries(SUBPATHS).flatMap(([name, portable]) => [[name, `src/entries/${name}.ts`], ...(portable ? [[`${name}_portable`, `src/entries/${name}_portable.ts`]] : [])]));
+const pageEntries = Object.fromEntries(Object.entries(SUBPATHS).map(([name, portable]) => [name, `src/entries/${name}${portable ? '_portable' : ''}.ts`]));
+
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', browser: 'src/browser.ts', cli: 'src/cli/main.ts' },
+    entry: { index: 'src/index.ts', browser: 'src/browser.ts', cli: 'src/cli/main.ts', ...nodeEntries },
     format: ['esm', 'cjs'],
+    // Shared chunks for CommonJS too (tsup's experimental CJS splitting): without them every
+    // .cjs entry would bundle its own copy of the library, and `require('transferkit/schedules')`
+    // would give classes and module state (backend start, dropout seeds) apart from `require('transferkit')`'s.
+    splitting: true,
     dts: true,
     sourcemap: true,
     clean: false,
@@ -71,8 +80,8 @@ export default defineConfig([
     esbuildPlugins: [embeddedWasm('./wasm/')],
   },
   {
-    // Pages: what bundlers pick through the "browser" condition of `transferkit` and `transferkit/browser`.
-    entry: { browser: 'src/browser.ts' },
+    // Pages: what bundlers pick through the "browser" condition of `transferkit`, `transferkit/browser` and the subpaths.
+    entry: { browser: 'src/browser.ts', ...pageEntries },
     outDir: 'dist/web',
     format: ['esm'],
     platform: 'browser',

@@ -4,10 +4,14 @@
  * scripts. The step ends by reading its loss back, so GPU work finishes inside it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tk from '../src/index.js';
+import * as core from 'transferkit';
+import { Adam } from 'transferkit/optimizers';
+
+const tk = { ...core, Adam };
+type BatchNormMode = core.BatchNormMode;
 import { trainStepPending } from '../src/train/train_step.js';
 
-export async function mobilenetTrainStep(modelDir: string, size: number, batch: number, bn: tk.BatchNormMode = 'train'): Promise<() => Promise<void>> {
+export async function mobilenetTrainStep(modelDir: string, size: number, batch: number, bn: BatchNormMode = 'train'): Promise<() => Promise<void>> {
   const pm = tk.replaceHead(await tk.loadPretrained(modelDir, { inputShape: [size, size, 3], cutAt: 'out_relu' }), { numClasses: 10, dropout: 0, seed: 1 });
   tk.unfreeze(pm.model, 'all', { bn });
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { fineTune, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type BackendName } from '../src/index.js';
+import { fineTune, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type BackendName } from 'transferkit';
 import { antsAssets } from './_ants_assets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

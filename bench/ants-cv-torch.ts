@@ -19,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { foldIndices, layerGroups, loadImageFolder, loadPretrained, replaceHead, useBackend } from '../src/index.js';
+import { loadImageFolder, loadPretrained, replaceHead, useBackend } from 'transferkit';
+import { foldIndices } from 'transferkit/datasets';
+import { layerGroups } from 'transferkit/optimizers';
 import { runLayers } from '../src/train/graph_executor.js';
 import { antsAssets } from './_ants_assets.js';
 

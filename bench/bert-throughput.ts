@@ -26,7 +26,7 @@ type Result = Record<string, unknown> & { framework: string; samplesPerSec?: num
 
 async function child(job: Job): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
-  const tk = await import('../src/index.js');
+  const tk = { ...(await import('transferkit')), ...(await import('transferkit/optimizers')), ...(await import('transferkit/text')) };
   const info = await tk.useBackend(job.backend as never);
   const s = SIZES[job.model];
   const tm = tk.buildTextModel(

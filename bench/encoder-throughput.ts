@@ -28,7 +28,7 @@ interface Job { runtime: 'onnxruntime' | 'tfjs-wasm'; threads?: number; model: S
 type Result = Record<string, unknown> & { runtime: string; model: string; embeddingsPerSec?: number };
 
 async function child(job: Job): Promise<void> {
-  const tk = await import('../src/index.js');
+  const tk = { ...(await import('transferkit')), ...(await import('transferkit/encoders')), ...(await import('transferkit/text')) };
   const texts = JSON.parse(fs.readFileSync(job.textsFile, 'utf8')) as string[];
   let encoder;
   if (job.runtime === 'onnxruntime') {
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   });
   if (values.child !== undefined) return child(JSON.parse(values.child) as Job);
   const { bertOnnxFixture } = await import('../examples/_bert_onnx_fixture.js');
-  await (await import('../src/index.js')).useBackend('wasm');
+  await (await import('transferkit')).useBackend('wasm');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-bench-encoders-'));
   const texts = sentences(Number(values.texts));
   const textsFile = path.join(dir, 'texts.json');

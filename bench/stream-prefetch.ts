@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { fineTune, loadImageFolder, loadPretrained, replaceHead, streamImageFolder, useBackend, type BackendName } from '../src/index.js';
+import { fineTune, loadImageFolder, loadPretrained, replaceHead, streamImageFolder, useBackend, type BackendName } from 'transferkit';
 import { defaultDecodeWorkers } from '../src/data/decode_pool.js';
 import { antsAssets } from './_ants_assets.js';
 

@@ -52,7 +52,7 @@ interface Result extends Partial<Job> {
 
 async function child(job: Job): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
-  const tk = await import('../src/index.js');
+  const tk = { ...(await import('transferkit')), ...(await import('transferkit/optimizers')) };
   const { trainStepAsync } = await import('../src/train/train_step.js');
   if (job.backend === 'webgpu') await (await import('./_webgpu_preload.js')).preloadWebgpu();
   const info = await tk.useBackend(job.backend as never);

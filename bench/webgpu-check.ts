@@ -12,7 +12,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tk from '../src/index.js';
+import * as core from 'transferkit';
+import { SGD } from 'transferkit/optimizers';
+
+const tk = { ...core, SGD };
 import { trainStepAsync } from '../src/train/train_step.js';
 import { preloadWebgpu } from './_webgpu_preload.js';
 

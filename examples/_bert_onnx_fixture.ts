@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TextTokenizer, buildTextModel, buildWordPieceVocab, saveTextModel, type TextModel } from '../src/index.js';
+import type { TextModel } from 'transferkit';
+import { TextTokenizer, buildTextModel, buildWordPieceVocab, saveTextModel } from 'transferkit/text';
 import { repoRoot } from './_assets.js';
 
 export interface BertOnnxFixture {

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { defaultCacheDir } from '../src/index.js';
+import { defaultCacheDir } from 'transferkit/io';
 
 const require = createRequire(import.meta.url);
 

@@ -23,10 +23,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  evaluate, fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel,
-  kFoldSplit, trainValSplit, useBackend, type AugmentOptions, type BackendName, type BatchNormMode, type LabeledData, type Recipe,
-} from '../src/index.js';
+import { evaluate, fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel, kFoldSplit, trainValSplit, useBackend, type BackendName, type BatchNormMode, type LabeledData, type Recipe } from 'transferkit';
+import type { AugmentOptions } from 'transferkit/train';
 import { assetsDir, repoRoot } from './_assets.js';
 
 const { values } = parseArgs({

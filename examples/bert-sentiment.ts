@@ -19,21 +19,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  buildTextModel,
-  buildWordPieceVocab,
-  evaluateText,
-  fineTuneText,
-  loadDelimited,
-  loadReviewTexts,
-  loadReviewFolder,
-  loadTextModel,
-  pretrainMaskedLM,
-  TextTokenizer,
-  useBackend,
-  type TextClassificationData,
-  type TextModel,
-} from '../src/index.js';
+import { useBackend, type TextClassificationData, type TextModel } from 'transferkit';
+import { loadReviewTexts, loadReviewFolder } from 'transferkit/datasets';
+import { buildTextModel, buildWordPieceVocab, evaluateText, fineTuneText, loadDelimited, loadTextModel, pretrainMaskedLM, TextTokenizer } from 'transferkit/text';
 import { assetsDir } from './_assets.js';
 
 const { values } = parseArgs({

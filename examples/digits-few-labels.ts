@@ -18,7 +18,8 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { adaBN, evaluate, fineTune, isTransferKitError, loadPretrained, replaceHead, useBackend, type LabeledData } from '../src/index.js';
+import { evaluate, fineTune, isTransferKitError, loadPretrained, replaceHead, useBackend, type LabeledData } from 'transferkit';
+import { adaBN } from 'transferkit/adapt';
 import { mnistDigits, nsfwjsMobileNetV2 } from './_npm_assets.js';
 
 const { values } = parseArgs({

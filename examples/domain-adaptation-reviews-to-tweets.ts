@@ -21,7 +21,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { BagOfWords, DomainAdapter, loadReviewFolder, loadTextLines, scoreModel, trainValSplit, useBackend, type AdaptationMethod, type LabeledData } from '../src/index.js';
+import { DomainAdapter, trainValSplit, useBackend, type AdaptationMethod, type LabeledData } from 'transferkit';
+import { scoreModel } from 'transferkit/adapt';
+import { BagOfWords, loadReviewFolder, loadTextLines } from 'transferkit/datasets';
 import { assetsDir } from './_assets.js';
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'self-training' }, epochs: { type: 'string', default: '10' }, seed: { type: 'string', default: '0' } } });

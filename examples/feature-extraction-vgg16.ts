@@ -13,10 +13,9 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  defaultCacheDir, fineTune, isTransferKitError, loadImageFolder, loadPretrained, pretrainedConfig, replaceHead, trainValSplit, useBackend,
-  type BackendName, type PretrainedModel,
-} from '../src/index.js';
+import { fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type BackendName, type PretrainedModel } from 'transferkit';
+import { defaultCacheDir } from 'transferkit/io';
+import { pretrainedConfig } from 'transferkit/models';
 import { assetsDir } from './_assets.js';
 
 const { values } = parseArgs({

@@ -20,7 +20,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendInfo, evaluate, extractFeatures, fineTune, loadOnnxEncoder, loadReviewFolder, replaceHead, textEncoder, useBackend, type FrozenEncoder } from '../src/index.js';
+import { backendInfo, evaluate, extractFeatures, fineTune, replaceHead, useBackend, type FrozenEncoder } from 'transferkit';
+import { loadReviewFolder } from 'transferkit/datasets';
+import { loadOnnxEncoder, textEncoder } from 'transferkit/encoders';
 import { assetsDir } from './_assets.js';
 import { bertOnnxFixture } from './_bert_onnx_fixture.js';
 

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { choice, logUniform, trialTable, tune } from '../src/index.js';
+import { choice, logUniform, trialTable, tune } from 'transferkit/tune';
 import { assetsDir, repoRoot } from './_assets.js';
 
 const { values } = parseArgs({

@@ -8,10 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  ConstantSchedule, CosineDecay, CosineDecayRestarts, CosineScheduleWithWarmup, ExponentialDecay, InverseDecay, LRSchedule,
-  LinearScheduleWithWarmup, LinearWarmup, MultiStepDecay, OneCycle, PolynomialDecay, StepDecay,
-} from '../src/browser.js';
+import { LRSchedule } from '../src/browser.js';
+import { ConstantSchedule, CosineDecay, CosineDecayRestarts, CosineScheduleWithWarmup, ExponentialDecay, InverseDecay, LinearScheduleWithWarmup, LinearWarmup, MultiStepDecay, OneCycle, PolynomialDecay, StepDecay } from '../src/entries/schedules.js';
 import { lineChart } from '../src/report/svg.js';
 
 const STEPS = 1000;

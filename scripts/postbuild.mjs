@@ -41,7 +41,8 @@ for (const name of ['tfjs-backend-wasm', 'tfjs-backend-wasm-simd', 'tfjs-backend
 }
 // A side-effect import (not a `/// <reference types>`, which nodenext cannot resolve to a subpath).
 const CHAINED = "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';\n";
-for (const entry of ['index.d.ts', 'index.d.cts', 'browser.d.ts', 'browser.d.cts']) {
+// Every public entry's declarations (the core and the subpaths).
+for (const entry of fs.readdirSync(path.join(root, 'dist')).filter((f) => /\.d\.c?ts$/.test(f) && !f.startsWith('cli.') && !/-[A-Za-z0-9_-]{8}\.d\.c?ts$/.test(f))) {
   const file = path.join(root, 'dist', entry);
   const text = fs.readFileSync(file, 'utf8');
   if (!text.startsWith(CHAINED)) fs.writeFileSync(file, CHAINED + text);

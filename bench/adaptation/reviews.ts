@@ -25,7 +25,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { BagOfWords, DomainAdapter, loadReviewFolder, loadTextLines, trainValSplit, useBackend, type AdaptationMethod, type BackendName, type LabeledData, type TextData } from '../../src/index.js';
+import { DomainAdapter, trainValSplit, useBackend, type AdaptationMethod, type BackendName, type LabeledData } from 'transferkit';
+import { BagOfWords, loadReviewFolder, loadTextLines, type TextData } from 'transferkit/datasets';
 import { assets, meanStd } from './_common.js';
 
 const A = path.join(assets, 'data');

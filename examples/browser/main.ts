@@ -8,7 +8,8 @@
 // Bundlers pick its "browser" build; the wasm backend's binary ships inside it, so nothing else
 // needs configuring. The webgl backend is the application's own choice (?backend=webgl).
 import '@tensorflow/tfjs-backend-webgl';
-import { fineTune, loadPretrained, predict, replaceHead, resizeCropImage, tf, useBackend, type PretrainedModel } from 'transferkit/browser';
+import { fineTune, loadPretrained, predict, replaceHead, tf, useBackend, type PretrainedModel } from 'transferkit/browser';
+import { resizeCropImage } from 'transferkit/io';
 
 /** A minimal SVG line chart of the loss per epoch. */
 function lossChart(losses: [number, number][]): string {

@@ -5,7 +5,8 @@
  * accuracy after every epoch (head epochs, then fine-tune epochs) so ASHA can stop weak trials.
  */
 import * as path from 'node:path';
-import { fineTune, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type Callback, type TrialConfig, type TrialContext } from '../../src/index.js';
+import { fineTune, loadImageFolder, loadPretrained, replaceHead, trainValSplit, useBackend, type Callback } from 'transferkit';
+import type { TrialConfig, TrialContext } from 'transferkit/tune';
 import { assetsDir } from '../_assets.js';
 
 export async function objective(config: TrialConfig, ctx: TrialContext): Promise<number> {

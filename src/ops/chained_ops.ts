@@ -14,6 +14,8 @@
  * Ported from: tensorflow/tfjs tfjs-core/src/public/chained_ops/*.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
+// The methods' types (tfjs-core's module augmentation), for code type-checked against the sources.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 
 /** Methods whose op has the same name and takes the tensor first, then the method's arguments. */
 const SAME_NAME = [

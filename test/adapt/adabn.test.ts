@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adaBN, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { adaBN } from '../../src/entries/adapt.js';
 import { runLayers } from '../../src/train/graph_executor.js';
 import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
 import { prepareModel } from '../../src/layers/prepare_model.js';

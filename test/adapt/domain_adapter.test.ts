@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, freeze, scoreModel, useBackend, warmStartCoefficient, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
+import { DomainAdapter, freeze, useBackend, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
+import { scoreModel, warmStartCoefficient } from '../../src/entries/adapt.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32 } from '../../src/utils/random.js';

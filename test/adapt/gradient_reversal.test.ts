@@ -4,7 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GradientReversal, InverseDecay, gradientReverse, scheduleFromConfig, useBackend, warmStartCoefficient } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { GradientReversal, gradientReverse, warmStartCoefficient } from '../../src/entries/adapt.js';
+import { InverseDecay, scheduleFromConfig } from '../../src/entries/schedules.js';
 
 beforeAll(async () => {
   await useBackend('cpu');

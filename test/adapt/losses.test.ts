@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { coralLoss, domainAdversarialLoss, entropyLoss, mkmmdLoss, mmdIndexMatrix, predictionEntropy, pseudoLabels, selfTrainingLoss, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { coralLoss, domainAdversarialLoss, entropyLoss, mkmmdLoss, mmdIndexMatrix, predictionEntropy, pseudoLabels, selfTrainingLoss } from '../../src/entries/adapt.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -152,7 +153,7 @@ describe('domainAdversarialLoss (tllib)', () => {
 
 describe('domainDiscriminator (tllib DomainDiscriminator)', () => {
   it("default: Dense(1024) BN ReLU Dense(1024) BN ReLU Dense(1) sigmoid; hiddenLayers 0 is Ganin et al.'s logistic regression", async () => {
-    const { domainDiscriminator } = await import('../../src/index.js');
+    const { domainDiscriminator } = await import('../../src/entries/adapt.js');
     const d = domainDiscriminator(16);
     expect(d.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Dense', 'BatchNormalization', 'Activation', 'Dense', 'BatchNormalization', 'Activation', 'Dense']);
     // 16*1024+1024 + 4*1024 (BN) + 1024*1024+1024 + 4*1024 + 1024+1

@@ -3,7 +3,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { devRisk, entropyScore, importanceWeights, sndScore, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { devRisk, entropyScore, importanceWeights, sndScore } from '../../src/entries/adapt.js';
 
 beforeAll(async () => {
   await useBackend('cpu');

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backendInfo, registerWasmTrainingKernels, useBackend } from '../../src/index.js';
+import { backendInfo, useBackend } from '../../src/index.js';
+import { registerWasmTrainingKernels } from '../../src/entries/backends.js';
 import { relErr, values } from '../helpers/compare.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fineTune, freeze, SGD, unfreeze, useBackend, type BackendInfo, type PretrainedModel } from '../../src/index.js';
+import { fineTune, freeze, unfreeze, useBackend, type BackendInfo, type PretrainedModel } from '../../src/index.js';
+import { SGD } from '../../src/entries/optimizers.js';
 import { trainStepAsync } from '../../src/train/train_step.js';
 import { registerWebgpuTrainingKernels } from '../../src/backends/webgpu/register.js';
 import { relErr } from '../helpers/compare.js';

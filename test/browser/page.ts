@@ -6,7 +6,8 @@
  * `window.__result`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { fineTune, loadPretrained, replaceHead, resizeCropImage, useBackend } from '../../src/browser.js';
+import { fineTune, loadPretrained, replaceHead, useBackend } from '../../src/browser.js';
+import { resizeCropImage } from '../../src/entries/io_portable.js';
 
 interface PageResult {
   ok: boolean;

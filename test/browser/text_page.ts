@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { buildTextModel, evaluateText, fineTuneText, TextTokenizer, useBackend } from '../../src/browser.js';
+import { useBackend } from '../../src/browser.js';
+import { buildTextModel, evaluateText, fineTuneText, TextTokenizer } from '../../src/entries/text_portable.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'is', 'was', 'very', 'good', 'great', 'bad', 'awful', 'and', 'plot'];
 

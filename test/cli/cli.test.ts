@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/index.js';
+import { readSafetensors } from '../../src/entries/io.js';
 import { asset, HYMENOPTERA, MOBILENET } from '../helpers/assets.js';
 import { CHROMIUM, FLAGS, chromiumAbsent } from '../helpers/chromium.js';
 

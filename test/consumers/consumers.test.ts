@@ -44,6 +44,9 @@ interface NodeJobResult {
   reloadedClassNames: string[];
   maxPredictionDiff: number;
   chainedOpsMatch: boolean;
+  subpaths: Record<string, number>;
+  sharedClasses: boolean;
+  subpathSchedule: number;
 }
 
 /** What every client's training must show: it learned the easy task, without leaking tensors. */
@@ -52,6 +55,16 @@ function expectLearned(r: { losses: number[]; accuracy: number; tensorsPerEpoch:
   expect(r.losses.at(-1) as number).toBeLessThan(r.losses[0]);
   expect(r.accuracy).toBeGreaterThanOrEqual(0.9); // dark vs bright: any working pipeline separates them
   expect(new Set(r.tensorsPerEpoch.slice(1)).size).toBe(1);
+}
+
+/** Every subpath of package.json "exports" loads with exports, and shares the core's classes. */
+function expectSubpaths(r: { subpaths: Record<string, number>; sharedClasses: boolean; subpathSchedule: number }): void {
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const declared = Object.keys(pkg.exports).map((k) => /^\.\/([a-z]+)$/.exec(k)?.[1]).filter((n): n is string => n !== undefined && n !== 'browser');
+  expect(Object.keys(r.subpaths).sort()).toEqual(declared.sort());
+  for (const n of declared) expect(r.subpaths[n], n).toBeGreaterThan(0);
+  expect(r.sharedClasses).toBe(true);
+  expect(r.subpathSchedule).toBeCloseTo(0.5, 12); // CosineDecay(1, 10) half-way
 }
 
 describe('consumers of the packed tarball', () => {
@@ -95,6 +108,7 @@ describe('consumers of the packed tarball', () => {
     expect(res.reloadedClassNames).toEqual(['dark', 'bright']);
     expect(res.maxPredictionDiff).toBeLessThan(1e-6);
     expect(res.chainedOpsMatch).toBe(true);
+    expectSubpaths(res);
   }, 300_000);
 
   it('CommonJS (.cjs, require): the same backend choice and threads as ESM, the same training', async () => {
@@ -106,6 +120,7 @@ describe('consumers of the packed tarball', () => {
     expectLearned(res);
     expect(res.maxPredictionDiff).toBeLessThan(1e-6);
     expect(res.chainedOpsMatch).toBe(true);
+    expectSubpaths(res);
     if (results.esm !== undefined) {
       expect({ backend: res.backend, threads: res.threads, simd: res.simd }).toEqual({ backend: results.esm.backend, threads: results.esm.threads, simd: results.esm.simd });
       res.losses.forEach((l, i) => expect(Math.abs(l - results.esm.losses[i])).toBeLessThan(1e-4));
@@ -181,7 +196,7 @@ describe('consumers of the packed tarball', () => {
     expect(lastJson<{ predictions: { class: string }[] }>(pr.stdout).predictions.map((p) => p.class).sort()).toEqual(['bright', 'dark']);
   }, 300_000);
 
-  interface PageResult { ok: boolean; error?: string; backend: string; simd: boolean; canTrain: boolean; losses: number[]; accuracy: number; tensorsPerEpoch: number[]; chained: number[] }
+  interface PageResult { ok: boolean; error?: string; backend: string; simd: boolean; canTrain: boolean; losses: number[]; accuracy: number; tensorsPerEpoch: number[]; chained: number[]; subpaths: { sharedClasses: boolean; halfway: number; tokens: number[] } }
 
   async function expectPageTrains(folder: string, client: string): Promise<void> {
     const server = await serveFolder(folder);
@@ -193,6 +208,7 @@ describe('consumers of the packed tarball', () => {
       expect(result.canTrain).toBe(true);
       expectLearned(result);
       expect(result.chained).toEqual([1, 0]);
+      expect(result.subpaths).toEqual({ sharedClasses: true, halfway: 0.5, tokens: [2, 5, 3] });
       expect(errors).toEqual([]);
     } finally {
       server.close();

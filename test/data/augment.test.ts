@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { augmentBatch, fineTune, resizedCropParams, useBackend } from '../../src/index.js';
+import { fineTune, useBackend } from '../../src/index.js';
+import { augmentBatch, resizedCropParams } from '../../src/entries/train.js';
 import { mulberry32 } from '../../src/utils/random.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canDecodeWebpGif, decodeImage, decodeImageAsync, imageFormat, loadImageFolder, useBackend } from '../../src/index.js';
+import { loadImageFolder, useBackend } from '../../src/index.js';
+import { canDecodeWebpGif, decodeImage, decodeImageAsync, imageFormat } from '../../src/entries/io.js';
 import { assetsDir } from '../helpers/assets.js';
 
 const dir = path.resolve(__dirname, '../fixtures/images');

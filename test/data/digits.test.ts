@@ -3,7 +3,7 @@
  */
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { loadMnist, makeMnistM, parseIdx } from '../../src/index.js';
+import { loadMnist, makeMnistM, parseIdx } from '../../src/entries/datasets.js';
 import { asset } from '../helpers/assets.js';
 
 function idx(shape: number[], data: number[]): Uint8Array {

@@ -5,7 +5,8 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeImage, loadImageFiles, loadImageFolder, resizeCropImage, streamImageFolder, trainValSplit, useBackend } from '../../src/index.js';
+import { loadImageFiles, loadImageFolder, streamImageFolder, trainValSplit, useBackend } from '../../src/index.js';
+import { decodeImage, resizeCropImage } from '../../src/entries/io.js';
 
 function solid(w: number, h: number, rgb: [number, number, number]): Uint8Array {
   const d = new Uint8Array(w * h * 4);

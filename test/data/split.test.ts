@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { foldIndices, kFoldSplit, useBackend } from '../../src/index.js';
+import { kFoldSplit, useBackend } from '../../src/index.js';
+import { foldIndices } from '../../src/entries/datasets.js';
 
 // 23 rows of class 0, 17 of class 1, 5 of class 2, interleaved.
 const labels = Int32Array.from({ length: 45 }, (_, i) => (i < 15 ? i % 2 : i < 40 ? (i % 3 === 0 ? 1 : 0) : 2));

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BagOfWords, loadReviewFolder, loadTextLines, ngrams, parseReviews, tokenizeWords, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { BagOfWords, loadReviewFolder, loadTextLines, ngrams, parseReviews, tokenizeWords } from '../../src/entries/datasets.js';
 import { asset } from '../helpers/assets.js';
 
 beforeAll(async () => {

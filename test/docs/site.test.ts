@@ -28,7 +28,7 @@ describe('docs site', () => {
       expect(fs.existsSync(path.join(site, `${page}.html`)), page).toBe(true);
     }
     const api = fs.readdirSync(path.join(site, 'api'));
-    for (const sym of ['transferkit.finetune.html', 'transferkit.loadonnxencoder.html', 'transferkit.lrschedule.html', 'transferkit.domainadapter.html']) expect(api).toContain(sym);
+    for (const sym of ['transferkit.finetune.html', 'transferkit-encoders.loadonnxencoder.html', 'transferkit-schedules.onecycle.html', 'transferkit.lrschedule.html', 'transferkit.domainadapter.html']) expect(api).toContain(sym);
     expect(fs.readFileSync(path.join(site, 'api', 'transferkit.finetune.html'), 'utf8')).toContain('recipe');
   }, 300_000);
 });

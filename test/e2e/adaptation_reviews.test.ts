@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BagOfWords, DomainAdapter, loadReviewFolder, useBackend, type LabeledData } from '../../src/index.js';
+import { DomainAdapter, useBackend, type LabeledData } from '../../src/index.js';
+import { BagOfWords, loadReviewFolder } from '../../src/entries/datasets.js';
 import { asset } from '../helpers/assets.js';
 
 const root = asset('data/amazon_reviews');

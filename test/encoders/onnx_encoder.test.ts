@@ -14,7 +14,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CosineDecay, backendInfo, evaluate, extractFeatures, fineTune, loadOnnxEncoder, loadPretrained, loadTextModel, replaceHead, textEncoder, useBackend, type FrozenEncoder } from '../../src/index.js';
+import { backendInfo, evaluate, extractFeatures, fineTune, loadPretrained, replaceHead, useBackend, type FrozenEncoder } from '../../src/index.js';
+import { loadOnnxEncoder, textEncoder } from '../../src/entries/encoders.js';
+import { CosineDecay } from '../../src/entries/schedules.js';
+import { loadTextModel } from '../../src/entries/text.js';
 import { importTransformers } from '../../src/encoders/onnx_encoder.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 

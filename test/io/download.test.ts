@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, cachedDownload, loadPretrained, saveKerasH5, useBackend } from '../../src/index.js';
+import { loadPretrained, useBackend } from '../../src/index.js';
+import { cachedDownload, saveKerasH5 } from '../../src/entries/io.js';
+import { buildZooModel } from '../../src/entries/models.js';
 
 const body = randomBytes(300_000);
 const md5 = createHash('md5').update(body).digest('hex');

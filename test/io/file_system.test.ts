@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fileSystem, loadPretrained, registerFileRouters, useBackend } from '../../src/index.js';
+import { loadPretrained, useBackend } from '../../src/index.js';
+import { fileSystem, registerFileRouters } from '../../src/entries/io.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-io-'));

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fileSystem, flattenTopology, loadPretrained, useBackend } from '../../src/index.js';
+import { loadPretrained, useBackend } from '../../src/index.js';
+import { fileSystem, flattenTopology } from '../../src/entries/io.js';
 import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
 import { asset, MOBILENET } from '../helpers/assets.js';
 

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileSystem, loadPretrained, useBackend } from '../../src/index.js';
+import { loadPretrained, useBackend } from '../../src/index.js';
+import { fileSystem } from '../../src/entries/io.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
 
 let server: http.Server;

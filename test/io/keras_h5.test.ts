@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, loadKerasH5, readKerasArchive, readKerasH5, saveKerasH5, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { loadKerasH5, readKerasArchive, readKerasH5, saveKerasH5 } from '../../src/entries/io.js';
+import { buildZooModel } from '../../src/entries/models.js';
 import { halfToFloat } from '../../src/io/keras_h5.js';
 import { spawnSync } from 'node:child_process';
 import { PYTHON } from '../helpers/torch.js';
@@ -99,7 +101,7 @@ describe('Keras 3 .keras archives', () => {
     const pm = await (await import('../../src/index.js')).loadPretrained('mobilenet_v2_0.35_224', { weights: archive });
     ref.weights.forEach((w, i) => expect(Array.from(pm.model.weights[i].read().dataSync())).toEqual(Array.from(w.read().dataSync())));
     const { model: wide } = buildZooModel('mobilenet_v2_1.0_224', { includeTop: false, seed: 1 });
-    const { loadKerasArchive } = await import('../../src/index.js');
+    const { loadKerasArchive } = await import('../../src/entries/io.js');
     await expect(loadKerasArchive(wide, archive)).rejects.toThrow(/mnv2\.keras does not match .*Wrong shape \(\d+\): Conv1\/vars\/0: model \[3, 3, 3, 32\] vs file \[3, 3, 3, 16\]/);
     fs.writeFileSync(path.join(dir, 'plain.keras'), 'not a zip');
     await expect(loadKerasArchive(wide, path.join(dir, 'plain.keras'))).rejects.toThrow(/plain\.keras is not a zip archive/);
@@ -165,7 +167,7 @@ describe('Keras 3 .keras archives as Keras 3 writes them', () => {
       'metadata.json': new TextEncoder().encode(JSON.stringify({ keras_version: '3.6.0' })),
       'model.weights.h5': new Uint8Array(fs.readFileSync(weightsFile)),
     }));
-    const { loadKerasArchive } = await import('../../src/index.js');
+    const { loadKerasArchive } = await import('../../src/entries/io.js');
     const report = await loadKerasArchive(model, archive);
     expect(report.copied.length).toBe(model.weights.length);
     for (const [name, arrays] of values) {

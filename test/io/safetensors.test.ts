@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, loadTorchStateDict, readSafetensors, SafetensorsFile, torchvisionVgg16Mapping, useBackend, writeSafetensors } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { loadTorchStateDict, readSafetensors, SafetensorsFile, torchvisionVgg16Mapping, writeSafetensors } from '../../src/entries/io.js';
+import { buildZooModel } from '../../src/entries/models.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-st-'));

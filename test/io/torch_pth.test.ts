@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, loadPretrained, loadTorchStateDict, readSafetensors, readTorchCheckpoint, useBackend } from '../../src/index.js';
+import { loadPretrained, useBackend } from '../../src/index.js';
+import { loadTorchStateDict, readSafetensors, readTorchCheckpoint } from '../../src/entries/io.js';
+import { buildZooModel } from '../../src/entries/models.js';
 import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 

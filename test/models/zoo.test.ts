@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildZooModel, copyWeightsByName, loadPretrained, pretrainedConfig, replaceHead, useBackend, zooIds } from '../../src/index.js';
+import { loadPretrained, replaceHead, useBackend } from '../../src/index.js';
+import { copyWeightsByName } from '../../src/entries/io.js';
+import { buildZooModel, pretrainedConfig, zooIds } from '../../src/entries/models.js';
 import { asset } from '../helpers/assets.js';
 
 beforeAll(async () => {

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Adam, AdamW, useBackend, type Optimizer } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { Adam, AdamW, type Optimizer } from '../../src/entries/optimizers.js';
 import { AdamUpdate } from '../../src/kernel_names.js';
 import { simdKernels } from '../../src/backends/wasm/simd/simd_kernels.js';
 

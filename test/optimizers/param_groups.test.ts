@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Adam, discriminativeLrs, evenMults, fineTune, layerDecayScales, layerGroups, paramGroups, unfreeze, useBackend } from '../../src/index.js';
+import { fineTune, unfreeze, useBackend } from '../../src/index.js';
+import { Adam, discriminativeLrs, evenMults, layerDecayScales, layerGroups, paramGroups } from '../../src/entries/optimizers.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {

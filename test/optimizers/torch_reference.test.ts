@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Adam, AdamW, clipGradNorm, RMSprop, SGD, useBackend, type Optimizer, type ParamGroup } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { Adam, AdamW, clipGradNorm, RMSprop, SGD, type Optimizer, type ParamGroup } from '../../src/entries/optimizers.js';
 import { relErr } from '../helpers/compare.js';
 import { runPython, torchAvailable } from '../helpers/torch.js';
 

@@ -3,11 +3,8 @@
  * in the comments, never produced by the implementation.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  ConstantSchedule, CosineDecay, CosineDecayRestarts, CosineScheduleWithWarmup, ExponentialDecay, LinearScheduleWithWarmup,
-  LinearWarmup, LRSchedule, MultiStepDecay, OneCycle, PolynomialDecay, ReduceLROnPlateau, scheduleFromConfig, StepDecay,
-  type ScheduleConfig,
-} from '../../src/index.js';
+import { LRSchedule } from '../../src/index.js';
+import { ConstantSchedule, CosineDecay, CosineDecayRestarts, CosineScheduleWithWarmup, ExponentialDecay, LinearScheduleWithWarmup, LinearWarmup, MultiStepDecay, OneCycle, PolynomialDecay, ReduceLROnPlateau, scheduleFromConfig, StepDecay, type ScheduleConfig } from '../../src/entries/schedules.js';
 
 const close = (a: number, b: number) => expect(a).toBeCloseTo(b, 12);
 

@@ -1,6 +1,7 @@
 /** Schedules against their published formulas, computed independently here. */
 import { describe, expect, it } from 'vitest';
-import { ConstantSchedule, CosineDecay, LinearWarmup, StepDecay, schedules } from '../../src/index.js';
+import { schedules } from '../../src/index.js';
+import { ConstantSchedule, CosineDecay, LinearWarmup, StepDecay } from '../../src/entries/schedules.js';
 
 describe('schedules', () => {
   it('constant', () => {

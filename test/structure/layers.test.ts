@@ -26,6 +26,7 @@ const LAYERS: string[][] = [
   ['adapt', 'report'],
   ['tune'],
   ['cli'],
+  ['entries'], // the public subpath entries (transferkit/text, /adapt, ...): re-exports only
 ];
 
 const src = path.resolve(__dirname, '../../src');

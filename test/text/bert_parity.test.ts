@@ -12,7 +12,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyLoRA, buildTextModel, loadPretrained, fineTuneText, loadTextModel, readSafetensors, saveTextModel, useBackend, writeSafetensors, type TextModel, type SafeTensor } from '../../src/index.js';
+import { loadPretrained, useBackend, type TextModel } from '../../src/index.js';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/entries/io.js';
+import { applyLoRA } from '../../src/entries/peft.js';
+import { buildTextModel, fineTuneText, loadTextModel, saveTextModel } from '../../src/entries/text.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 
 const REFERENCE_FROM_HF = path.resolve(__dirname, '../../scripts/torch_reference_from_hf.py');

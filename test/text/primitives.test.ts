@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTextModel, DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, TextTokenizer, unfreeze, useBackend, type TextModel } from '../../src/index.js';
+import { DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, unfreeze, useBackend, type TextModel } from '../../src/index.js';
+import { buildTextModel, TextTokenizer } from '../../src/entries/text.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'story', 'is', 'was', 'very', 'quite', 'good', 'great', 'fine', 'bad', 'awful', 'poor', 'and', 'plot', 'acting'];

@@ -8,26 +8,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  applyLoRA,
-  buildTextModel,
-  evaluateText,
-  fineTuneText,
-  loadTextModel,
-  maskTokens,
-  mergeLoRA,
-  pretrainMaskedLM,
-  readSafetensors,
-  saveTextModel,
-  textParamGroups,
-  TextTokenizer,
-  useBackend,
-  MaskedLMHead,
-  DomainAdapter,
-  freeze,
-  summary,
-  type TextModel,
-} from '../../src/index.js';
+import { useBackend, DomainAdapter, freeze, summary, type TextModel } from '../../src/index.js';
+import { readSafetensors } from '../../src/entries/io.js';
+import { applyLoRA, mergeLoRA } from '../../src/entries/peft.js';
+import { buildTextModel, evaluateText, fineTuneText, loadTextModel, maskTokens, pretrainMaskedLM, saveTextModel, textParamGroups, TextTokenizer, MaskedLMHead } from '../../src/entries/text.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'story', 'is', 'was', 'very', 'quite', 'good', 'great', 'fine', 'bad', 'awful', 'poor', 'and', 'plot', 'acting'];

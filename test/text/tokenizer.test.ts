@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useBackend, buildWordPieceVocab, lengthGroupedBatches, loadDelimited, loadJsonl, padBatch, parseDelimited, TextTokenizer, wordPieceTokenizerJson } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { buildWordPieceVocab, lengthGroupedBatches, loadDelimited, loadJsonl, padBatch, parseDelimited, TextTokenizer, wordPieceTokenizerJson } from '../../src/entries/text.js';
 import { mulberry32 } from '../../src/utils/random.js';
 import { asset } from '../helpers/assets.js';
 

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildTextModel, DomainAdapter, fineTuneText, pretrainMaskedLM, TextTokenizer, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
+import { DomainAdapter, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
+import { buildTextModel, fineTuneText, pretrainMaskedLM, TextTokenizer } from '../../src/entries/text.js';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32 } from '../../src/utils/random.js';
 

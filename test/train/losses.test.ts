@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binaryCrossEntropy, crossEntropy, meanSquaredError, taskLoss, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { binaryCrossEntropy, crossEntropy, meanSquaredError, taskLoss } from '../../src/entries/train.js';
 
 beforeAll(async () => {
   await useBackend('cpu');

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findLearningRate, minimum, steep, useBackend, valley } from '../../src/index.js';
+import { findLearningRate, useBackend } from '../../src/index.js';
+import { minimum, steep, valley } from '../../src/entries/train.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 
 beforeAll(async () => {

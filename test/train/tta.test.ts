@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluate, predict, predictTta, useBackend, type LabeledData, type PretrainedModel } from '../../src/index.js';
+import { evaluate, predict, useBackend, type LabeledData, type PretrainedModel } from '../../src/index.js';
+import { predictTta } from '../../src/entries/train.js';
 import { tinyHeaded } from '../helpers/tiny_model.js';
 
 let pm: PretrainedModel;

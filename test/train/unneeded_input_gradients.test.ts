@@ -10,7 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SGD, trainStep, useBackend } from '../../src/index.js';
+import { useBackend } from '../../src/index.js';
+import { SGD } from '../../src/entries/optimizers.js';
+import { trainStep } from '../../src/entries/train.js';
 import { withUnneededInputGradients } from '../../src/backends/unneeded_input_gradients.js';
 import { rearrangedFilter, withStepFilterCache } from '../../src/backends/step_filter_cache.js';
 import { convFiltersOnConstantInputs } from '../../src/train/graph_executor.js';

@@ -4,10 +4,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  defaultUnfreezeFrom, evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, selectLayers, summary, unfreeze, useBackend,
-  type PretrainedModel,
-} from '../../src/index.js';
+import { evaluate, fineTune, freeze, loadPretrained, replaceHead, saveModel, summary, unfreeze, useBackend, type PretrainedModel } from '../../src/index.js';
+import { defaultUnfreezeFrom, selectLayers } from '../../src/entries/train.js';
 import { quadrantImages, tinyPretrained } from '../helpers/tiny_model.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-ft-'));
@@ -201,7 +199,8 @@ describe('gradient accumulation', () => {
 
 describe('optimizer integration', () => {
   it('a one-cycle schedule drives both the learning rate and the momentum (Adam beta1)', async () => {
-    const { Adam, OneCycle } = await import('../../src/index.js');
+    const { Adam } = await import('../../src/entries/optimizers.js');
+    const { OneCycle } = await import('../../src/entries/schedules.js');
     const model = replaceHead(await tinyPretrained(7), { numClasses: 3, seed: 7 });
     const data = quadrantImages(16);
     let captured: InstanceType<typeof Adam> | null = null;
@@ -221,7 +220,8 @@ describe('optimizer integration', () => {
   });
 
   it('clipNorm bounds the update to the clipping norm (SGD, lr 1)', async () => {
-    const { SGD, trainStep } = await import('../../src/index.js');
+    const { SGD } = await import('../../src/entries/optimizers.js');
+    const { trainStep } = await import('../../src/entries/train.js');
     const pm = replaceHead(await tinyPretrained(8), { numClasses: 3, seed: 8, dropout: 0 });
     freeze(pm, 'backbone');
     const vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -267,7 +267,8 @@ describe('layer specs, BatchNorm policy and summary', () => {
     freeze(pm, 'backbone', { bn: 'train' });
     const conv0 = Array.from(pm.model.getLayer('Conv1').getWeights()[0].dataSync());
     const mean0 = Array.from(pm.model.getLayer('bn_Conv1').getWeights()[2].dataSync());
-    const { SGD, trainStep } = await import('../../src/index.js');
+    const { SGD } = await import('../../src/entries/optimizers.js');
+    const { trainStep } = await import('../../src/entries/train.js');
     const vars = pm.model.trainableWeights.map((w) => w.read() as tf.Variable);
     const data = quadrantImages(8);
     trainStep({ model: pm.model, from: 0, x: data.xs, y: tf.oneHot(tf.tensor1d(data.labels, 'int32'), 3), vars, optimizer: new SGD(vars, { learningRate: 0.1 }) });
@@ -292,7 +293,7 @@ describe('layer specs, BatchNorm policy and summary', () => {
 
 describe("fastai 'fine-tune' recipe", () => {
   it('stage 1: frozen body with training BN, slice(base_lr), one-cycle pct_start 0.99; stage 2: base_lr/2, slice(lo, hi), div 5', async () => {
-    const { AdamW } = await import('../../src/index.js');
+    const { AdamW } = await import('../../src/entries/optimizers.js');
     const pm = replaceHead(await tinyPretrained(11), { numClasses: 3, seed: 11 });
     const groupsSeen: string[][] = [];
     const lrs: Record<string, number[]> = { head: [], 'fine-tune': [] };
@@ -357,7 +358,7 @@ describe("Lightning 'gradual-unfreeze' recipe", () => {
     const scales: number[] = [];
     let optimizers = 0;
     let captured: { group: (n: string) => { lrScale: number } | undefined } | null = null;
-    const { SGD } = await import('../../src/index.js');
+    const { SGD } = await import('../../src/entries/optimizers.js');
     const { history } = await fineTune(pm, quadrantImages(16), {
       recipe: 'gradual-unfreeze', epochs: 7, unfreezeAtEpoch: 2, batchSize: 8, learningRate: 1e-2,
       optimizer: (groups, lr) => {

@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluate, evaluateOutputs, fineTune, loadPretrained, replaceHead, saveModel, useBackend, type LabeledData } from '../../src/index.js';
+import { evaluate, fineTune, loadPretrained, replaceHead, saveModel, useBackend, type LabeledData } from '../../src/index.js';
+import { evaluateOutputs } from '../../src/entries/train.js';
 import { tinyPretrained } from '../helpers/tiny_model.js';
 import { mulberry32 } from '../../src/utils/random.js';
 

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Asha, choice, gridConfigs, int, logUniform, quantile, sampleConfig, trialTable, tune, uniform, type TrialConfig, type TrialExecutor } from '../../src/index.js';
+import { quantile } from '../../src/tune/asha.js';
+import { Asha, choice, gridConfigs, int, logUniform, sampleConfig, trialTable, tune, uniform, type TrialConfig, type TrialExecutor } from '../../src/entries/tune.js';
 import { mulberry32 } from '../../src/utils/random.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-tune-'));

@@ -1,5 +1,6 @@
-// ESM client: `import` from the installed package.
+// ESM client: `import` from the installed package, its core entry and every subpath entry.
 import * as tk from 'transferkit';
-import job from './job.cjs';
+import job, { SUBPATHS } from './job.cjs';
 
-console.log(JSON.stringify(await job(tk, 'esm', process.argv[2])));
+const subs = Object.fromEntries(await Promise.all(SUBPATHS.map(async (name) => [name, await import(`transferkit/${name}`)])));
+console.log(JSON.stringify(await job(tk, 'esm', process.argv[2], subs)));

@@ -23,7 +23,7 @@ function images(tf, perClass, seed) {
   return { xs: tf.tensor4d(px, [n, 32, 32, 3]), labels, classNames: ['dark', 'bright'] };
 }
 
-module.exports = async function job(tk, client, outDir) {
+module.exports = async function job(tk, client, outDir, subs) {
   const tf = tk.tf;
   const info = await tk.useBackend();
   const base = await tk.loadPretrained('resnet18.tv_in1k', { weights: null, seed: 1, inputShape: [32, 32, 3] });
@@ -58,5 +58,12 @@ module.exports = async function job(tk, client, outDir) {
     reloadedClassNames: again.classNames,
     maxPredictionDiff: maxDiff,
     chainedOpsMatch: JSON.stringify(chained) === JSON.stringify(functional),
+    // Every subpath entry loads, and shares the core's classes and state (one copy of the library).
+    subpaths: Object.fromEntries(Object.entries(subs).map(([name, m]) => [name, Object.keys(m).length])),
+    sharedClasses: subs.schedules.LRSchedule === tk.LRSchedule && subs.adapt.DomainAdapter === tk.DomainAdapter && subs.encoders.extractFeatures === tk.extractFeatures,
+    subpathSchedule: new subs.schedules.CosineDecay(1, 10).at(5),
   };
 };
+
+/** The package's subpath entries (package.json "exports"). */
+module.exports.SUBPATHS = ['backends',  'io',  'encoders',  'train',  'optimizers',  'schedules',  'datasets',  'adapt',  'models',  'text',  'peft',  'tune'];

@@ -4,7 +4,10 @@
  * from transferkit's own chunks), a zoo ResNet18 built offline gets a new head and trains in
  * the page. Publishes what it saw on window.__result.
  */
-import { evaluate, fineTune, loadPretrained, replaceHead, tf, useBackend } from 'transferkit/browser';
+import { evaluate, fineTune, loadPretrained, replaceHead, tf, useBackend, LRSchedule } from 'transferkit/browser';
+// Subpath entries through the "browser" condition: their page builds, sharing the core's classes.
+import { CosineDecay } from 'transferkit/schedules';
+import { TextTokenizer } from 'transferkit/text';
 
 function images(perClass, seed) {
   let s = seed;
@@ -25,13 +28,16 @@ async function main() {
   const base = await loadPretrained('resnet18.tv_in1k', { weights: null, seed: 1, inputShape: [32, 32, 3] });
   const model = replaceHead(base, { numClasses: 2, classNames: ['dark', 'bright'] });
   const tensorsPerEpoch = [];
+  const schedule = new CosineDecay(1, 10);
+  const tokens = TextTokenizer.fromVocab(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'good']).encode('good').inputIds;
+  const subpaths = { sharedClasses: schedule instanceof LRSchedule, halfway: schedule.at(5), tokens };
   const { history } = await fineTune(model, images(16, 1), {
     recipe: 'feature-extraction', headEpochs: 6, headLearningRate: 1e-2, batchSize: 8, seed: 3, progress: 'silent',
     callbacks: [{ onEpochEnd: () => void tensorsPerEpoch.push(tf.memory().numTensors) }],
   });
   const { accuracy } = await evaluate(model, images(8, 2));
   const x = tf.tensor2d([[1, 5], [7, 2]]);
-  return { ok: true, backend: info.name, simd: info.simd, canTrain: info.canTrain, losses: history.map((h) => h.loss), accuracy, tensorsPerEpoch, chained: Array.from(x.argMax(-1).dataSync()) };
+  return { ok: true, backend: info.name, simd: info.simd, canTrain: info.canTrain, losses: history.map((h) => h.loss), accuracy, tensorsPerEpoch, chained: Array.from(x.argMax(-1).dataSync()), subpaths };
 }
 
 main().then(
