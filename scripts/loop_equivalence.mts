@@ -13,10 +13,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 const root = process.env.ROOT ?? process.cwd();
-const tk = await import(`${root}/src/index.ts`);
+// The core entry, plus the text subpath where the tree has subpath entries (after the front-door split).
+const { existsSync } = await import('node:fs');
+const tk = { ...(await import(`${root}/src/index.ts`)) } as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+if (existsSync(`${root}/src/entries/text.ts`)) Object.assign(tk, await import(`${root}/src/entries/text.ts`));
 const { mulberry32 } = await import(`${root}/src/utils/random.ts`);
 // The BatchNorm patch moved from transfer/ to layers/ (one layer-patch folder): take either.
-const { existsSync } = await import('node:fs');
 const bnFile = existsSync(`${root}/src/layers/batch_norm.ts`) ? `${root}/src/layers/batch_norm.ts` : `${root}/src/transfer/batch_norm.ts`;
 const { applyKerasBatchNormSemantics } = await import(bnFile);
 await tk.useBackend('cpu');

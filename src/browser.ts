@@ -26,6 +26,7 @@ export { freeze, unfreeze, type LayerSpec, type FreezeOptions } from './transfer
 export { summary, type ModelSummary, type LayerSummary } from './transfer/summary.js';
 export type { BatchNormMode } from './layers/batch_norm.js';
 export { replaceHead, type ReplaceHeadOptions, type TextHeadOptions } from './transfer/replace_head.js';
+export { recipes, type FineTuneRecipe, type RecipeStage, type TwoStageOptions, type FastaiOptions, type GradualUnfreezeOptions, type FeatureExtractionOptions, type FullOptions, type HfRecipeOptions, type TextRecipe } from './transfer/recipes/index.js';
 export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage, type EpochLog, type Stage, type Recipe } from './transfer/fine_tune.js';
 export { evaluate, predict, type EvaluateResult, type EvaluateOptions, type OutputsEvaluation } from './train/evaluate.js';
 export { classificationReport, confusionMatrix, type ClassificationReport } from './metrics/classification.js';

@@ -541,7 +541,7 @@ export class DomainAdapter {
       srcX = cacheOf(data.source.xs);
       tgtX = sourceOnly ? srcX : cacheOf(data.target.xs);
       run.context.stage = stage;
-      const res = await withDropoutSeeds(() => Math.floor(dropoutRng.next() * 2 ** 31), () =>
+      const res = await withDropoutSeeds(disc !== null ? [lm, disc] : [lm], () => Math.floor(dropoutRng.next() * 2 ** 31), () =>
         runLoop({
           task: phaseTask, stage, epochs, optimizer, schedule, rng, history: run.history, callbacks: run.callbacks, context: run.context,
           progress: progressReporter(o.progress ?? 'auto'),

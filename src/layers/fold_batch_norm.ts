@@ -60,14 +60,18 @@ const passThrough = new WeakMap<tf.Tensor, { layer: Layer; then: Layer | null }>
 const patchedLayers = new WeakSet<Layer>();
 const patchedModels = new WeakSet<tfl.LayersModel>();
 let enabled = true;
+/** Per-model switches (set with a model); they win over the process-wide default. */
+const perModel = new WeakMap<tfl.LayersModel, boolean>();
 
 /**
- * Turns inference-time Conv→BatchNorm(→ReLU) folding on or off, process-wide (default on). Off,
- * every layer computes its stock output; for bit-exact comparisons with unpatched models and A/B
- * timing. Folded outputs equal the unfolded ones to float32 rounding.
+ * Turns inference-time Conv→BatchNorm(→ReLU) folding on or off for `model`, or process-wide (the
+ * default for models without their own setting; on unless turned off). Off, every layer computes
+ * its stock output; for bit-exact comparisons with unpatched models and A/B timing. Folded outputs
+ * equal the unfolded ones to float32 rounding.
  */
-export function setInferenceFolding(on: boolean): void {
-  enabled = on;
+export function setInferenceFolding(on: boolean, model?: tfl.LayersModel): void {
+  if (model !== undefined) perModel.set(model, on);
+  else enabled = on;
 }
 
 function outboundNodes(layer: Layer): NodeLike[] {
@@ -188,7 +192,7 @@ function planReading(plan: Map<Layer, Fusion>, layer: Layer): Map<Layer, Fusion>
  * caller takes (a run that stops there); chains they end early are not folded past them.
  */
 export function withFoldPlan<T>(model: tfl.LayersModel, fn: () => T, reads: readonly Layer[] = []): T {
-  let plan = plans.get(model);
+  let plan = (perModel.get(model) ?? enabled) ? plans.get(model) : undefined;
   if (plan !== undefined) for (const layer of reads) plan = planReading(plan, layer);
   active.push(plan);
   try {
@@ -207,7 +211,7 @@ export function foldBatchNormForInference(model: tfl.LayersModel): void {
   plans.set(model, plan);
   for (const [conv, fusion] of plan) {
     patchLayer(conv, (original) => (inputs, kwargs) => {
-      const f = enabled ? active[active.length - 1]?.get(conv) : undefined;
+      const f = active[active.length - 1]?.get(conv);
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       const y = f === undefined ? null : foldedCall(conv, f, x, kwargs);
       if (y === null) return original(inputs, kwargs);

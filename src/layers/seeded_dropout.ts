@@ -1,7 +1,7 @@
 /**
  * Reproducible dropout. TF.js's Dropout draws its masks from an unseeded generator (or, given a
  * `seed`, repeats the SAME mask at every call), so two runs with the same transferkit seed used to
- * differ. While `fineTune` runs, each Dropout call here draws a fresh seed from the run's seeded
+ * differ. While a run trains a model, each of its Dropout calls draws a fresh seed from the run's seeded
  * stream: different masks every step, the same sequence every run, and a checkpoint's RNG state
  * covers them (resume stays exact with dropout).
  *
@@ -20,7 +20,12 @@ type Kwargs = Record<string, unknown>;
 type Callable = (inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs) => tf.Tensor | tf.Tensor[];
 
 const patched = new WeakSet<tfl.layers.Layer>();
-let seedSource: (() => number) | null = null;
+/**
+ * The seed stream of each layer while a run trains it. Per layer, not one module-wide "current
+ * run": two runs in one process (in-process tune trials, a discriminator beside its model) keep
+ * their own streams even when their steps interleave at every await.
+ */
+const sources = new WeakMap<tfl.layers.Layer, () => number>();
 
 /** One optimizer step's dropout draws: its batch size and the seeds of its Dropout calls, in call order. */
 export interface StepDropout {
@@ -63,14 +68,19 @@ function windowedDropout(x: tf.Tensor, rate: number, noiseShape: (number | null)
   return tf.mul(x, tf.div(tf.floor(tf.add(u, keep)), keep));
 }
 
-/** Routes every patched Dropout call through seeds from `source` while `fn` runs. */
-export async function withDropoutSeeds<T>(source: () => number, fn: () => Promise<T>): Promise<T> {
-  const previous = seedSource;
-  seedSource = source;
+/** Routes the patched Dropout calls of `models`' layers through seeds from `source` while `fn` runs. */
+export async function withDropoutSeeds<T>(models: tfl.LayersModel | readonly tfl.LayersModel[], source: () => number, fn: () => Promise<T>): Promise<T> {
+  const layers = (Array.isArray(models) ? models : [models]).flatMap((m: tfl.LayersModel) => m.layers);
+  const previous = layers.map((l) => sources.get(l));
+  for (const l of layers) sources.set(l, source);
   try {
     return await fn();
   } finally {
-    seedSource = previous;
+    layers.forEach((l, i) => {
+      const p = previous[i];
+      if (p === undefined) sources.delete(l);
+      else sources.set(l, p);
+    });
   }
 }
 
@@ -81,7 +91,8 @@ export function applySeededDropout(model: tfl.LayersModel): void {
     const original = (layer as unknown as { call: Callable }).call.bind(layer) as Callable;
     const rate = (layer as unknown as { rate: number }).rate;
     (layer as unknown as { call: Callable }).call = (inputs, kwargs) => {
-      if (seedSource === null || kwargs.training !== true || !(rate > 0 && rate < 1)) return original(inputs, kwargs);
+      const seedSource = sources.get(layer);
+      if (seedSource === undefined || kwargs.training !== true || !(rate > 0 && rate < 1)) return original(inputs, kwargs);
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       const noiseShape = (layer as unknown as { noiseShape?: number[] }).noiseShape;
       if (microBatch === null) return tf.dropout(x, rate, noiseShape, seedSource());
@@ -95,9 +106,9 @@ export function applySeededDropout(model: tfl.LayersModel): void {
 }
 
 /**
- * A seed for a dropout mask drawn inside a custom layer (attention probabilities): from the
- * run's seeded stream inside `withDropoutSeeds`, else undefined (TF.js's unseeded generator).
+ * A seed for a dropout mask drawn inside a custom layer (attention probabilities, LoRA): from the
+ * stream of the run training `layer` (inside `withDropoutSeeds`), else undefined (TF.js's unseeded generator).
  */
-export function nextDropoutSeed(): number | undefined {
-  return seedSource === null ? undefined : seedSource();
+export function nextDropoutSeed(layer: tfl.layers.Layer): number | undefined {
+  return sources.get(layer)?.();
 }

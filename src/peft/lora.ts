@@ -138,7 +138,7 @@ export function applyLoRA(target: Target, options: LoRAOptions = {}): LoRAReport
         const x2 = tf.reshape(x, [-1, fanIn]) as tf.Tensor2D;
         let y: tf.Tensor = tf.matMul(x2, d.kernel.read() as tf.Tensor2D);
         if (d.bias !== null) y = tf.add(y, d.bias.read());
-        const xa = kwargs.training === true && dropout > 0 ? tf.dropout(x2, dropout, undefined, nextDropoutSeed()) : x2;
+        const xa = kwargs.training === true && dropout > 0 ? tf.dropout(x2, dropout, undefined, nextDropoutSeed(layer)) : x2;
         y = tf.add(y, tf.mul(tf.matMul(tf.matMul(xa, state.a.read() as tf.Tensor2D), state.b.read() as tf.Tensor2D), state.scaling));
         return d.activation.apply(tf.reshape(y, [...shape.slice(0, -1), units]));
       });

@@ -46,7 +46,8 @@ import { trainStepAsync } from '../train/train_step.js';
 import { paramGroups, type ParamGroupsOptions } from './param_groups.js';
 import { SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
-import { planStages, type StagePlan } from './recipes.js';
+import { recipeFromOptions, RECIPE_OPTION_NAMES } from './recipes/index.js';
+import type { FineTuneRecipe, RecipeStage } from './recipes/recipe.js';
 import { seedNewHead } from './replace_head.js';
 import type { CheckpointState } from '../train/checkpoint.js';
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
@@ -137,26 +138,53 @@ export interface FineTuneStage {
 
 /** Options of {@link fineTune}. */
 export interface FineTuneOptions {
-  /** Training recipe (default `'two-stage'`). */
-  recipe?: Recipe;
-  /** `'fine-tune'` recipe: fastai's `base_lr` (default 2e-3). */
+  /**
+   * Training recipe: a recipe object (`recipes.twoStage({...})`, `recipes.fastai({...})`,
+   * `recipes.gradualUnfreeze({...})`, `recipes.featureExtraction({...})`, `recipes.full({...})`,
+   * `recipes.custom([...])`, or your own {@link FineTuneRecipe}), which takes its own settings; or,
+   * as before, a name with the settings as flat options below (default `'two-stage'`).
+   */
+  recipe?: Recipe | FineTuneRecipe;
+  /**
+   * `'fine-tune'` recipe: fastai's `base_lr` (default 2e-3).
+   * @deprecated Pass it to the recipe object: `recipes.fastai({ baseLr })`.
+   */
   baseLr?: number;
-  /** `'fine-tune'` recipe: fastai's `lr_mult` (default 100). */
+  /**
+   * `'fine-tune'` recipe: fastai's `lr_mult` (default 100).
+   * @deprecated Pass it to the recipe object: `recipes.fastai({ lrMult })`.
+   */
   lrMult?: number;
-  /** `'fine-tune'` recipe: `pct_start` of the unfrozen stage (default 0.3). */
+  /**
+   * `'fine-tune'` recipe: `pct_start` of the unfrozen stage (default 0.3).
+   * @deprecated Pass it to the recipe object: `recipes.fastai({ pctStart })`.
+   */
   pctStart?: number;
-  /** `'fine-tune'` recipe: `div` of the unfrozen stage (default 5). */
+  /**
+   * `'fine-tune'` recipe: `div` of the unfrozen stage (default 5).
+   * @deprecated Pass it to the recipe object: `recipes.fastai({ div })`.
+   */
   div?: number;
   /**
    * `'gradual-unfreeze'`: epoch (0-based, over the whole run of `epochs`) at which the backbone
    * joins. Default `min(10, floor(epochs / 2))` (Lightning's default 10 assumes long runs).
+   * @deprecated Pass it to the recipe object: `recipes.gradualUnfreeze({ unfreezeAtEpoch })`.
    */
   unfreezeAtEpoch?: number;
-  /** `'gradual-unfreeze'`: backbone rate / head rate when it joins (Lightning `backbone_initial_ratio_lr`, 0.1). */
+  /**
+   * `'gradual-unfreeze'`: backbone rate / head rate when it joins (Lightning `backbone_initial_ratio_lr`, 0.1).
+   * @deprecated Pass it to the recipe object: `recipes.gradualUnfreeze({ backboneInitialRatioLr })`.
+   */
   backboneInitialRatioLr?: number;
-  /** `'gradual-unfreeze'`: backbone rate multiplier per later epoch (Lightning's default `lambda_func`, 2). */
+  /**
+   * `'gradual-unfreeze'`: backbone rate multiplier per later epoch (Lightning's default `lambda_func`, 2).
+   * @deprecated Pass it to the recipe object: `recipes.gradualUnfreeze({ backboneLrGrowth })`.
+   */
   backboneLrGrowth?: number;
-  /** `'gradual-unfreeze'`: cap the backbone rate at the head's (Lightning `should_align`, true). */
+  /**
+   * `'gradual-unfreeze'`: cap the backbone rate at the head's (Lightning `should_align`, true).
+   * @deprecated Pass it to the recipe object: `recipes.gradualUnfreeze({ shouldAlign })`.
+   */
   shouldAlign?: boolean;
   /** Epochs of the head stage (default 5). */
   headEpochs?: number;
@@ -191,6 +219,7 @@ export interface FineTuneOptions {
   /**
    * Layers to unfreeze in the fine-tune stage (default: the backbone layers after the block
    * boundary nearest 75 % of its depth).
+   * @deprecated Pass it to the recipe object: `recipes.twoStage({ unfreeze })`.
    */
   unfreeze?: LayerSpec;
   /** BatchNorm mode of the unfrozen layers in the fine-tune stage (default `'train-affine'`, Keras' recipe). */
@@ -212,6 +241,7 @@ export interface FineTuneOptions {
    * Explicit stages (recipe `'custom'`, chosen automatically when this is set): each stage sets
    * which layers train and how, then trains for its epochs. Layers not named by a stage's
    * `trainable` are frozen (BatchNorm among them per `frozenBn`).
+   * @deprecated Pass it to the recipe object: `recipes.custom(stages)`.
    */
   stages?: FineTuneStage[];
   /**
@@ -345,7 +375,7 @@ async function runStage(
   opts: TensorFineTuneOptions,
   rng: SeededRandom,
   history: EpochLog[],
-  where: { recipe: string; stageIndex: number; resume: CheckpointState | null; keepOptimizer?: boolean; onEpochBegin?: StagePlan['onEpochBegin'] },
+  where: { recipe: string; stageIndex: number; resume: CheckpointState | null; keepOptimizer?: boolean; onEpochBegin?: RecipeStage['onEpochBegin'] },
 ): Promise<boolean> {
   const model = pm.model;
   const task = pm.task ?? 'multiclass';
@@ -526,7 +556,7 @@ function checkTrainData(what: string, data: unknown): void {
  * encoder is not part of the trained graph (ONNX Runtime has no training).
  */
 async function fineTuneOnEncoder(pm: PretrainedModel, train: TrainData | EncoderData, options: FineTuneOptions): Promise<FineTuneResult> {
-  const recipe = options.recipe ?? 'feature-extraction';
+  const recipe = typeof options.recipe === 'object' ? options.recipe.name : options.recipe ?? 'feature-extraction';
   if (!['feature-extraction', 'head-only', 'full'].includes(recipe) || options.stages !== undefined) {
     throw new TransferKitError('E_BAD_OPTION', `fineTune: the model's encoder '${pm.encoder?.id ?? '?'}' is frozen (it runs outside the trained graph), so only recipe 'feature-extraction' applies. Received: recipe=${options.stages !== undefined ? 'custom stages' : recipe}. To fine-tune the encoder too, load it as a TF.js model (loadTextModel / loadPretrained).`);
   }
@@ -537,17 +567,27 @@ async function fineTuneOnEncoder(pm: PretrainedModel, train: TrainData | Encoder
     if (isEncoderData(train)) owned.push((tr as LabeledData).xs);
     const val = isEncoderData(options.validation) ? await encodeData(pm, options.validation, extract, 'fineTune: validation') : options.validation;
     if (isEncoderData(options.validation)) owned.push((val as LabeledData).xs);
-    return await fineTuneTensors(pm, tr, { ...options, recipe: 'feature-extraction', headEpochs: options.headEpochs ?? options.epochs ?? 5, validation: val });
+    const head = typeof options.recipe === 'object' ? { recipe: options.recipe } : { recipe: 'feature-extraction' as const, headEpochs: options.headEpochs ?? options.epochs ?? 5 };
+    return await fineTuneTensors(pm, tr, { ...options, ...head, validation: val });
   } finally {
     tf.dispose(owned);
   }
 }
 
 async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: TensorFineTuneOptions): Promise<FineTuneResult> {
-  const recipe: Recipe = options.stages !== undefined ? 'custom' : options.recipe ?? 'two-stage';
-  if (options.stages !== undefined && options.recipe !== undefined && options.recipe !== 'custom') {
-    throw new TransferKitError('E_BAD_OPTION', `fineTune: pass either \`stages\` or a recipe, not both. Received: recipe=${options.recipe} with ${options.stages.length} stages.`);
-  }
+  let recipeObject: FineTuneRecipe;
+  if (typeof options.recipe === 'object' && options.recipe !== null) {
+    // A recipe object takes its own settings: flat recipe options beside it would be ignored.
+    const flat = RECIPE_OPTION_NAMES.filter((k) => options[k] !== undefined);
+    if (flat.length > 0) {
+      throw new TransferKitError('E_BAD_OPTION', `fineTune: with a recipe object, pass ${flat.map((k) => `\`${k}\``).join(', ')} to the recipe (e.g. recipes.${options.recipe.name === 'fine-tune' ? 'fastai' : 'twoStage'}({ ${flat[0]}: ... })), not to fineTune. Received: recipe '${options.recipe.name}' and ${flat.join(', ')}.`);
+    }
+    if (typeof options.recipe.stages !== 'function' || typeof options.recipe.name !== 'string') {
+      throw new TransferKitError('E_BAD_OPTION', 'fineTune: `recipe` must be a name or a recipe object { name, stages(model, run) } (recipes.twoStage(), recipes.fastai(), ...).');
+    }
+    recipeObject = options.recipe;
+  } else recipeObject = recipeFromOptions(options);
+  const recipe = recipeObject.name;
   const headEpochs = options.headEpochs ?? 5;
   const epochs = options.epochs ?? 5;
   const headLr = options.headLearningRate ?? 1e-3;
@@ -558,9 +598,6 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
   check('batchSize', batchSize, Number.isInteger(batchSize) && batchSize > 0, 'an integer > 0');
   check('headLearningRate', headLr, headLr > 0, '> 0');
   check('learningRate', lr, lr > 0, '> 0');
-  if (!['two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction', 'head-only', 'full', 'custom'].includes(recipe)) {
-    throw new TransferKitError('E_BAD_OPTION', `fineTune: unknown recipe. Received: recipe=${String(recipe)}. Choose 'two-stage', 'fine-tune', 'gradual-unfreeze', 'feature-extraction' (or 'head-only') or 'full'.`);
-  }
   const outUnits = pm.model.outputs[0].shape[1];
   if (!isStreaming(train) && train.targets === undefined && train.xs.shape[0] !== train.labels.length) {
     throw new TransferKitError('E_DATA', `fineTune: train.xs has ${train.xs.shape[0]} examples but train.labels has ${train.labels.length}.`);
@@ -590,11 +627,11 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
   // Stage setups draw no random numbers, so the stream simply continues from the checkpoint.
   if (resume !== null) rng.state = resume.rng;
   const history = (resume?.history ?? []) as EpochLog[];
-  const plans = planStages(pm, recipe, options);
+  const plans = recipeObject.stages(pm, options);
   let interrupted = false;
   applySeededDropout(pm.model);
   // Dropout masks come from the run's seeded stream, so the seed determines the whole run.
-  await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () => {
+  await withDropoutSeeds(pm.model, () => Math.floor(rng.next() * 2 ** 31), async () => {
     for (const [i, plan] of plans.entries()) {
       plan.setup();
       if (resume !== null && i < resume.stageIndex) continue; // finished before the checkpoint
@@ -604,8 +641,8 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
         interrupted = true;
         break;
       }
-      interrupted = await runStage(pm, plan.stage, plan.epochs, plan.lr, train, { ...options, ...plan.overrides, validation: options.validation }, rng, history, {
-        recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin,
+      interrupted = await runStage(pm, plan.name, plan.epochs, plan.learningRate, train, { ...options, ...plan.overrides, validation: options.validation }, rng, history, {
+        recipe, stageIndex: i, resume: here, keepOptimizer: plan.keepOptimizer, onEpochBegin: plan.onEpochBegin?.bind(plan),
       });
       if (interrupted) break;
     }

@@ -35,6 +35,7 @@ import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_sto
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
 import { runLoop, type TrainingTask } from '../train/loop.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
+import type { TextRecipe } from './recipes/hf.js';
 
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
 const checkpoints = () => import('../train/checkpoint.js');
@@ -49,6 +50,8 @@ export interface TextEpochLog extends TrainingLog {
 
 /** Options of {@link fineTuneText}; defaults follow HF `TrainingArguments` except where noted. */
 export interface FineTuneTextOptions {
+  /** The recipe as an object (`recipes.hf({ warmupRatio, layerDecay, ... })`): its settings fill in the options below. */
+  recipe?: TextRecipe;
   /** Default 3 (HF). */
   epochs?: number;
   /** Default 32 (BERT paper; HF's is 8). */
@@ -103,8 +106,20 @@ export interface FineTuneTextOptions {
   signal?: AbortSignal;
 }
 
+/** The run's options with those of its recipe object (`recipes.hf({...})`) filled in; a setting given in both places is refused. */
+function withRecipe(options: FineTuneTextOptions): FineTuneTextOptions {
+  const recipe = options.recipe;
+  if (recipe === undefined) return options;
+  if (recipe.name !== 'hf') throw new TransferKitError('E_BAD_OPTION', `fineTune on a text model takes recipe recipes.hf({...}). Received: recipe '${String((recipe as { name?: unknown }).name)}' (image recipes train image models).`);
+  const both = Object.keys(recipe.options).filter((k) => (options as Record<string, unknown>)[k] !== undefined);
+  if (both.length > 0) throw new TransferKitError('E_BAD_OPTION', `fineTune: ${both.join(', ')} given both to recipes.hf() and to the call; pass ${both.length > 1 ? 'them' : 'it'} in one place.`);
+  const { recipe: _r, ...rest } = options;
+  void _r;
+  return { ...recipe.options, ...rest };
+}
+
 /** Every option name of {@link FineTuneTextOptions}: others are refused. */
-const FINE_TUNE_TEXT_OPTIONS = optionNames<FineTuneTextOptions>({ epochs: true, batchSize: true, learningRate: true, weightDecay: true, warmupRatio: true, warmupSteps: true, schedule: true, clipNorm: true, maxGradNorm: true, layerDecay: true, maxLength: true, groupByLength: true, validation: true, restoreBestWeights: true, loadBestAtEnd: true, seed: true, tokenizer: true, onEpochEnd: true, onStep: true, callbacks: true, earlyStopping: true, progress: true, checkpoint: true, resumeFrom: true, signal: true });
+const FINE_TUNE_TEXT_OPTIONS = optionNames<FineTuneTextOptions>({ recipe: true, epochs: true, batchSize: true, learningRate: true, weightDecay: true, warmupRatio: true, warmupSteps: true, schedule: true, clipNorm: true, maxGradNorm: true, layerDecay: true, maxLength: true, groupByLength: true, validation: true, restoreBestWeights: true, loadBestAtEnd: true, seed: true, tokenizer: true, onEpochEnd: true, onStep: true, callbacks: true, earlyStopping: true, progress: true, checkpoint: true, resumeFrom: true, signal: true });
 
 /** What {@link fineTuneText} did. */
 export interface FineTuneTextResult {
@@ -167,8 +182,9 @@ const TEXT_RECIPE = 'hf-text';
  * const { history } = await fineTuneText(tm, train, { epochs: 3, validation: dev });
  * ```
  */
-export async function fineTuneText(tm: TextModel, data: TextClassificationData, options: FineTuneTextOptions = {}): Promise<FineTuneTextResult> {
-  checkOptionKeys('fineTuneText', options, FINE_TUNE_TEXT_OPTIONS);
+export async function fineTuneText(tm: TextModel, data: TextClassificationData, runOptions: FineTuneTextOptions = {}): Promise<FineTuneTextResult> {
+  checkOptionKeys('fineTuneText', runOptions, FINE_TUNE_TEXT_OPTIONS);
+  const options = withRecipe(runOptions);
   await ensureBackend();
   checkData(tm, data, 'fineTuneText');
   if (options.validation !== undefined) checkData(tm, options.validation, 'fineTuneText validation');
@@ -220,7 +236,7 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
       const labels = idx.map((i) => data.labels[i]);
       const kept: { hits?: tf.Scalar } = {}; // the hit count leaves the gradient tape kept
       try {
-        const { value, grads } = await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () =>
+        const { value, grads } = await withDropoutSeeds(tm.model, () => Math.floor(rng.next() * 2 ** 31), async () =>
           tf.variableGrads(() => {
             const logits = tm.model.apply(textInputs(tm, batch), { training: true }) as tf.Tensor;
             const r = lossAndHits(tm, logits, labels);

@@ -156,7 +156,7 @@ export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], 
       if (m.positions.length === 0) return null;
       const batch = padBatch(m.masked, tok.padId);
       try {
-        const { value, grads } = await withDropoutSeeds(() => Math.floor(rng.next() * 2 ** 31), async () =>
+        const { value, grads } = await withDropoutSeeds(encoder, () => Math.floor(rng.next() * 2 ** 31), async () =>
           tf.variableGrads(() => {
             const hidden = encoder.apply(textInputs(tm, batch), { training: true }) as tf.Tensor3D;
             const flat = tf.reshape(hidden, [-1, tm.spec.hiddenSize]) as tf.Tensor2D;

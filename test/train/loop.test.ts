@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
+import { DomainAdapter, fineTune, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
+import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 import { buildTextModel, fineTuneText, pretrainMaskedLM, TextTokenizer } from '../../src/entries/text.js';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32 } from '../../src/utils/random.js';
@@ -177,6 +178,27 @@ describe('one loop: Ctrl-C within one step and exact resume on every path', () =
     expect(r.diff).toBeLessThan(1e-6);
     expect(r.leaked).toBe(0);
     tf.dispose([data.source.xs, data.target.xs]);
+  });
+
+  it('two runs at once in one process (as in-process tune trials) keep their own dropout streams', async () => {
+    // Each step awaits, so concurrent runs interleave step by step; each must draw its dropout
+    // masks from its own seeded stream, and end as it would alone.
+    const opts = (seed: number) => ({ recipe: 'feature-extraction' as const, headEpochs: 3, batchSize: 4, seed, progress: false as const });
+    const alone: number[][][] = [];
+    for (const seed of [9, 11]) {
+      const pm = await tinyHeaded(4, { dropout: 0.5, hidden: [8] });
+      await fineTune(pm, quadrantImages(24), opts(seed));
+      alone.push(snapshot(pm.model));
+    }
+    const a = await tinyHeaded(4, { dropout: 0.5, hidden: [8] });
+    const b = await tinyHeaded(4, { dropout: 0.5, hidden: [8] });
+    let interleaved = false;
+    let last = '';
+    const watch = (name: string): Callback => ({ onBatchEnd: () => { if (last !== '' && last !== name) interleaved = true; last = name; } });
+    await Promise.all([fineTune(a, quadrantImages(24), { ...opts(9), callbacks: [watch('a')] }), fineTune(b, quadrantImages(24), { ...opts(11), callbacks: [watch('b')] })]);
+    expect(interleaved).toBe(true);
+    expect(maxDiff(snapshot(a.model), alone[0])).toBe(0);
+    expect(maxDiff(snapshot(b.model), alone[1])).toBe(0);
   });
 
   it('a checkpoint written by one path is refused by another, naming the writer', async () => {

@@ -98,6 +98,25 @@ describe('inference folding of Conv → BN (→ ReLU)', () => {
     on.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(off[i])));
   });
 
+  it('a model can turn folding off for itself alone; others keep the process-wide default', async () => {
+    tf.setBackend('cpu');
+    const a = model().full;
+    const b = model().full;
+    prepareModel(a);
+    prepareModel(b);
+    const x = tf.randomNormal([2, 9, 9, 3], 0, 1, 'float32', 12);
+    const kernels = async (m: tfl.LayersModel) => (await tf.profile(() => m.predict(x) as tf.Tensor)).kernels.map((k) => k.name);
+    setInferenceFolding(false, a);
+    expect((await kernels(a)).filter((n) => n === 'FusedBatchNorm')).toHaveLength(3);
+    expect(await kernels(b)).not.toContain('FusedBatchNorm');
+    setInferenceFolding(true, a);
+    expect(await kernels(a)).not.toContain('FusedBatchNorm');
+    // A model's own setting wins over the process-wide one.
+    setInferenceFolding(false);
+    expect(await kernels(a)).not.toContain('FusedBatchNorm');
+    expect((await kernels(b)).filter((n) => n === 'FusedBatchNorm')).toHaveLength(3);
+  });
+
   it('is idempotent and keeps layer classes and configs', () => {
     tf.setBackend('cpu');
     const { full } = model();

@@ -50,7 +50,7 @@ export class MultiHeadAttention extends tfl.layers.Layer {
       const scores = tf.matMul(tf.mul(heads(q), 1 / Math.sqrt(dh)), heads(k), false, true);
       const additive = tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, 'float32')), MASKED), [b, 1, 1, t]);
       let probs = tf.softmax(tf.add(scores, additive));
-      if (kwargs.training === true && this.dropout > 0) probs = tf.dropout(probs, this.dropout, undefined, nextDropoutSeed());
+      if (kwargs.training === true && this.dropout > 0) probs = tf.dropout(probs, this.dropout, undefined, nextDropoutSeed(this));
       const context = tf.matMul(probs, heads(v));
       return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [b, t, h]);
     });
