@@ -255,6 +255,9 @@ export class DomainAdapter {
       throw new TransferKitError('E_BAD_OPTION', `DomainAdapter on a text model supports method 'mlm' or 'source-only' alone. Received: method=${JSON.stringify(this.options.method)}. For ${other.join(', ') || 'feature-alignment methods'}, adapt a LayersModel over the text model's pooled features.`);
     }
     const o = this.options;
+    if (o.checkpoint !== undefined || o.resumeFrom !== undefined) {
+      throw new TransferKitError('E_NOT_IMPLEMENTED', "DomainAdapter on a text model does not checkpoint yet (its two phases are masked-LM then fine-tuning). Run them yourself with checkpoints: pretrainMaskedLM(model, texts, { checkpoint }) then fineTune(model, source, { checkpoint }).");
+    }
     return adaptTextModel(tm, data, {
       method: this.methods[0] as 'mlm' | 'source-only',
       fineTune: {
@@ -358,6 +361,8 @@ export class DomainAdapter {
       });
     }
 
+    // A checkpoint of a finished run (every phase done): no phase read its weights, so load them here.
+    if (resume !== null && resume.stageIndex >= phases.length) await (ckpt as CheckpointModule).readCheckpoint(o.resumeFrom as string, { model: lm });
     let selectedEpoch = history.length;
     const chosen = best as { index: number; score: number; weights: tf.Tensor[] } | null;
     if (chosen !== null) {

@@ -44,6 +44,8 @@ export interface TextAdaptationResult {
   method: 'mlm' | 'source-only';
   mlm?: Omit<MaskedLMResult, 'head'>;
   history: TextEpochLog[];
+  /** True when `signal` (in the fine-tune or masked-LM options) stopped a phase early; later phases did not run. */
+  interrupted?: boolean;
   /** Accuracy on `targetVal` after adaptation (reporting only). */
   targetValAccuracy?: number;
 }
@@ -59,9 +61,11 @@ export async function adaptTextModel(tm: TextModel, data: TextAdaptationData, op
     const { head: _head, ...rest } = await pretrainMaskedLM(tm, texts, { learningRate: 5e-5, ...options.mlm, keepHead: false });
     void _head;
     mlm = rest;
+    // Stopped during masked-LM: the fine-tuning phase does not start.
+    if (rest.interrupted === true) return { model: tm, method, history: [], mlm, interrupted: true };
   }
   const ft = await fineTuneText(tm, data.source, { ...options.fineTune, ...(data.sourceVal !== undefined ? { validation: data.sourceVal } : {}) });
-  const out: TextAdaptationResult = { model: tm, method, history: ft.history, ...(mlm !== undefined ? { mlm } : {}) };
+  const out: TextAdaptationResult = { model: tm, method, history: ft.history, ...(mlm !== undefined ? { mlm } : {}), ...(ft.interrupted === true ? { interrupted: true } : {}) };
   if (data.targetVal !== undefined) out.targetValAccuracy = (await evaluateText(tm, data.targetVal, { maxLength: options.fineTune?.maxLength ?? 128 })).accuracy;
   return out;
 }

@@ -13,7 +13,7 @@ import type { TextModel } from '../models/text/text_model.js';
  * adaptation): one vocabulary, epochs counted from 1 within their stage.
  */
 export interface TrainingLog {
-  /** The stage the epoch belongs to (`'head'`, `'fine-tune'`, `'text'`, `'masked-lm'`, `'dann'`, ...). */
+  /** The stage the epoch belongs to (`'head'`, `'fine-tune'` (also the text recipe's), `'masked-lm'`, `'dann'`, `'adabn'`, ...). */
   stage: string;
   /** 1-based epoch within the stage. */
   epoch: number;
@@ -43,7 +43,7 @@ export interface TrainingContext {
   model: PretrainedModel | TextModel;
   /** The current stage's name. */
   stage: string;
-  /** Set to true to end the stage after the current epoch (Keras `model.stop_training`). */
+  /** Set to true to end the stage after the current epoch (Keras `model.stop_training`); in `DomainAdapter`, the whole run. */
   stopTraining: boolean;
 }
 
@@ -65,4 +65,6 @@ export interface Callback {
   onBatchEnd?(log: BatchLog, ctx: TrainingContext): void | Promise<void>;
   onEpochEnd?(log: TrainingLog, ctx: TrainingContext): void | Promise<void>;
   onTrainEnd?(history: TrainingLog[], ctx: TrainingContext): void | Promise<void>;
+  /** Called instead of `onTrainEnd` when a stage ends early (interrupted by `signal`, or an error): free what the callback holds. */
+  dispose?(): void;
 }

@@ -102,6 +102,12 @@ export class EarlyStopping implements Callback {
     }
   }
 
+  /** Frees the best-weights snapshot of a stage that ended early (interrupted or failed): nothing is restored. */
+  dispose(): void {
+    tf.dispose(this.bestWeights ?? []);
+    this.bestWeights = null;
+  }
+
   onTrainEnd(_history: TrainingLog[], ctx: TrainingContext): void {
     if (this.o.restoreBestWeights && this.bestWeights !== null) {
       ctx.model.model.setWeights(this.bestWeights);

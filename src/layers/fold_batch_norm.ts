@@ -69,8 +69,8 @@ const perModel = new WeakMap<tfl.LayersModel, boolean>();
  * its stock output; for bit-exact comparisons with unpatched models and A/B timing. Folded outputs
  * equal the unfolded ones to float32 rounding.
  */
-export function setInferenceFolding(on: boolean, model?: tfl.LayersModel): void {
-  if (model !== undefined) perModel.set(model, on);
+export function setInferenceFolding(on: boolean, model?: tfl.LayersModel | { model: tfl.LayersModel }): void {
+  if (model !== undefined) perModel.set('model' in model && !('layers' in model) ? model.model : (model as tfl.LayersModel), on);
   else enabled = on;
 }
 

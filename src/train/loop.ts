@@ -191,83 +191,96 @@ export async function runLoop<B, L extends TrainingLog>(a: LoopArgs<B, L>): Prom
     await writeCheckpoint(a.checkpoint.dir, a.target, state);
   };
 
+  // Aborted before the stage began: no step is taken (the previous checkpoint stands).
+  // A function, not a property read: TypeScript would narrow `aborted` for the rest of the function.
+  const aborted = (): boolean => a.signal?.aborted === true;
+  if (aborted()) return { interrupted: true, steps: step };
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-  let midEpoch = resume?.stepInEpoch !== undefined ? resume : null;
+  let completed = false;
   let interrupted = false;
-  for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining && step < maxSteps; epoch++) {
-    // An epoch resumed mid-way already ran its begin hooks (their effects are in the optimizer state).
-    if (midEpoch === null) {
-      a.onEpochBegin?.(epoch - 1, optimizer);
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
-    }
-    const t0 = performance.now();
-    let lossSum = midEpoch?.partial?.lossSum ?? 0;
-    let seen = midEpoch?.partial?.seen ?? 0;
-    const sums: Record<string, number> = { ...(midEpoch?.partial?.sums ?? {}) };
-    let lr = schedule.at(Math.max(0, step - 1));
-    // Batches drawn in the epoch (a batch a task skips is drawn but is no step).
-    let s = midEpoch?.stepInEpoch ?? 0;
-    const run = task.epoch(rand, midEpoch !== null ? { start: s, ...(midEpoch.order !== undefined ? { order: midEpoch.order } : {}) } : undefined);
-    midEpoch = null;
-    for await (const batch of run.batches) {
-      if (step >= maxSteps) break;
-      lr = schedule.at(step);
-      optimizer.setLearningRate(lr);
-      const mom = schedule.momentumAt(step);
-      if (mom !== undefined) optimizer.setMomentum(mom);
-      const f = await task.trainStep(batch, step);
-      s++;
-      if (f === null) continue;
-      if (!Number.isFinite(f.loss)) {
-        throw new TransferKitError(
-          'E_TRAINING_DIVERGED',
-          `The loss became ${f.loss} at step ${step} (stage '${stage}', epoch ${epoch}, learning rate ${lr.toExponential(3)}). ` +
-            'Lower the learning rate, clip the gradient norm, or check the inputs for NaN/Inf values.',
-        );
+  try {
+    let midEpoch = resume?.stepInEpoch !== undefined ? resume : null;
+    for (let epoch = (resume?.epochsDone ?? 0) + 1; epoch <= epochs && !ctx.stopTraining && step < maxSteps; epoch++) {
+      // An epoch resumed mid-way already ran its begin hooks (their effects are in the optimizer state).
+      if (midEpoch === null) {
+        a.onEpochBegin?.(epoch - 1, optimizer);
+        for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
       }
-      const metricKey = task.progressMetric;
-      const batchMetric = metricKey !== undefined ? (f.sums?.[metricKey] ?? 0) / f.examples : NaN;
-      const batchLog: BatchLog = { step, loss: f.loss, accuracy: batchMetric, learningRate: lr };
-      for (const cb of callbacks) await cb.onBatchEnd?.(batchLog, ctx);
-      lossSum += f.loss * f.examples;
-      seen += f.examples;
-      for (const [k, v] of Object.entries(f.sums ?? {})) sums[k] = (sums[k] ?? 0) + v;
-      step++;
-      a.progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: task.stepsPerEpoch, loss: lossSum / seen, metric: metricKey !== undefined ? (sums[metricKey] ?? 0) / seen : NaN, learningRate: lr });
-      // On cpu/wasm a step's awaits settle as microtasks, so without a turn of the event loop a
-      // SIGINT handler or a timer calling abort() would only run at the epoch's end.
-      await nextTurn();
-      const more = s < task.stepsPerEpoch && step < maxSteps;
-      const stop = a.signal?.aborted === true && more;
-      if (more && ((everySteps !== undefined && step % everySteps === 0) || stop)) {
-        await save({ stageIndex: a.position.stageIndex, epochsDone: epoch - 1, step, stepInEpoch: s, ...orderOf(run), partial: { lossSum, seen, sums: { ...sums } } }, true, true);
+      const t0 = performance.now();
+      let lossSum = midEpoch?.partial?.lossSum ?? 0;
+      let seen = midEpoch?.partial?.seen ?? 0;
+      const sums: Record<string, number> = { ...(midEpoch?.partial?.sums ?? {}) };
+      let lr = schedule.at(Math.max(0, step - 1));
+      // Batches drawn in the epoch (a batch a task skips is drawn but is no step).
+      let s = midEpoch?.stepInEpoch ?? 0;
+      const run = task.epoch(rand, midEpoch !== null ? { start: s, ...(midEpoch.order !== undefined ? { order: midEpoch.order } : {}) } : undefined);
+      midEpoch = null;
+      for await (const batch of run.batches) {
+        if (step >= maxSteps) break;
+        lr = schedule.at(step);
+        optimizer.setLearningRate(lr);
+        const mom = schedule.momentumAt(step);
+        if (mom !== undefined) optimizer.setMomentum(mom);
+        const f = await task.trainStep(batch, step);
+        s++;
+        if (f === null) continue;
+        if (!Number.isFinite(f.loss)) {
+          throw new TransferKitError(
+            'E_TRAINING_DIVERGED',
+            `The loss became ${f.loss} at step ${step} (stage '${stage}', epoch ${epoch}, learning rate ${lr.toExponential(3)}). ` +
+              'Lower the learning rate, clip the gradient norm, or check the inputs for NaN/Inf values.',
+          );
+        }
+        const metricKey = task.progressMetric;
+        const batchMetric = metricKey !== undefined ? (f.sums?.[metricKey] ?? 0) / f.examples : NaN;
+        const batchLog: BatchLog = { step, loss: f.loss, accuracy: batchMetric, learningRate: lr };
+        for (const cb of callbacks) await cb.onBatchEnd?.(batchLog, ctx);
+        lossSum += f.loss * f.examples;
+        seen += f.examples;
+        for (const [k, v] of Object.entries(f.sums ?? {})) sums[k] = (sums[k] ?? 0) + v;
+        step++;
+        a.progress?.({ type: 'batch', stage, epoch, epochs, step: s, steps: task.stepsPerEpoch, loss: lossSum / seen, metric: metricKey !== undefined ? (sums[metricKey] ?? 0) / seen : NaN, learningRate: lr });
+        // On cpu/wasm a step's awaits settle as microtasks, so without a turn of the event loop a
+        // SIGINT handler or a timer calling abort() would only run at the epoch's end.
+        await nextTurn();
+        const more = s < task.stepsPerEpoch && step < maxSteps;
+        const stop = aborted() && more;
+        if (more && ((everySteps !== undefined && step % everySteps === 0) || stop)) {
+          await save({ stageIndex: a.position.stageIndex, epochsDone: epoch - 1, step, stepInEpoch: s, ...orderOf(run), partial: { lossSum, seen, sums: { ...sums } } }, true, true);
+        }
+        if (stop) {
+          // Interrupted (signal): the step just taken is in the checkpoint; resume continues from it.
+          interrupted = true;
+          break;
+        }
       }
-      if (stop) {
-        // Interrupted (signal): the step just taken is in the checkpoint; resume continues from it.
+      if (interrupted) break;
+      const log = await task.epochLog({ stage, epoch, steps: s, loss: seen > 0 ? lossSum / seen : 0, examples: seen, sums, learningRate: lr, seconds: (performance.now() - t0) / 1000 });
+      // Wall-clock of the whole epoch, validation included (the task's own figures used the steps' time).
+      log.seconds = (performance.now() - t0) / 1000;
+      log.numTensors = tf.memory().numTensors;
+      a.history.push(log);
+      stageHistory.push(log);
+      a.progress?.({ type: 'epoch', log });
+      const last = epoch === epochs || step >= maxSteps;
+      if (last) {
+        // The stage is done: the checkpoint points at the next stage.
+        await save({ stageIndex: a.position.stageIndex + 1, epochsDone: 0, step: 0 }, a.position.keepOptimizer === true, false);
+      } else if (epoch % everyEpochs === 0) {
+        await save({ stageIndex: a.position.stageIndex, epochsDone: epoch, step }, true, true);
+      }
+      for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
+      if (aborted() && !last) {
         interrupted = true;
         break;
       }
     }
-    if (interrupted) break;
-    const log = await task.epochLog({ stage, epoch, steps: s, loss: lossSum / seen, examples: seen, sums, learningRate: lr, seconds: (performance.now() - t0) / 1000 });
-    log.numTensors = tf.memory().numTensors;
-    a.history.push(log);
-    stageHistory.push(log);
-    a.progress?.({ type: 'epoch', log });
-    const last = epoch === epochs || step >= maxSteps;
-    if (last) {
-      // The stage is done: the checkpoint points at the next stage.
-      await save({ stageIndex: a.position.stageIndex + 1, epochsDone: 0, step: 0 }, a.position.keepOptimizer === true, false);
-    } else if (epoch % everyEpochs === 0) {
-      await save({ stageIndex: a.position.stageIndex, epochsDone: epoch, step }, true, true);
-    }
-    for (const cb of callbacks) await cb.onEpochEnd?.(log, ctx);
-    if (a.signal?.aborted === true && !last) {
-      interrupted = true;
-      break;
-    }
+    if (!interrupted) for (const cb of callbacks) await cb.onTrainEnd?.(stageHistory, ctx);
+    completed = !interrupted;
+  } finally {
+    // A stage that ends without onTrainEnd (interrupted, or an error) lets callbacks free what they hold.
+    if (!completed) for (const cb of callbacks) cb.dispose?.();
   }
-  if (!interrupted) for (const cb of callbacks) await cb.onTrainEnd?.(stageHistory, ctx);
   return { interrupted, steps: step };
 }
 

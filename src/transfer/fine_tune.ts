@@ -620,10 +620,7 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
   // a resumed run's weights come from the checkpoint instead).
   seedNewHead(pm.model, options.resumeFrom === undefined ? options.seed ?? 42 : null);
   const rng = new SeededRandom(options.seed ?? 42);
-  const resume = options.resumeFrom !== undefined ? await (await checkpoints()).readCheckpoint(options.resumeFrom, { model: pm.model }) : null;
-  if (resume !== null && resume.recipe !== recipe) {
-    throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${options.resumeFrom} was written by recipe '${resume.recipe}'. Received: recipe=${recipe}. Resume with the same options.`);
-  }
+  const resume = options.resumeFrom !== undefined ? await (await checkpoints()).resumeCheckpoint(options.resumeFrom, { model: pm.model }, recipe, 'fineTune') : null;
   // Stage setups draw no random numbers, so the stream simply continues from the checkpoint.
   if (resume !== null) rng.state = resume.rng;
   const history = (resume?.history ?? []) as EpochLog[];

@@ -277,6 +277,8 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
     },
   };
   try {
+    // A checkpoint of a finished run (its stage done): the weights are loaded, nothing is left to train.
+    if (resume !== null && resume.stageIndex > 0) return { model: tm, history, bestEpoch: history.length, steps: stepsPerEpoch * history.length };
     const r = await runLoop({
       task, stage: 'fine-tune', epochs, optimizer, schedule, rng, history, callbacks,
       context: { model: tm, stage: 'fine-tune', stopTraining: false },
@@ -285,9 +287,11 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
       ...(options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
       target: { model: tm.model },
       position: { recipe: TEXT_RECIPE, stageIndex: 0 },
-      resume: resume !== null && resume.stageIndex === 0 ? resume : null,
+      resume,
     });
-    return { model: tm, history, bestEpoch: best !== null && best.bestEpoch > 0 ? best.bestEpoch : history.length, steps: r.steps, ...(r.interrupted ? { interrupted: true } : {}) };
+    // Interrupted, the model holds the last step's weights (the best epoch is not restored).
+    const bestEpoch = !r.interrupted && best !== null && best.bestEpoch > 0 ? best.bestEpoch : history.length;
+    return { model: tm, history, bestEpoch, steps: r.steps, ...(r.interrupted ? { interrupted: true } : {}) };
   } finally {
     optimizer.dispose();
   }

@@ -182,7 +182,9 @@ export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], 
   try {
     const resume = options.resumeFrom !== undefined ? await (await checkpoints()).resumeCheckpoint(options.resumeFrom, target, MLM_RECIPE, 'pretrainMaskedLM') : null;
     if (resume !== null) history.push(...resume.history);
-    const r = await runLoop({
+    // A checkpoint of a finished run (its stage done): the weights are loaded, nothing is left to train.
+    const finished = resume !== null && resume.stageIndex > 0;
+    const r = finished ? { interrupted: false, steps: total } : await runLoop({
       task, stage: 'masked-lm', epochs, maxSteps: total, optimizer, schedule, rng, history,
       callbacks: [...(options.onStep !== undefined ? [{ onBatchEnd: (b: BatchLog) => options.onStep?.(b.step + 1, b.loss) }] : []), ...(options.callbacks ?? [])],
       context: { model: tm, stage: 'masked-lm', stopTraining: false },
@@ -191,7 +193,7 @@ export async function pretrainMaskedLM(tm: TextModel, texts: readonly string[], 
       ...(options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
       target,
       position: { recipe: MLM_RECIPE, stageIndex: 0 },
-      resume: resume !== null && resume.stageIndex === 0 ? resume : null,
+      resume,
     });
     const k = Math.max(1, Math.floor(losses.length / 10));
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -13,7 +13,6 @@ import { requireBackend } from '../backends/backend.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 import { isTextModel, type TextModel } from '../models/text/text_model.js';
 import { buildTextModel } from '../models/text/build_text_model.js';
-import { copyWeightsByName } from '../io/weights_by_name.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
@@ -200,15 +199,31 @@ function textHead(base: TextModel, options: TextHeadOptions): TextModel {
   requireBackend('replaceHead');
   const n = options.numClasses;
   if (!Number.isInteger(n) || n < 1) throw new TransferKitError('E_BAD_OPTION', `replaceHead: numClasses must be an integer >= 1 (1 = regression). Received: numClasses=${n}.`);
-  const tm = buildTextModel(base.config, {
+  // The base's own head settings (labels, problem type) do not carry over to the new head.
+  const { problem_type: _p, id2label: _i, label2id: _l, num_labels: _n, architectures: _a, ...config } = base.config as unknown as Record<string, unknown>;
+  void [_p, _i, _l, _n, _a];
+  const tm = buildTextModel(config, {
     task: 'sequence-classification', numLabels: n, ...(options.classNames !== undefined ? { classNames: options.classNames } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}), source: base.source,
   });
-  // The encoder (and pooler) weights by name; the new classifier keeps its fresh initialisation.
-  const report = copyWeightsByName(tm.model, base.model, { strict: false });
-  const encoderMissing = report.missing.filter((k) => !tm.headLayers.some((h) => k.startsWith(`${h}/`)) && !k.startsWith('pooler'));
-  if (encoderMissing.length > 0 || report.mismatched.length > 0) {
+  // The encoder (and pooler) weights by name; the new head keeps its fresh initialisation, also
+  // where the base had a head of the same name and shape (re-heading a fine-tuned classifier).
+  const headLayers = new Set(tm.headLayers);
+  const from = new Map(base.model.weights.map((w) => [w.originalName, w]));
+  const missing: string[] = [];
+  for (const w of tm.model.weights) {
+    const layer = w.originalName.slice(0, w.originalName.lastIndexOf('/'));
+    if (headLayers.has(layer)) continue;
+    const src = from.get(w.originalName);
+    if (src === undefined || src.shape.join() !== w.shape.join()) {
+      // A base without a pooler (task 'base', addPoolingLayer: false) leaves it freshly drawn, as HF does.
+      if (!layer.startsWith('pooler')) missing.push(src === undefined ? w.originalName : `${w.originalName} [${src.shape}] vs [${w.shape}]`);
+      continue;
+    }
+    w.write(src.read());
+  }
+  if (missing.length > 0) {
     tm.model.dispose();
-    throw new TransferKitError('E_MODEL_TOPOLOGY', `replaceHead: the text model's encoder weights do not match its configuration (missing: ${encoderMissing.slice(0, 3).join(', ') || '-'}; mismatched: ${report.mismatched.slice(0, 3).join(', ') || '-'}).`);
+    throw new TransferKitError('E_MODEL_TOPOLOGY', `replaceHead: the text model's encoder weights do not match its configuration (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}).`);
   }
   if (base.tokenizer !== undefined) tm.tokenizer = base.tokenizer;
   return tm;

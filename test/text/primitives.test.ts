@@ -65,6 +65,8 @@ describe('the primitives on a BERT model', () => {
     // The configuration text_training.test.ts established for this synthetic task (256 texts, 4 epochs).
     const train = texts(256, 1);
     const dev = texts(96, 2);
+    const headOf = (m: TextModel): number[] => Array.from(m.model.weights.find((w) => w.originalName === 'classifier/kernel')!.read().dataSync());
+    const head0 = headOf(model);
     const before = await evaluate(model, dev);
     expect(before.accuracy).toBeLessThan(0.8);
     const r = await fineTune(model, train, { epochs: 4, batchSize: 16, learningRate: 3e-3, validation: dev, seed: 7, progress: false });
@@ -93,7 +95,16 @@ describe('the primitives on a BERT model', () => {
     const p2 = predict(again, dev.texts);
     expect(Math.max(...((await p2.array()) as number[][]).flatMap((p, i) => p.map((v, k) => Math.abs(v - rows[i][k]))))).toBeLessThan(1e-5);
     p2.dispose();
-    for (const m of [base, model, again]) m.model.dispose();
+    // Re-heading the fine-tuned classifier: its trained encoder, a head drawn fresh from the seed
+    // (not the trained one), any label count.
+    const reheaded = replaceHead(model, { numClasses: 2, seed: 1 });
+    expect(headOf(reheaded)).toEqual(head0);
+    expect(enc(reheaded)).toEqual(enc(model));
+    const three = replaceHead(model, { numClasses: 3, classNames: ['neg', 'neutral', 'pos'], seed: 1 });
+    expect(three.model.outputs[0].shape).toEqual([null, 3]);
+    expect(three.problemType).toBe('multiclass');
+    expect(enc(three)).toEqual(enc(model));
+    for (const m of [base, model, again, reheaded, three]) m.model.dispose();
   });
 
   it('DomainAdapter adapts the same text model (masked-LM on the target texts, then the source recipe)', async () => {

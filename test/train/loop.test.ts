@@ -201,6 +201,47 @@ describe('one loop: Ctrl-C within one step and exact resume on every path', () =
     expect(maxDiff(snapshot(b.model), alone[1])).toBe(0);
   });
 
+  it('an interrupted run frees what its callbacks held (the best-epoch snapshot of restoreBestWeights)', async () => {
+    const tm = smallBert('sequence-classification');
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const r = await fineTuneText(tm, texts(48, 1), {
+      epochs: 3, batchSize: 8, learningRate: 3e-3, validation: texts(16, 2), seed: 3, progress: false, signal: controller.signal,
+      callbacks: [{ onBatchEnd: (b) => void (b.step === 8 && controller.abort()) }],
+    });
+    expect(r.interrupted).toBe(true);
+    expect(r.bestEpoch).toBe(r.history.length); // the model holds the last step's weights
+    expect(tf.memory().numTensors).toBe(before);
+    tm.model.dispose();
+  });
+
+  it('resuming a finished run (text, masked-LM, DANN) loads its final weights and trains no more', async () => {
+    const finished = async (make: () => tfl.LayersModel, train: (m: tfl.LayersModel, extra: { checkpoint?: { dir: string }; resumeFrom?: string; callbacks?: Callback[] }) => Promise<unknown>): Promise<{ diff: number; steps: number }> => {
+      const dir = path.join(tmp(), 'ckpt');
+      const done = make();
+      await train(done, { checkpoint: { dir } });
+      const again = make();
+      let steps = 0;
+      await train(again, { resumeFrom: dir, callbacks: [{ onBatchEnd: () => void steps++ }] });
+      const diff = maxDiff(snapshot(done), snapshot(again));
+      done.dispose();
+      again.dispose();
+      return { diff, steps };
+    };
+    const models = new Map<tfl.LayersModel, TextModel>();
+    const make = (task: 'sequence-classification' | 'base') => (): tfl.LayersModel => {
+      const tm = smallBert(task);
+      models.set(tm.model, tm);
+      return tm.model;
+    };
+    const text = await finished(make('sequence-classification'), (m, extra) => fineTuneText(models.get(m) as TextModel, texts(24, 1), { epochs: 2, batchSize: 8, learningRate: 3e-3, seed: 3, progress: false, ...extra }));
+    const mlm = await finished(make('base'), (m, extra) => pretrainMaskedLM(models.get(m) as TextModel, texts(24, 5).texts, { epochs: 2, batchSize: 8, learningRate: 2e-3, seed: 4, progress: false, ...extra }));
+    const data = { source: blobs(32, 0, 1), target: { xs: blobs(32, 3, 3).xs } };
+    const dann = await finished(blobNet, (m, extra) => new DomainAdapter({ method: 'dann', epochs: 2, batchSize: 16, learningRate: 0.05, seed: 7, discriminator: { hiddenSize: 8 }, progress: false, ...extra }).fit(m, data));
+    for (const r of [text, mlm, dann]) expect(r).toEqual({ diff: 0, steps: 0 });
+    tf.dispose([data.source.xs, data.target.xs]);
+  });
+
   it('a checkpoint written by one path is refused by another, naming the writer', async () => {
     const dir = path.join(tmp(), 'ckpt');
     const tm = smallBert('base');
