@@ -17,7 +17,7 @@ export interface TrainingLog {
   stage: string;
   /** 1-based epoch within the stage. */
   epoch: number;
-  /** Mean training loss over the epoch. */
+  /** Mean training loss over the epoch's examples (the task's loss: CE, BCE or MSE for heads, the masked-token loss for masked-LM). */
   loss: number;
   /** Training accuracy, where the task has one. */
   accuracy?: number;
@@ -25,7 +25,7 @@ export interface TrainingLog {
   mae?: number;
   /** Validation loss after the epoch (inference mode). */
   valLoss?: number;
-  /** Validation accuracy after the epoch. */
+  /** Validation accuracy after the epoch (inference mode; binary accuracy for multilabel; NaN for regression). */
   valAccuracy?: number;
   /** Regression heads: validation mean absolute error. */
   valMae?: number;

@@ -74,33 +74,15 @@ export type Stage = 'head' | 'fine-tune' | 'full' | (string & {});
 /** Training recipes (see {@link fineTune}). */
 export type Recipe = 'two-stage' | 'fine-tune' | 'gradual-unfreeze' | 'feature-extraction' | 'head-only' | 'full' | 'custom';
 
-/** One epoch's figures. */
+/** One epoch's figures of an image run: every {@link TrainingLog} field, plus the activation cache and micro-batching used. */
 export interface EpochLog extends TrainingLog {
-  /** The stage the epoch belongs to. */
+  /** The stage the epoch belongs to (the recipe's stage name). */
   stage: Stage;
-  /** 1-based epoch within the stage. */
-  epoch: number;
-  /** Mean training loss over the epoch's examples (the head task's loss: CE, BCE or MSE). */
-  loss: number;
   /**
    * Training accuracy over the epoch (training mode: dropout on, flips applied); binary accuracy
    * for multilabel heads; NaN for regression (see `mae`).
    */
   accuracy: number;
-  /** Regression heads: mean absolute error over the epoch. */
-  mae?: number;
-  /** Validation loss after the epoch (inference mode). */
-  valLoss?: number;
-  /** Validation accuracy after the epoch (inference mode; binary accuracy for multilabel; NaN for regression). */
-  valAccuracy?: number;
-  /** Regression heads: validation mean absolute error. */
-  valMae?: number;
-  /** Learning rate at the epoch's last step. */
-  learningRate: number;
-  /** Wall-clock seconds of the epoch (training and validation). */
-  seconds: number;
-  /** `tf.memory().numTensors` at the end of the epoch (a leak shows as growth). */
-  numTensors: number;
   /** Index of the layer whose cached output the epoch trained from (0 = no caching). */
   cachedFrom: number;
   /** Where the cached activations lived (`'none'` when nothing was cached). */
