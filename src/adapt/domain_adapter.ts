@@ -366,7 +366,8 @@ export class DomainAdapter {
     let selectedEpoch = history.length;
     const chosen = best as { index: number; score: number; weights: tf.Tensor[] } | null;
     if (chosen !== null) {
-      if (restoreBest && chosen.index !== selectedEpoch) {
+      // Interrupted, the model keeps the last step's weights (those of the checkpoint a resume continues from), as fineTune's.
+      if (restoreBest && !interrupted && chosen.index !== selectedEpoch) {
         lm.weights.forEach((w, j) => w.write(chosen.weights[j]));
         selectedEpoch = chosen.index;
       }

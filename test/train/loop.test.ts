@@ -170,6 +170,28 @@ describe('one loop: Ctrl-C within one step and exact resume on every path', () =
     tf.dispose([data.source.xs, data.target.xs]);
   });
 
+  it('an interrupted DomainAdapter run keeps the last step\'s weights (no best-epoch restore), as fineTune', async () => {
+    const data = { source: blobs(64, 0, 1), target: { xs: blobs(40, 3, 3).xs }, sourceVal: blobs(32, 0, 2) };
+    const dir = path.join(tmp(), 'ckpt');
+    const controller = new AbortController();
+    const m = blobNet();
+    const r = await new DomainAdapter({ method: 'dann', epochs: 6, batchSize: 16, learningRate: 0.05, seed: 7, discriminator: { hiddenSize: 8 }, validator: 'source-accuracy', progress: false, checkpoint: { dir }, signal: controller.signal, callbacks: [{ onBatchEnd: (b) => void (b.step === 17 && controller.abort()) }] }).fit(m, data);
+    expect(r.interrupted).toBe(true);
+    // The precondition that makes this a test: an earlier epoch scored best, so a restore would show.
+    const scores = r.history.map((h) => h.scores['source-accuracy'] as number);
+    console.log(`[interrupted DA] scores ${JSON.stringify(scores)}`);
+    expect(scores.indexOf(Math.max(...scores)) + 1).toBeLessThan(r.history.length);
+    expect(r.selectedEpoch).toBe(r.history.length);
+    // The in-memory model is the checkpoint's: a resume and the returned model agree.
+    const fromCheckpoint = blobNet();
+    const { readCheckpoint } = await import('../../src/train/checkpoint.js');
+    await readCheckpoint(dir, { model: fromCheckpoint });
+    expect(maxDiff(snapshot(m), snapshot(fromCheckpoint))).toBe(0);
+    m.dispose();
+    fromCheckpoint.dispose();
+    tf.dispose([data.source.xs, data.target.xs, data.sourceVal.xs]);
+  });
+
   it("DomainAdapter ['adabn', 'self-training']: a resume skips the finished AdaBN phase and continues the second", async () => {
     const data = { source: blobs(64, 0, 11), target: { xs: blobs(40, 3, 13).xs } };
     const r = await interruptAndResume(blobNet, (m, extra) => new DomainAdapter({ method: ['adabn', 'self-training'], epochs: 2, batchSize: 16, learningRate: 0.05, seed: 2, selfTraining: { threshold: 0.5 }, progress: false, ...extra }).fit(m, data), 'self-training', 2);
