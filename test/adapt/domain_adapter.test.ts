@@ -9,24 +9,11 @@ import { DomainAdapter, freeze, useBackend, type AdaptationEpochLog, type Labele
 import { scoreModel, warmStartCoefficient } from '../../src/entries/adapt.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
-import { mulberry32 } from '../../src/utils/random.js';
+import { blobs } from '../helpers/synthetic.js';
 
 beforeAll(async () => {
   await useBackend('cpu');
 });
-
-function blobs(n: number, shift: number, seed: number): LabeledData {
-  const r = mulberry32(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const xs: number[] = [];
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 2;
-    labels[i] = c;
-    xs.push((c === 0 ? -1 : 1) + 0.4 * gauss() + shift, 0.4 * gauss() + shift);
-  }
-  return { xs: tf.tensor2d(xs, [n, 2]), labels, classNames: ['neg', 'pos'] };
-}
 
 function net(seed: number): tfl.LayersModel {
   const init = (k: number) => tfl.initializers.glorotUniform({ seed: seed * 10 + k });

@@ -12,23 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, unfreeze, useBackend, type TextModel } from '../../src/index.js';
 import { buildTextModel, TextTokenizer } from '../../src/entries/text.js';
-import { mulberry32 } from '../../src/utils/random.js';
-
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'story', 'is', 'was', 'very', 'quite', 'good', 'great', 'fine', 'bad', 'awful', 'poor', 'and', 'plot', 'acting'];
-
-function texts(n: number, seed: number): { texts: string[]; labels: number[] } {
-  const r = mulberry32(seed);
-  const pick = (xs: string[]): string => xs[Math.floor(r() * xs.length)];
-  const out = { texts: [] as string[], labels: [] as number[] };
-  for (let i = 0; i < n; i++) {
-    const y = r() < 0.5 ? 0 : 1;
-    const words = Array.from({ length: 4 + Math.floor(r() * 6) }, () => pick(VOCAB.slice(5, 13)));
-    words.splice(Math.floor(r() * words.length), 0, pick(y ? ['good', 'great', 'fine'] : ['bad', 'awful', 'poor']));
-    out.texts.push(words.join(' '));
-    out.labels.push(y);
-  }
-  return out;
-}
+import { SENTIMENT_VOCAB as VOCAB, sentimentTexts as texts } from '../helpers/synthetic.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-text-primitives-'));
 let baseDir = '';

@@ -12,11 +12,14 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, fineTune, useBackend, type BatchLog, type Callback, type LabeledData, type TextModel, type TrainingContext } from '../../src/index.js';
+import { DomainAdapter, fineTune, useBackend, type BatchLog, type Callback, type TextModel, type TrainingContext } from '../../src/index.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 import { buildTextModel, fineTuneText, pretrainMaskedLM, TextTokenizer } from '../../src/entries/text.js';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
-import { mulberry32 } from '../../src/utils/random.js';
+import { blobs, SENTIMENT_VOCAB as VOCAB, sentimentTexts } from '../helpers/synthetic.js';
+
+/** The texts of these tests: 3..8 filler words (short sequences keep the steps fast). */
+const texts = (n: number, seed: number) => sentimentTexts(n, seed, 3);
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-loop-'));
 const snapshot = (m: tfl.LayersModel): number[][] => m.getWeights().map((w) => Array.from(w.dataSync()));
@@ -68,39 +71,11 @@ async function interruptAndResume(
   return { steps, interrupted: first.interrupted, resumedInterrupted: rest.interrupted, diff, leaked, state };
 }
 
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'film', 'book', 'story', 'is', 'was', 'very', 'quite', 'good', 'great', 'fine', 'bad', 'awful', 'poor', 'and', 'plot', 'acting'];
-
-function texts(n: number, seed: number): { texts: string[]; labels: number[] } {
-  const r = mulberry32(seed);
-  const pick = (xs: string[]): string => xs[Math.floor(r() * xs.length)];
-  const out = { texts: [] as string[], labels: [] as number[] };
-  for (let i = 0; i < n; i++) {
-    const y = r() < 0.5 ? 0 : 1;
-    const words = Array.from({ length: 3 + Math.floor(r() * 6) }, () => pick(VOCAB.slice(5, 13)));
-    words.splice(Math.floor(r() * words.length), 0, pick(y ? ['good', 'great', 'fine'] : ['bad', 'awful', 'poor']));
-    out.texts.push(words.join(' '));
-    out.labels.push(y);
-  }
-  return out;
-}
-
 function smallBert(task: 'sequence-classification' | 'base'): TextModel {
   // hidden dropout 0.1 (BERT's): the dropout masks' stream must resume exactly too.
   const tm = buildTextModel({ model_type: 'bert', vocab_size: VOCAB.length, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32 }, { task, numLabels: 2, seed: 1 });
   tm.tokenizer = TextTokenizer.fromVocab(VOCAB);
   return tm;
-}
-
-function blobs(n: number, shift: number, seed: number): LabeledData {
-  const r = mulberry32(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const xs: number[] = [];
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2;
-    xs.push((i % 2 === 0 ? -1 : 1) + 0.4 * gauss() + shift, 0.4 * gauss() + shift);
-  }
-  return { xs: tf.tensor2d(xs, [n, 2]), labels, classNames: ['neg', 'pos'] };
 }
 
 function blobNet(): tfl.LayersModel {
