@@ -14,6 +14,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 export { tf, tfl };
 
 export { TransferKitError, isTransferKitError, type ErrorCode } from './errors.js';
+export { setInputLimits, inputLimits, type InputLimits } from './utils/limits.js';
 export { useBackend, backendInfo, type BackendName, type BackendInfo, type UseBackendOptions } from './backends/backend.js';
 export { doctor, type DoctorReport, type BackendProbe } from './backends/doctor.js';
 export type { GpuAdapterInfo } from './backends/webgpu_node.js';

@@ -26,7 +26,10 @@ export type ErrorCode =
   | 'E_NOT_IMPLEMENTED'
   | 'E_WEIGHTS_UNAVAILABLE'
   | 'E_IO_CHECKSUM'
-  | 'E_IO_FORMAT';
+  | 'E_IO_FORMAT'
+  | 'E_IO_PATH_ESCAPE'
+  | 'E_IO_TIMEOUT'
+  | 'E_LIMIT';
 
 /**
  * The one error class of transferkit. Messages follow the form

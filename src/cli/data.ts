@@ -37,7 +37,8 @@ const isTable = (p: string): boolean => /\.(csv|tsv|jsonl)$/i.test(p);
 
 /** Reads a table of texts with labels; class names are the sorted distinct labels unless given. */
 async function readTable(file: string, classNames?: string[]): Promise<TableTextData> {
-  if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `No data file at ${file}.`);
+  if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `No data file at ${file}. --data and --val name an image folder or a .csv/.tsv/.jsonl table. Received: ${file}. Check the path.`);
+  if (fs.statSync(file).isDirectory()) throw new TransferKitError('E_DATA', `${file} is a folder, but its name ends like a table (.csv/.tsv/.jsonl). A table must be a file. Received: ${file}. Rename the folder, or name the table file.`);
   const d = file.toLowerCase().endsWith('.jsonl') ? await loadJsonl(file) : await loadDelimited(file);
   if (classNames !== undefined && d.classNames.some((c) => !classNames.includes(c))) {
     throw new TransferKitError('E_DATA', `${file} has labels (${d.classNames.join(', ')}) outside the training classes (${classNames.join(', ')}).`);

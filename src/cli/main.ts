@@ -6,6 +6,7 @@
  */
 import { isTransferKitError } from '../errors.js';
 import { UsageError } from './args.js';
+import { codedFsError } from './files.js';
 import { adaptCommand } from './commands/adapt.js';
 import { doctorCommand } from './commands/doctor.js';
 import { evaluateCommand } from './commands/evaluate.js';
@@ -51,17 +52,54 @@ async function main(argv: string[]): Promise<number> {
   return c.run(rest);
 }
 
+/**
+ * Resolves once everything written to `stream` so far has been handed to the OS. Writes to a pipe
+ * are asynchronous: `process.exit` right after 1000 lines of `predict` would drop the half a slow
+ * consumer has not read yet.
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writableLength === 0) {
+      resolve();
+      return;
+    }
+    // Writes complete in order: the callback of an empty write runs after every earlier one.
+    stream.write('', () => resolve());
+  });
+}
+
+let exitCode: number | undefined;
+
+/** Exits with `code` once stdout and stderr have drained. */
+async function exit(code: number): Promise<never> {
+  exitCode = code;
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
+// The consumer of our output went away (`transferkit predict ... | head -1`): stop quietly, with
+// no stack trace (exit 0, or the code already decided: the reader chose to stop reading).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') process.exit(exitCode ?? 0);
+    throw err;
+  });
+}
+
 const verbose = process.argv.includes('--verbose');
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (err: unknown) => {
     if (err instanceof UsageError) {
       console.error(`${err.message}\n${err.usage}`);
-      process.exit(2);
+      return exit(2);
     }
-    const msg = isTransferKitError(err) ? err.message.replace(/^\[transferkit\] /, '') : (err as Error)?.message ?? String(err);
+    // A raw file-system error from deep inside (ENOENT, EACCES, EEXIST, ENOSPC): one coded sentence with the path and the fix.
+    const coded = codedFsError(err);
+    const e = coded ?? err;
+    const msg = isTransferKitError(e) ? e.message.replace(/^\[transferkit\] /, '') : (e as Error)?.message ?? String(e);
     console.error(`Error: ${msg}${verbose ? '' : '  (--verbose for details)'}`);
     if (verbose) console.error((err as Error)?.stack ?? '');
-    process.exit(1);
+    return exit(1);
   },
 );

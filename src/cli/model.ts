@@ -11,6 +11,7 @@ import { replaceHead } from '../transfer/replace_head.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
 import type { FrozenEncoder } from '../models/frozen_encoder.js';
 import { zooIds } from '../models/vision/registry.js';
+import { readJsonFile } from './files.js';
 
 /** A base ready for a new head: a TF.js model or a frozen encoder. */
 export type Base = PretrainedModel | FrozenEncoder;
@@ -43,8 +44,9 @@ export async function loadTrained(spec: string, allowDownloads: boolean): Promis
   }
   const pm = await loadPretrained(modelDir);
   if (fs.existsSync(runConfig)) {
-    const cfg = (JSON.parse(fs.readFileSync(runConfig, 'utf8')) as { config?: { model?: string } }).config;
-    if (cfg?.model?.startsWith('onnx:') === true) {
+    const stored = readJsonFile(runConfig, 'run configuration', 'It is written by `transferkit fine-tune`; restore it from that run, or pass the model folder itself (--model <run>/model).', '--model');
+    const cfg = typeof stored === 'object' && stored !== null ? (stored as { config?: { model?: unknown } }).config : undefined;
+    if (typeof cfg?.model === 'string' && cfg.model.startsWith('onnx:')) {
       // The run trained a head on a frozen ONNX encoder: reattach the encoder.
       pm.encoder = await loadPretrained(cfg.model as `onnx:${string}`, { allowDownloads });
     }

@@ -7,14 +7,19 @@ import type * as tf from '@tensorflow/tfjs-core';
 export interface LabeledData {
   /** Inputs, batch first (e.g. [N, 224, 224, 3] already preprocessed). */
   xs: tf.Tensor;
-  /** Class index per example, in [0, numClasses). */
+  /**
+   * Class index per example: an integer in [0, numClasses). fineTune refuses any other value
+   * (-1, NaN, a fraction, one past the head's classes) before training, with an `E_DATA` error
+   * naming the row (src/data/labels.ts).
+   */
   labels: Int32Array;
   /** Class names, index = label. */
   classNames: string[];
   /**
    * Targets [N, K] for heads that are not single-label: multi-hot rows in {0, 1} for
    * `'multilabel'`, real values for `'regression'`. When present they are trained on instead of
-   * `labels` (which may then be empty or any per-example value used for splitting).
+   * `labels` (which may then be empty or any per-example value used for splitting). They must be
+   * finite (and in [0, 1] for classification heads); fineTune checks them before training.
    */
   targets?: tf.Tensor;
 }

@@ -9,7 +9,7 @@
  * (PyTorch's own ants/bees data carries `imageNotFound.gif`), so reading one is an explicit choice.
  */
 import { TransferKitError } from '../errors.js';
-import { decodeImage, imageFormat, type ImageFormat, type RgbImage } from './decode_image.js';
+import { checkImagePixels, decodeImage, imageFormat, maxPixelsOption, type ImageFormat, type RgbImage } from './decode_image.js';
 
 /** Formats the image-folder loaders read unless told otherwise: JPEG, PNG and WebP. */
 export const DEFAULT_IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp'];
@@ -21,9 +21,14 @@ export const ALL_IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp',
 export interface DecodeImageOptions {
   /** Formats to accept (default: all four); others are refused with the reason. */
   formats?: readonly ImageFormat[];
+  /**
+   * Most pixels (width x height) to decode, read from the header before decoding; default: the
+   * `maxImagePixels` limit (100 megapixels unless raised with `setInputLimits`).
+   */
+  maxPixels?: number;
 }
 
-type SharpFactory = (input: Uint8Array, options: { pages?: number; failOn?: string }) => {
+type SharpFactory = (input: Uint8Array, options: { pages?: number; failOn?: string; limitInputPixels?: number }) => {
   raw(): { toBuffer(o: { resolveWithObject: true }): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> };
 };
 
@@ -46,6 +51,7 @@ export async function canDecodeWebpGif(): Promise<boolean> {
  * their first frame; an alpha channel is dropped (the RGB values are kept, as PNG decoding does).
  * @throws E_DATA naming `name`: a format not in `formats`, an unknown or corrupt file, or WebP/GIF
  *   without `sharp` installed (with the command that installs it).
+ * @throws E_LIMIT naming `name`: the header declares more than `maxPixels` pixels (nothing decoded).
  */
 export async function decodeImageAsync(bytes: Uint8Array, name = 'image', options: DecodeImageOptions = {}): Promise<RgbImage> {
   const format = imageFormat(bytes);
@@ -53,15 +59,21 @@ export async function decodeImageAsync(bytes: Uint8Array, name = 'image', option
   if (format !== 'unknown' && !formats.includes(format)) {
     throw new TransferKitError('E_DATA', `${name}: ${format.toUpperCase()} is not among the formats read here (${formats.join(', ')}); add '${format}' to the formats option to read it.`);
   }
-  if (format !== 'webp' && format !== 'gif') return decodeImage(bytes, name);
+  const maxPixels = maxPixelsOption(options.maxPixels, name);
+  if (format !== 'webp' && format !== 'gif') return decodeImage(bytes, name, { maxPixels });
+  checkImagePixels(bytes, name, maxPixels);
   const sharp = await loadSharp();
   if (sharp === null) {
     throw new TransferKitError('E_DATA', `${name}: decoding ${format.toUpperCase()} needs the optional package sharp, which is not installed. Run: npm install sharp (prebuilt, no compiler needed), or convert the file to JPEG/PNG.`);
   }
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    out = await sharp(bytes, { pages: 1, failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
+    // libvips checks the same limit against the size it reads itself.
+    out = await sharp(bytes, { pages: 1, failOn: 'error', limitInputPixels: Math.max(1, Math.floor(maxPixels)) }).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
+    if (/pixel limit/i.test((err as Error).message)) {
+      throw new TransferKitError('E_LIMIT', `image ${name} is over the limit maxImagePixels=${maxPixels} (${(err as Error).message}). If the file is genuine, raise the limit with setInputLimits({ maxImagePixels: ... }) or the maxPixels option; otherwise the file is corrupt or hostile.`, { cause: err });
+    }
     throw new TransferKitError('E_DATA', `${name}: corrupt ${format.toUpperCase()} data (${(err as Error).message}).`, { cause: err });
   }
   const { width, height, channels } = out.info;

@@ -7,23 +7,50 @@
  * Workers decode with the same jpeg-js build and options as `decodeImage`, so the pixels are
  * identical. Only JPEG goes to the workers (the common, costly case); anything else — PNG, WebP,
  * GIF, a corrupt file — comes back unhandled and the caller decodes it on the main thread, where
- * its usual error is raised. Workers are unref'd: an idle pool never keeps a script alive.
+ * its usual error is raised. So does a JPEG whose frame header (SOF) declares more pixels than the
+ * limit (`maxImagePixels`, or the `maxPixels` of `decode`): the worker reads the size before
+ * decoding and hands the file back, and the main thread refuses it with `E_LIMIT` from the header
+ * alone. Workers are unref'd: an idle pool never keeps a script alive.
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import type { Worker as NodeWorker } from 'node:worker_threads';
+import { inputLimits } from '../utils/limits.js';
 import { JPEG_DECODE_OPTIONS, type RgbImage } from './decode_image.js';
 
-/** The worker's code: read the file, decode it if it is a JPEG, send the pixels back (transferred). */
+/**
+ * The worker's code: read the file; if it is a JPEG whose SOF declares at most `maxPixels` pixels
+ * (the marker walk of `jpegSize` in decode_image.ts), decode it and send the pixels back
+ * (transferred). Anything else is handed back to the main thread.
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const jpeg = require(workerData.jpegPath);
-parentPort.on('message', ({ id, file }) => {
+function declaredPixels(b) {
+  let at = 2;
+  while (at + 4 <= b.length && b[at] === 0xff) {
+    const m = b[at + 1];
+    if (m === 0xff) { at += 1; continue; }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { at += 2; continue; }
+    if (m === 0xd9 || m === 0xda) return null;
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return at + 9 <= b.length ? ((b[at + 5] << 8) | b[at + 6]) * ((b[at + 7] << 8) | b[at + 8]) : null;
+    }
+    const length = (b[at + 2] << 8) | b[at + 3];
+    if (length < 2) return null;
+    at += 2 + length;
+  }
+  return null;
+}
+parentPort.on('message', ({ id, file, maxPixels }) => {
   try {
     const bytes = fs.readFileSync(file);
     if (!(bytes[0] === 0xff && bytes[1] === 0xd8)) return parentPort.postMessage({ id, handled: false });
-    const img = jpeg.decode(bytes, workerData.options);
+    // Unknown or over the limit: the main thread reads the header again and raises the coded error.
+    const pixels = declaredPixels(bytes);
+    if (pixels === null || pixels > maxPixels) return parentPort.postMessage({ id, handled: false });
+    const img = jpeg.decode(bytes, { ...workerData.options, maxResolutionInMP: maxPixels / 1e6 });
     parentPort.postMessage({ id, handled: true, width: img.width, height: img.height, data: img.data }, [img.data.buffer]);
   } catch (err) {
     parentPort.postMessage({ id, handled: false });
@@ -45,9 +72,9 @@ export function defaultDecodeWorkers(): number {
 }
 
 function resolveJpegJs(): string {
-  // CommonJS builds have `require`; ES modules resolve from this file.
-  const req = typeof require === 'function' ? require : createRequire(import.meta.url);
-  return req.resolve('jpeg-js');
+  // From this file: tsup's shim gives CommonJS builds `import.meta.url`. Not `require`: ES builds
+  // have esbuild's `__require` stub there, a function without `resolve`.
+  return createRequire(import.meta.url).resolve('jpeg-js');
 }
 
 /** A pool of JPEG decode workers. */
@@ -91,8 +118,12 @@ export class JpegDecodePool {
     }
   }
 
-  /** The decoded JPEG at `file`, or null when it is not a JPEG or cannot be decoded (decode it in this thread). */
-  decode(file: string): Promise<RgbImage | null> {
+  /**
+   * The decoded JPEG at `file`, or null when it is not a JPEG, cannot be decoded, or declares
+   * more than `maxPixels` pixels (default: the `maxImagePixels` limit): decode it in this thread,
+   * which raises the error.
+   */
+  decode(file: string, maxPixels = inputLimits().maxImagePixels): Promise<RgbImage | null> {
     if (this.broken) return Promise.resolve(null);
     const id = this.nextId++;
     let k = 0;
@@ -100,7 +131,7 @@ export class JpegDecodePool {
     this.load[k]++;
     return new Promise((resolve) => {
       this.waiting.set(id, (r) => resolve(r.handled ? { width: r.width as number, height: r.height as number, data: r.data as Uint8Array } : null));
-      this.workers[k].postMessage({ id, file });
+      this.workers[k].postMessage({ id, file, maxPixels });
     });
   }
 

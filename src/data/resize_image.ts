@@ -12,6 +12,7 @@
  * antialiased resizing is the default here.
  */
 import { TransferKitError } from '../errors.js';
+import { checkLimit } from '../utils/limits.js';
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the target of {@link RgbImage} below
 import type { RgbImage } from './decode_image.js';
 
@@ -114,6 +115,8 @@ export function resizeCropImage(img: ResizableImage, size: readonly [number, num
   const { cropFraction = 0.875, antialias = true } = options;
   const [oh, ow] = size;
   if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0)) throw new TransferKitError('E_BAD_OPTION', `resize: size must be two integers > 0 ([height, width]). Received: [${size.join(', ')}].`);
+  // The output is allocated as oh x ow x 3 floats: refuse a size no image could have, coded.
+  checkLimit('maxImagePixels', oh * ow, `resize: the output size [${oh}, ${ow}] is ${oh} x ${ow} pixels`);
   if (!(cropFraction > 0 && cropFraction <= 1)) throw new TransferKitError('E_BAD_OPTION', `resize: cropFraction must be in (0, 1] (0.875 = torchvision's resize-256-crop-224; 1 squashes the whole image). Received: ${cropFraction}.`);
   const pixels = img.width * img.height;
   const channels = img.data.length === pixels * 3 ? 3 : img.data.length === pixels * 4 ? 4 : 0;

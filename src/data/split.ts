@@ -5,6 +5,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
 import { mulberry32, permutation } from '../utils/random.js';
 import type { LabeledData } from './dataset.js';
+import { checkClassLabels } from './labels.js';
+
+/** The per-example labels of `data` (zeros for target-only data) and a class count that covers them. */
+function splitLabels(data: LabeledData): { labels: ArrayLike<number>; numClasses: number } {
+  // Data with targets and no per-example labels (multilabel, regression) is split as one group.
+  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > max) max = labels[i];
+  return { labels, numClasses: Math.max(1, data.classNames.length, max + 1) };
+}
 
 /** Keeps the rows `idx` of `data` (a new tensor; `data` is untouched). */
 export function subset<T extends LabeledData>(data: T, idx: ArrayLike<number>): LabeledData {
@@ -22,9 +32,8 @@ export function subset<T extends LabeledData>(data: T, idx: ArrayLike<number>): 
  * @returns `[train, val]` (new tensors; dispose `data.xs` yourself if no longer needed).
  */
 export function trainValSplit(data: LabeledData, valFraction = 0.2, seed = 42): [LabeledData, LabeledData] {
-  // Data with targets and no per-example labels (multilabel, regression) is split as one group.
-  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
-  const [train, val] = splitIndices(labels, Math.max(1, data.classNames.length), valFraction, seed);
+  const { labels, numClasses } = splitLabels(data);
+  const [train, val] = stratifiedSplit('trainValSplit', labels, numClasses, valFraction, seed);
   return [subset(data, train), subset(data, val)];
 }
 
@@ -33,9 +42,15 @@ export function trainValSplit(data: LabeledData, valFraction = 0.2, seed = 42): 
  * (file lists, texts): stratified by `labels` in [0, numClasses), seeded.
  */
 export function splitIndices(labels: ArrayLike<number>, numClasses: number, valFraction = 0.2, seed = 42): [number[], number[]] {
+  return stratifiedSplit('splitIndices', labels, numClasses, valFraction, seed);
+}
+
+function stratifiedSplit(what: string, labels: ArrayLike<number>, numClasses: number, valFraction: number, seed: number): [number[], number[]] {
   if (!(valFraction > 0 && valFraction < 1)) {
     throw new TransferKitError('E_BAD_OPTION', `valFraction must be in (0, 1). Received: valFraction=${valFraction}.`);
   }
+  // A label outside [0, numClasses) would silently drop its row from both parts.
+  checkClassLabels(what, labels, numClasses, { tooManyFix: (n) => `Pass numClasses=${n} (the largest label is ${n - 1}), or fix the labels.` });
   const rand = mulberry32(seed);
   const train: number[] = [];
   const val: number[] = [];
@@ -59,12 +74,17 @@ export function splitIndices(labels: ArrayLike<number>, numClasses: number, valF
  * @returns `[train, val]` for fold `fold` in [0, k) (ascending indices).
  */
 export function foldIndices(labels: ArrayLike<number>, numClasses: number, k: number, fold: number, seed = 42): [number[], number[]] {
+  return stratifiedFolds('foldIndices', labels, numClasses, k, fold, seed);
+}
+
+function stratifiedFolds(what: string, labels: ArrayLike<number>, numClasses: number, k: number, fold: number, seed: number): [number[], number[]] {
   if (!(Number.isInteger(k) && k >= 2)) {
     throw new TransferKitError('E_BAD_OPTION', `k (the number of folds) must be an integer >= 2. Received: k=${k}.`);
   }
   if (!(Number.isInteger(fold) && fold >= 0 && fold < k)) {
     throw new TransferKitError('E_BAD_OPTION', `fold must be an integer in [0, ${k}). Received: fold=${fold}.`);
   }
+  checkClassLabels(what, labels, numClasses, { tooManyFix: (n) => `Pass numClasses=${n} (the largest label is ${n - 1}), or fix the labels.` });
   const rand = mulberry32(seed);
   const train: number[] = [];
   const val: number[] = [];
@@ -91,7 +111,7 @@ export function foldIndices(labels: ArrayLike<number>, numClasses: number, k: nu
  * @returns `[train, val]` (new tensors; dispose `data.xs` yourself if no longer needed).
  */
 export function kFoldSplit(data: LabeledData, k: number, fold: number, seed = 42): [LabeledData, LabeledData] {
-  const labels = data.labels.length === data.xs.shape[0] ? data.labels : new Int32Array(data.xs.shape[0]);
-  const [train, val] = foldIndices(labels, Math.max(1, data.classNames.length), k, fold, seed);
+  const { labels, numClasses } = splitLabels(data);
+  const [train, val] = stratifiedFolds('kFoldSplit', labels, numClasses, k, fold, seed);
   return [subset(data, train), subset(data, val)];
 }

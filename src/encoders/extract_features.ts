@@ -94,6 +94,15 @@ export async function extractFeatures(encoder: FrozenEncoder, inputs: readonly E
     report?.(Math.min(i + batchSize, inputs.length), inputs.length);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const cacheFile = cache !== null ? await cache.mod.writeFeatureCache(cache.dir, cache.key, encoder, cache.inputs, out) : null;
+  let cacheFile: string | null = null;
+  if (cache !== null) {
+    try {
+      cacheFile = await cache.mod.writeFeatureCache(cache.dir, cache.key, encoder, cache.inputs, out);
+    } catch (err) {
+      // The rows are computed and correct; an unusable cache folder (read-only, a file in the way,
+      // a full disk) costs the next run a recomputation, not this run its result.
+      console.warn(`[transferkit] extractFeatures: could not write the feature cache in ${cache.dir} (${(err as Error).message}); the features are returned uncached. Pass cache: false or a writable folder to silence this.`);
+    }
+  }
   return { features: tf.tensor2d(out, [inputs.length, encoder.dim]), fromCache: false, cacheFile, seconds, perSecond: inputs.length / Math.max(seconds, 1e-9) };
 }

@@ -4,11 +4,14 @@
  * pooling, truncation) and of the inputs' content, so a second run, a second head or a second
  * hyperparameter trial reads the rows instead of running the encoder, and any change to the files,
  * the preprocessing or the data computes afresh. Files are written to a temporary name and renamed
- * (a crash never leaves a half-written entry). Node only.
+ * (a crash never leaves a half-written entry), and the metadata carries the SHA-256 of the matrix:
+ * a file overwritten with other bytes of the right size (a second tool sharing the folder, a
+ * bad disk) is a miss, not silently wrong features. Node only.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { TransferKitError } from '../errors.js';
 import type { EncoderInput, FrozenEncoder } from '../models/frozen_encoder.js';
 
 /** The metadata stored beside each cached matrix. */
@@ -19,7 +22,17 @@ export interface FeatureCacheEntry {
   inputs: string;
   rows: number;
   dim: number;
+  /** SHA-256 of the `.f32` file's bytes; checked on every read. */
+  sha256: string;
   created: string;
+}
+
+function readInput(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new TransferKitError('E_DATA', `extractFeatures: cannot read the image ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path, or pass decoded images instead of paths.`, { cause: err });
+  }
 }
 
 /** SHA-256 of the inputs' content (texts as UTF-8; images as size + pixels; image paths as the file's bytes). */
@@ -27,7 +40,7 @@ export function inputsDigest(inputs: readonly EncoderInput[], modality: FrozenEn
   const h = createHash('sha256');
   for (const x of inputs) {
     if (typeof x === 'string') {
-      const bytes = modality === 'image' ? readFileSync(x) : Buffer.from(x, 'utf8');
+      const bytes = modality === 'image' ? readInput(x) : Buffer.from(x, 'utf8');
       h.update(`${modality === 'image' ? 'f' : 't'}${bytes.byteLength}:`);
       h.update(bytes);
     } else {
@@ -54,7 +67,7 @@ export async function readFeatureCache(dir: string, key: string, encoder: Frozen
   } catch {
     return null;
   }
-  if (entry.version !== 1 || entry.fingerprint !== encoder.fingerprint || entry.rows !== rows || entry.dim !== encoder.dim) return null;
+  if (typeof entry !== 'object' || entry === null || entry.version !== 1 || typeof entry.sha256 !== 'string' || entry.fingerprint !== encoder.fingerprint || entry.rows !== rows || entry.dim !== encoder.dim) return null;
   let buf: Buffer;
   try {
     buf = await fs.readFile(path.join(dir, `${key}.f32`));
@@ -62,6 +75,7 @@ export async function readFeatureCache(dir: string, key: string, encoder: Frozen
     return null;
   }
   if (buf.byteLength !== rows * encoder.dim * 4) return null;
+  if (createHash('sha256').update(buf).digest('hex') !== entry.sha256) return null;
   const out = new Float32Array(rows * encoder.dim);
   new Uint8Array(out.buffer).set(buf);
   return out;
@@ -82,7 +96,8 @@ async function writeAtomically(file: string, data: Uint8Array | string): Promise
 export async function writeFeatureCache(dir: string, key: string, encoder: FrozenEncoder, inputs: string, values: Float32Array): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `${key}.f32`);
-  await writeAtomically(file, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  await writeAtomically(file, bytes);
   const entry: FeatureCacheEntry = {
     version: 1,
     encoder: encoder.id,
@@ -90,6 +105,7 @@ export async function writeFeatureCache(dir: string, key: string, encoder: Froze
     inputs,
     rows: values.length / encoder.dim,
     dim: encoder.dim,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
     created: new Date().toISOString(),
   };
   await writeAtomically(path.join(dir, `${key}.json`), JSON.stringify(entry, null, 2));

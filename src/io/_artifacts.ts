@@ -4,6 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
+import { checkJsonDepth, preview } from '../utils/json.js';
+import { checkLimit } from '../utils/limits.js';
+import { staysInside } from './_relative_path.js';
 
 /** Where model.json and its shards come from. Paths are relative to the model.json location. */
 export interface ByteSource {
@@ -21,7 +24,14 @@ const QUANTIZED_DTYPES = new Set(['uint8', 'uint16', 'float16']);
 
 /** Bytes a weight occupies in its shard (after quantization, if any). */
 function specBytes(spec: tf.io.WeightsManifestEntry, where: string): number {
+  if (typeof spec !== 'object' || spec === null || typeof spec.name !== 'string' || !Array.isArray(spec.shape)) {
+    throw new TransferKitError('E_IO_BAD_MANIFEST', `A weight entry in ${where} is not {name, shape, dtype}. Received: ${preview(spec)}. Re-export the model with tensorflowjs_converter.`);
+  }
+  if (!spec.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new TransferKitError('E_IO_BAD_MANIFEST', `Weight '${spec.name}' in ${where} has a shape that is not a list of non-negative integers. Received: shape=${preview(spec.shape)}.`);
+  }
   const size = spec.shape.reduce((a, b) => a * b, 1);
+  checkLimit('maxTensorElements', size, `Weight '${spec.name}' in ${where} declares shape [${spec.shape.join(', ')}]`);
   const q = spec.quantization;
   if (q !== undefined) {
     if (!QUANTIZED_DTYPES.has(q.dtype)) {
@@ -33,6 +43,17 @@ function specBytes(spec: tf.io.WeightsManifestEntry, where: string): number {
     throw new TransferKitError('E_IO_BAD_DTYPE', `Weight '${spec.name}' in ${where} has an unsupported dtype. Received: dtype=${spec.dtype}. Supported: float32, int32, bool (or a quantization block). Re-export the model with tensorflowjs_converter.`);
   }
   return size * BYTES_PER_ELEMENT[spec.dtype];
+}
+
+/**
+ * Validates weight specs (name, shape, dtype, quantization) read from a file and returns the
+ * bytes they occupy; `where` names the file in errors. Shared by model.json and checkpoints.
+ */
+export function weightSpecsBytes(specs: unknown, where: string): number {
+  if (!Array.isArray(specs)) throw new TransferKitError('E_IO_BAD_MANIFEST', `${where} has a weight list that is not an array. Received: ${preview(specs)}.`);
+  let total = 0;
+  for (const spec of specs) total += specBytes(spec as tf.io.WeightsManifestEntry, where);
+  return total;
 }
 
 /** Parses and validates model.json, reads every shard, and returns TF.js model artifacts. */
@@ -48,6 +69,10 @@ export async function readArtifacts(source: ByteSource, modelJsonPath = 'model.j
   } catch (err) {
     throw new TransferKitError('E_IO_BAD_MANIFEST', `${where} is not valid JSON: ${(err as Error).message}.`, { cause: err });
   }
+  checkJsonDepth(json, where);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new TransferKitError('E_IO_BAD_MANIFEST', `${where} is not a JSON object. Point loadPretrained at a TF.js layers model.json.`);
+  }
   if (json.modelTopology === undefined || json.modelTopology === null) {
     throw new TransferKitError('E_IO_BAD_MANIFEST', `${where} has no 'modelTopology'. It may be a GraphModel (inference only) or a weights-only manifest; transferkit fine-tunes TF.js *layers* models.`);
   }
@@ -58,6 +83,15 @@ export async function readArtifacts(source: ByteSource, modelJsonPath = 'model.j
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   for (const group of manifest) {
+    if (typeof group !== 'object' || group === null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new TransferKitError('E_IO_BAD_MANIFEST', `${where} has a weightsManifest group that is not {paths: [...], weights: [...]}. Re-export the model with tensorflowjs_converter.`);
+    }
+    for (const p of group.paths) {
+      // Shard paths come from the (untrusted) model.json: never let them name a file outside its folder.
+      if (typeof p !== 'string' || !staysInside(p)) {
+        throw new TransferKitError('E_IO_PATH_ESCAPE', `${where} lists the weight shard ${preview(p)}, which is not a relative path inside the model's folder. Shards must sit beside model.json; the file is corrupt or hostile.`);
+      }
+    }
     let expected = 0;
     for (const spec of group.weights) {
       expected += specBytes(spec, where);

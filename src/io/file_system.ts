@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
 import { readArtifacts, type ByteSource } from './_artifacts.js';
-import { writeDirAtomically } from './_atomic.js';
+import { settleFolder, writeDirAtomically } from './_atomic.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
@@ -52,10 +52,15 @@ export async function writeArtifactsTo(dir: string, artifacts: tf.io.ModelArtifa
   await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
 }
 
+/** The files of a TF.js layers model folder: replaced by a save, never carried over from the old one. */
+export function ownsTfjsFile(rel: string): boolean {
+  return rel === 'model.json' || rel === WEIGHTS_FILE || /^group\d+-shard\d+of\d+(\.bin)?$/.test(rel);
+}
+
 /** Writes `artifacts` into `dir` atomically (temp folder + rename). */
 async function writeArtifacts(dir: string, artifacts: tf.io.ModelArtifacts): Promise<void> {
   try {
-    await writeDirAtomically(dir, (tmp) => writeArtifactsTo(tmp, artifacts));
+    await writeDirAtomically(dir, (tmp) => writeArtifactsTo(tmp, artifacts), ownsTfjsFile);
   } catch (err) {
     throw new TransferKitError('E_IO_WRITE', `Could not save the model to ${dir}: ${(err as Error).message}. Nothing was changed at ${dir}.`, { cause: err });
   }
@@ -73,6 +78,7 @@ export function fileSystem(modelPath: string): tf.io.IOHandler {
   return {
     load: async () => {
       const [dir, file] = await splitModelPath(modelPath);
+      await settleFolder(dir);
       return readArtifacts(fsSource(dir), file);
     },
     save: async (artifacts) => {

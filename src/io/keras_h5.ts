@@ -6,7 +6,15 @@
  * when it would pass HDF5's 64 KB attribute limit — and each layer's group has `weight_names`
  * (`'<layer>/kernel:0'`, ...), whose datasets live at `<layer>/<weight_name>`.
  * Weights are matched to a model by `<layer>/<weight>` name, strictly by default, as
- * `copyWeightsByName` does. Float16 datasets are refused by name (h5wasm 0.10 cannot decode them).
+ * `copyWeightsByName` does. Float16 datasets are read as raw bits and decoded here (h5wasm 0.10's
+ * `.value` rejects them).
+ *
+ * Downloaded .h5 files are untrusted input: every call into the HDF5 library runs under
+ * {@link h5Guard}, so a truncated or corrupted file ends in `E_IO_FORMAT` naming the file (never
+ * the library's raw "name not defined!", a wasm abort or a TypeError), and every dataset's
+ * declared shape is checked against `maxTensorElements` before its values are allocated. Reading
+ * runs in a worker thread (h5_worker.ts), each call into the library within `parseTimeoutMs`:
+ * some damaged files make libhdf5 loop forever, which would otherwise hang the process.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,73 +22,138 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { loadNamedArrays, weightKey, type WeightCopyReport } from './weights_by_name.js';
 import { halfToFloat } from './_float16.js';
+import { checkLimit } from '../utils/limits.js';
 import { importOptional } from '../utils/import_optional.js';
+import { openH5File, resolveH5wasm, type H5Node, type H5ReadFile } from './h5_worker.js';
 
 /** IEEE 754 half-precision bits to a number (re-exported for the float16 tests). */
 export { halfToFloat };
 
-interface H5Attr { value: unknown }
-/** The part of h5wasm's Group/Dataset API transferkit uses. */
-export interface H5Node {
-  attrs: Record<string, H5Attr>;
-  keys?(): string[];
-  get(name: string): H5Node | null;
-  create_group(name: string): H5Node;
+/** The reading side: proxies to h5wasm objects in the HDF5 worker thread (see h5_worker.ts). */
+export type { H5Node, H5ReadFile } from './h5_worker.js';
+
+/** The part of h5wasm's Group/File API `saveKerasH5` uses (writing stays on the main thread). */
+interface H5WriteNode {
+  create_group(name: string): H5WriteNode;
   create_dataset(o: { name: string; data: Float32Array; shape: number[] }): unknown;
   create_attribute(name: string, value: unknown): void;
-  shape?: number[];
-  dtype?: string;
-  value?: unknown;
-  /** Datasets: the low-level handles h5wasm reads raw bytes with. */
-  file_id?: bigint;
-  path?: string;
-  metadata?: { size: number; total_size?: number; shape?: number[] };
 }
-interface H5File extends H5Node {
+interface H5WriteFile extends H5WriteNode {
   close(): void;
 }
-/** The emscripten module under h5wasm (raw dataset reads for float16). */
-interface H5Emscripten {
-  get_dataset_data(fileId: bigint, path: string, count: null, offset: null, strides: null, ptr: bigint): void;
-  _malloc(n: number): number;
-  _free(ptr: number): void;
-  HEAPU8: Uint8Array;
+
+/**
+ * Runs `fn` (calls into h5wasm on `file`); anything it throws that is not already a transferkit
+ * error becomes `E_IO_FORMAT` naming the file and what was being read.
+ */
+export function h5Guard<T>(file: string, doing: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TransferKitError) throw err;
+    throw new TransferKitError('E_IO_FORMAT', `${file} is not a readable HDF5 file: ${doing} failed (${(err as Error).message}). The file is truncated or corrupt; download or save it again.`, { cause: err });
+  }
 }
-interface H5Module {
+
+/**
+ * Opens `file` read-only in the HDF5 worker thread (every later call on it runs there, each within
+ * `parseTimeoutMs`); `shown` names it in errors. `E_IO_FORMAT` when HDF5 cannot open it (h5wasm
+ * does not throw then: it returns a file whose id is negative, on which every later call fails).
+ * @throws E_BACKEND_UNAVAILABLE without h5wasm.
+ */
+export async function openH5(file: string, shown = file): Promise<H5ReadFile> {
+  let f: H5ReadFile | null;
+  try {
+    f = await openH5File(file, shown);
+  } catch (err) {
+    if (err instanceof TransferKitError) throw err;
+    throw new TransferKitError('E_IO_FORMAT', `${shown} is not a readable HDF5 file: opening it failed (${(err as Error).message}). The file is truncated or corrupt; download or save it again.`, { cause: err });
+  }
+  if (f === null) {
+    throw new TransferKitError('E_IO_FORMAT', `${shown} is not a readable HDF5 file: the HDF5 library could not open it (its superblock or root group is damaged). The file is truncated or corrupt; download or save it again.`);
+  }
+  return f;
+}
+
+/** Closes `f`, ignoring errors (a damaged file may fail to close; the read error matters more). */
+export function closeH5(f: H5ReadFile): void {
+  try {
+    f.close();
+  } catch {
+    /* already reported */
+  }
+}
+
+/** A dataset's declared shape, validated, and its element count checked against `maxTensorElements`. */
+export function datasetShape(ds: H5Node, where: string): number[] {
+  const raw = ds.shape ?? [];
+  if (!Array.isArray(raw) || !raw.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new TransferKitError('E_IO_FORMAT', `${where} declares the shape ${JSON.stringify(raw)}. A weight's shape is a list of integers >= 0. The file is corrupt; download or save it again.`);
+  }
+  checkLimit('maxTensorElements', raw.reduce((a, b) => a * b, 1), `${where} declares the shape [${raw.join(', ')}]`);
+  return raw;
+}
+/** h5wasm's Node build, as `saveKerasH5` uses it. */
+export interface H5Module {
   ready: Promise<unknown>;
-  File: new (file: string, mode: string) => H5File;
+  File: new (file: string, mode: string) => H5WriteFile;
 }
 
-let emscripten: H5Emscripten | null = null;
-
-/** Loads h5wasm's Node build (optional peer). */
+/** Loads h5wasm's Node build (optional peer) in this thread, for writing. */
 export async function h5(): Promise<H5Module> {
   try {
-    const mod = (await importOptional('h5wasm/node')) as { default?: H5Module } & H5Module;
+    // By file URL: h5wasm is an ES module only (its `./node` export has no `require` condition).
+    // The CommonJS build turns import() into require(), which cannot load it: there a real
+    // import() built at run time does (it fails in VM contexts such as test runners, where the
+    // first one works).
+    const url = resolveH5wasm();
+    let mod: { default?: H5Module } & H5Module;
+    try {
+      mod = (await importOptional(url)) as typeof mod;
+    } catch {
+      const importEsm = new Function('url', 'return import(url)') as (u: string) => Promise<unknown>;
+      mod = (await importEsm(url)) as typeof mod;
+    }
     const m = mod.default ?? mod;
-    emscripten = (await m.ready) as H5Emscripten;
+    await m.ready;
     return m;
   } catch (err) {
     throw new TransferKitError('E_BACKEND_UNAVAILABLE', 'Reading and writing Keras .h5 files needs the optional peer h5wasm: `npm install h5wasm`.', { cause: err });
   }
 }
 
-/** An attribute that Keras may have split into `<name>0`, `<name>1`, ... (64 KB HDF5 limit). */
-function chunkedAttr(node: H5Node, name: string): string[] {
-  const whole = node.attrs[name];
-  if (whole !== undefined) return [whole.value as string[] | string].flat();
+/** An attribute that Keras may have split into `<name>0`, `<name>1`, ... (64 KB HDF5 limit); its strings. */
+function chunkedAttr(node: H5Node, name: string, where: string): string[] {
+  const attrs = node.attrs;
+  const parts: unknown[] = [];
+  if (attrs[name] !== undefined) parts.push(attrs[name].value);
+  else for (let i = 0; attrs[`${name}${i}`] !== undefined; i++) parts.push(attrs[`${name}${i}`].value);
   const out: string[] = [];
-  for (let i = 0; node.attrs[`${name}${i}`] !== undefined; i++) out.push(...[node.attrs[`${name}${i}`].value as string[] | string].flat());
+  for (const part of parts) {
+    for (const v of typeof part === 'string' ? [part] : Array.isArray(part) ? part : [part]) {
+      if (typeof v !== 'string') {
+        throw new TransferKitError('E_IO_FORMAT', `${where}: the attribute '${name}' holds ${typeof v === 'object' ? Object.prototype.toString.call(v) : typeof v} values. Keras writes it as a list of strings. Received: ${name}=${String(v).slice(0, 60)}. The file is corrupt or not a Keras weights file.`);
+      }
+      out.push(v);
+    }
+  }
   return out;
 }
 
 /** The HDF5 superblock signature sits at byte 0 or after a user block of 512·2^k bytes. */
 function isHdf5(file: string): boolean {
   const sig = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new TransferKitError('E_IO_NOT_FOUND', `Could not open ${file}: ${(err as Error).message}. Check that it is a readable file.`, { cause: err });
+  }
   try {
     const buf = Buffer.alloc(8);
     return [0, 512, 1024, 2048].some((at) => fs.readSync(fd, buf, 0, 8, at) === 8 && buf.equals(sig));
+  } catch {
+    return false; // a folder, or unreadable: not an HDF5 file
   } finally {
     fs.closeSync(fd);
   }
@@ -95,25 +168,23 @@ function isHdf5(file: string): boolean {
 export function datasetFloats(ds: H5Node, where: string): Float32Array {
   const dtype = ds.dtype ?? '?';
   if (dtype === '<e' || dtype === '>e') {
-    const n = (ds.shape ?? []).reduce((a, b) => a * b, 1);
-    if (emscripten === null || ds.file_id === undefined || ds.path === undefined) {
-      throw new TransferKitError('E_IO_BAD_DTYPE', `${where}: float16 dataset, but h5wasm's low-level reader is unavailable.`);
+    const n = datasetShape(ds, where).reduce((a, b) => a * b, 1);
+    const bits = ds.float16Bits(n);
+    if (bits.length !== n) {
+      throw new TransferKitError('E_IO_FORMAT', `${where} holds ${bits.length} values for ${n} elements of its shape. The file is corrupt; download or save it again.`);
     }
-    const ptr = emscripten._malloc(Math.max(2 * n, 2));
-    try {
-      // HDF5 converts to the native (little-endian) half type on read.
-      emscripten.get_dataset_data(ds.file_id, ds.path, null, null, null, BigInt(ptr));
-      const bits = new Uint16Array(emscripten.HEAPU8.slice(ptr, ptr + 2 * n).buffer);
-      return Float32Array.from(bits, halfToFloat);
-    } finally {
-      emscripten._free(ptr);
-    }
+    return Float32Array.from(bits, halfToFloat);
   }
   if (dtype !== '<f' && dtype !== '>f' && dtype !== '<d' && dtype !== '>d') {
     throw new TransferKitError('E_IO_BAD_DTYPE', `${where} has HDF5 type ${dtype}; transferkit reads float16/float32/float64 weights.`);
   }
+  const n = datasetShape(ds, where).reduce((a, b) => a * b, 1);
   const v = ds.value;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+  const out = v instanceof Float32Array ? v : typeof v === 'number' ? Float32Array.of(v) : ArrayBuffer.isView(v) || Array.isArray(v) ? Float32Array.from(v as ArrayLike<number>) : null;
+  if (out === null || out.length !== n) {
+    throw new TransferKitError('E_IO_FORMAT', `${where} holds ${out === null ? 'no readable values' : `${out.length} values`} for ${n} elements of its shape. The file is corrupt; download or save it again.`);
+  }
+  return out;
 }
 
 /** One weight read from a Keras .h5 file. */
@@ -126,32 +197,29 @@ export interface H5Weight {
 export async function readKerasH5(file: string): Promise<Map<string, H5Weight>> {
   if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `No such file: ${file}.`);
   if (!isHdf5(file)) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file} is not an HDF5 file (no HDF5 signature at byte 0, 512, 1024 or 2048). A Keras 3 '.keras' file is a zip archive; a TF.js model is a folder with model.json.`);
-  const m = await h5();
-  let f: H5File;
+  const f = await openH5(file);
   try {
-    f = new m.File(file, 'r');
-  } catch (err) {
-    throw new TransferKitError('E_IO_BAD_MANIFEST', `${file} is not an HDF5 file (${(err as Error).message}).`, { cause: err });
-  }
-  try {
-    const root: H5Node = f.get('model_weights') ?? f;
-    const layers = chunkedAttr(root, 'layer_names');
-    if (layers.length === 0) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: no 'layer_names' attribute at the root or in 'model_weights'; not a Keras 2 weights file (a Keras 3 '.keras' archive is a zip instead).`);
-    const out = new Map<string, H5Weight>();
-    for (const layer of layers) {
-      const g = root.get(layer);
-      if (g === null) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: layer '${layer}' is listed in layer_names but has no group.`);
-      for (const wn of chunkedAttr(g, 'weight_names')) {
-        const ds = g.get(wn);
-        if (ds === null) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: weight '${wn}' of layer '${layer}' is listed but absent.`);
-        const base = (wn.split('/').pop() ?? wn).replace(/:\d+$/, '');
-        const data = datasetFloats(ds, `${file}: dataset '${layer}/${wn}'`);
-        out.set(`${layer}/${base}`, { shape: ds.shape ?? [], data });
+    return h5Guard(file, 'reading its weights', () => {
+      const root: H5Node = f.get('model_weights') ?? f;
+      const layers = chunkedAttr(root, 'layer_names', file);
+      if (layers.length === 0) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: no 'layer_names' attribute at the root or in 'model_weights'; not a Keras 2 weights file (a Keras 3 '.keras' archive is a zip instead).`);
+      const out = new Map<string, H5Weight>();
+      for (const layer of layers) {
+        const g = root.get(layer);
+        if (g === null) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: layer '${layer}' is listed in layer_names but has no group.`);
+        for (const wn of chunkedAttr(g, 'weight_names', `${file}: layer '${layer}'`)) {
+          const ds = g.get(wn);
+          if (ds === null) throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: weight '${wn}' of layer '${layer}' is listed but absent.`);
+          const base = (wn.split('/').pop() ?? wn).replace(/:\d+$/, '');
+          const where = `${file}: dataset '${layer}/${wn}'`;
+          const data = datasetFloats(ds, where);
+          out.set(`${layer}/${base}`, { shape: datasetShape(ds, where), data });
+        }
       }
-    }
-    return out;
+      return out;
+    });
   } finally {
-    f.close();
+    closeH5(f);
   }
 }
 

@@ -1,16 +1,29 @@
 /**
  * A restricted reader of Python pickles (protocols 0–5 as far as `torch.save` writes them), for
  * PyTorch checkpoints. Like PyTorch's own `torch.load(weights_only=True)` unpickler, it never runs
- * code: every `GLOBAL` is resolved through the caller's allow-list (`findClass`) and anything not
- * on it is an error naming the class, so a malicious file cannot do more than fail to load.
+ * code. What happens to the opcodes that name or call Python objects:
+ * - `GLOBAL` / `STACK_GLOBAL` (`module.name`) is handed to the caller's `findClass`, which returns
+ *   a JavaScript function of its own or undefined. A name not resolved by `findClass` is refused:
+ *   the read stops with `E_IO_FORMAT` naming the file and the object (`refuses to load the Python
+ *   object os.system`). No Python or JavaScript code is imported or evaluated from a name.
+ * - `REDUCE` / `NEWOBJ` call only a function `findClass` returned, with the arguments read from
+ *   the file; `BUILD` records the state under {@link PICKLE_STATE} (or hands it to a
+ *   `__setstate__` method of an object a `findClass` function built). Which names become what is
+ *   the caller's policy: `torch_pth.ts` turns every name outside its allow-list into an inert
+ *   record instead of refusing it (see its module comment).
  *
  * Objects come out as plain JS values: dicts → `Map` (keys may be non-strings), lists → arrays,
  * tuples → frozen arrays, ints → numbers (or bigint beyond 2^53), bytes → Uint8Array, None → null.
- * `REDUCE`/`NEWOBJ` call the allow-listed constructor; `BUILD` hands the state to the object's
- * `__setstate__` if it has one, and otherwise records it under {@link PICKLE_STATE}.
+ *
+ * Hostile input ends in `E_IO_FORMAT` naming the file and the byte, never in a raw error, a hang
+ * or a stack overflow: declared lengths are checked against the bytes left (negative ones are
+ * refused), the MARK stack follows CPython's metastack, containers are filled without argument
+ * spreading, and the value returned is checked to contain itself nowhere and to nest no deeper
+ * than the `maxNestingDepth` input limit (a linear walk, so shared sub-objects cost once).
  * Opcodes: pickletools' table (CPython `Lib/pickletools.py`).
  */
-import { TransferKitError } from '../errors.js';
+import { isTransferKitError, TransferKitError } from '../errors.js';
+import { inputLimits } from '../utils/limits.js';
 
 /** A Python callable the reader may invoke (REDUCE / NEWOBJ) on the arguments it read. */
 export type PickleCallable = (...args: unknown[]) => unknown;
@@ -28,11 +41,66 @@ export interface UnpickleOptions {
   source?: string;
 }
 
-const MARK = Symbol('mark');
+/** Most arguments a REDUCE / NEWOBJ call may take (torch's own calls take at most 6). */
+const MAX_CALL_ARGS = 1024;
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Reads one pickled object from `bytes` (up to its STOP opcode). */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   return readPickle(bytes, 0, options).value;
+}
+
+/** The children of a value the reader built (containers, records of the caller's callables). */
+function childrenOf(v: object): Iterable<unknown> {
+  if (ArrayBuffer.isView(v)) return [];
+  if (Array.isArray(v)) return v;
+  if (v instanceof Map) return [...v.keys(), ...v.values()];
+  if (v instanceof Set) return v;
+  const own: unknown[] = Object.values(v);
+  const state = (v as Record<symbol, unknown>)[PICKLE_STATE];
+  if (state !== undefined) own.push(state);
+  return own;
+}
+
+/**
+ * Checks that `root` contains itself nowhere and nests at most `maxDepth` containers deep; returns
+ * a description of the problem, or null. Iterative depth-first walk with colours: every object is
+ * expanded once, so a structure that shares sub-objects (2^n leaves as a tree) costs n.
+ */
+function structureProblem(root: unknown, maxDepth: number): string | null {
+  if (root === null || typeof root !== 'object') return null;
+  const depthOf = new Map<object, number>(); // finished objects: their depth
+  const open = new Set<object>(); // objects on the current path
+  const stack: Array<{ obj: object; it: Iterator<unknown>; depth: number }> = [];
+  const enter = (obj: object): string | null => {
+    open.add(obj);
+    stack.push({ obj, it: childrenOf(obj)[Symbol.iterator](), depth: 1 });
+    return stack.length > maxDepth ? `nested deeper than ${maxDepth} levels` : null;
+  };
+  let problem = enter(root);
+  while (problem === null && stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const next = frame.it.next();
+    if (next.done === true) {
+      stack.pop();
+      open.delete(frame.obj);
+      depthOf.set(frame.obj, frame.depth);
+      if (stack.length > 0) stack[stack.length - 1].depth = Math.max(stack[stack.length - 1].depth, frame.depth + 1);
+      continue;
+    }
+    const child = next.value;
+    if (child === null || typeof child !== 'object') continue;
+    if (open.has(child)) return 'contains itself (a self-referencing structure; state dicts never are)';
+    const known = depthOf.get(child);
+    if (known !== undefined) {
+      frame.depth = Math.max(frame.depth, known + 1);
+      if (stack.length + known > maxDepth) return `nested deeper than ${maxDepth} levels`;
+      continue;
+    }
+    problem = enter(child);
+  }
+  return problem;
 }
 
 /**
@@ -41,17 +109,32 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
  */
 export function readPickle(bytes: Uint8Array, offset: number, options: UnpickleOptions): { value: unknown; end: number } {
   const src = options.source ?? 'pickle';
+  let pos = offset;
+  try {
+    return readPickleUnchecked(bytes, offset, options, (p) => (pos = p));
+  } catch (err) {
+    if (isTransferKitError(err)) throw err;
+    // The net under the checks: whatever a callable or the runtime threw is still a format error of this file.
+    throw new TransferKitError('E_IO_FORMAT', `${src}: the pickle is malformed near byte ${pos}: ${err instanceof Error ? err.message : String(err)}. The file is corrupt or not a PyTorch checkpoint; re-save it with torch.save.`, { cause: err });
+  }
+}
+
+function readPickleUnchecked(bytes: Uint8Array, offset: number, options: UnpickleOptions, track: (pos: number) => void): { value: unknown; end: number } {
+  const src = options.source ?? 'pickle';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const utf8 = new TextDecoder('utf-8');
   const latin1 = new TextDecoder('latin1');
   let pos = offset;
   const stack: unknown[] = [];
+  // CPython's metastack: MARK opens a frame; ops below only see the items above the last MARK.
+  const marks: number[] = [];
   const memo = new Map<number, unknown>();
   const fail = (msg: string): never => {
-    throw new TransferKitError('E_IO_FORMAT', `${src}: ${msg} (pickle byte ${pos}).`);
+    throw new TransferKitError('E_IO_FORMAT', `${src}: ${msg} (pickle byte ${pos}). The file is corrupt or not a PyTorch checkpoint.`);
   };
   const need = (n: number): void => {
-    if (pos + n > bytes.length) fail('ends early: the file is truncated');
+    if (n < 0) fail(`declares a negative length ${n}`);
+    if (pos + n > bytes.length) fail(`declares ${n} bytes where ${bytes.length - pos} are left: the file ends early (truncated)`);
   };
   const u8 = (): number => (need(1), bytes[pos++]);
   const u16 = (): number => (need(2), (pos += 2), view.getUint16(pos - 2, true));
@@ -61,7 +144,7 @@ export function readPickle(bytes: Uint8Array, offset: number, options: UnpickleO
     need(8);
     const v = view.getBigUint64(pos, true);
     pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`length ${v} is too large`);
+    if (v > BigInt(bytes.length)) fail(`length ${v} is too large for a file of ${bytes.length} bytes`);
     return Number(v);
   };
   const take = (n: number): Uint8Array => {
@@ -71,51 +154,83 @@ export function readPickle(bytes: Uint8Array, offset: number, options: UnpickleO
   };
   const line = (): string => {
     const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) fail('ends early inside a text line');
+    if (end < 0) fail('ends early inside a text line (truncated)');
     const s = latin1.decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;
   };
+  const base = (): number => (marks.length === 0 ? 0 : marks[marks.length - 1]);
   const pop = (): unknown => {
-    if (stack.length === 0) fail('stack underflow');
+    if (stack.length <= base()) fail('stack underflow');
     return stack.pop();
   };
   const popMark = (): unknown[] => {
-    const k = stack.lastIndexOf(MARK);
-    if (k < 0) fail('MARK expected');
-    const items = stack.splice(k);
-    items.shift();
-    return items;
+    if (marks.length === 0) fail('MARK expected');
+    return stack.splice(marks.pop() as number);
   };
-  const top = (): unknown => (stack.length === 0 ? fail('stack underflow') : stack[stack.length - 1]);
+  const top = (): unknown => (stack.length <= base() ? fail('stack underflow') : stack[stack.length - 1]);
   const resolve = (module: string, name: string): PickleCallable => {
     const f = options.findClass(module, name);
-    if (f === undefined) {
+    if (typeof f !== 'function') {
       fail(`refuses to load the Python object ${module}.${name}: only tensors, storages and plain containers are read (as torch.load(weights_only=True)). Save the state dict alone (torch.save(model.state_dict(), path)) or convert it to safetensors`);
     }
     return f as PickleCallable;
   };
   const signedLE = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    // Through hex: linear in the length (shifting a BigInt byte by byte is quadratic).
+    let hex = '0x';
+    for (let i = b.length - 1; i >= 0; i--) hex += HEX[b[i]];
+    let v = BigInt(hex);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const setItems = (d: unknown, kv: unknown[]): void => {
     if (!(d instanceof Map)) fail('SETITEMS on a non-dict');
+    if (kv.length % 2 !== 0) fail('SETITEMS with an odd number of items');
     for (let i = 0; i + 1 < kv.length; i += 2) (d as Map<unknown, unknown>).set(kv[i], kv[i + 1]);
+  };
+  const list = (l: unknown, op: string): unknown[] => {
+    if (!Array.isArray(l) || Object.isFrozen(l)) fail(`${op} on a non-list`);
+    return l as unknown[];
+  };
+  const call = (op: string): void => {
+    const args = pop();
+    const f = pop();
+    if (typeof f !== 'function' || !Array.isArray(args)) fail(`${op} expects a callable and an argument tuple`);
+    if ((args as unknown[]).length > MAX_CALL_ARGS) fail(`${op} with ${(args as unknown[]).length} arguments (at most ${MAX_CALL_ARGS} are read)`);
+    stack.push((f as PickleCallable)(...(args as unknown[]))); // at most MAX_CALL_ARGS: no spreading RangeError
+  };
+  const persistent = (pid: unknown): void => {
+    if (options.persistentLoad === undefined) fail('has a persistent id but no loader for it');
+    stack.push((options.persistentLoad as (p: unknown) => unknown)(pid));
   };
   const tuple = (items: unknown[]): readonly unknown[] => Object.freeze(items);
 
   for (;;) {
+    track(pos);
     const op = u8();
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: take(8); break; // FRAME: a length hint only
-      case 0x2e: return { value: pop(), end: pos }; // STOP '.'
-      case 0x28: stack.push(MARK); break; // MARK '('
-      case 0x30: pop(); break; // POP '0'
+      case 0x2e: { // STOP '.'
+        const value = pop();
+        const maxDepth = inputLimits().maxNestingDepth;
+        const problem = structureProblem(value, maxDepth);
+        if (problem !== null) {
+          const fix = problem.startsWith('nested')
+            ? `The limit is maxNestingDepth=${maxDepth}; real checkpoints nest a few levels. If the file is genuine, raise it with setInputLimits({ maxNestingDepth: ... }); otherwise the file is corrupt or hostile.`
+            : 'The file is corrupt or hostile.';
+          throw new TransferKitError('E_IO_FORMAT', `${src}: the unpickled object (ending at pickle byte ${pos}) ${problem}. ${fix}`);
+        }
+        return { value, end: pos };
+      }
+      case 0x28: marks.push(stack.length); break; // MARK '('
+      case 0x30: // POP '0': with nothing above the MARK it drops the MARK, as CPython's load_pop
+        if (stack.length > base()) stack.pop();
+        else if (marks.length > 0) popMark();
+        else fail('stack underflow');
+        break;
       case 0x31: popMark(); break; // POP_MARK '1'
       case 0x32: stack.push(top()); break; // DUP '2'
       case 0x4e: stack.push(null); break; // NONE 'N'
@@ -175,16 +290,13 @@ export function readPickle(bytes: Uint8Array, offset: number, options: UnpickleO
       case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
       case 0x61: { // APPEND 'a'
         const v = pop();
-        const l = top();
-        if (!Array.isArray(l)) fail('APPEND on a non-list');
-        (l as unknown[]).push(v);
+        list(top(), 'APPEND').push(v);
         break;
       }
       case 0x65: { // APPENDS 'e'
         const items = popMark();
-        const l = top();
-        if (!Array.isArray(l)) fail('APPENDS on a non-list');
-        (l as unknown[]).push(...items);
+        const l = list(top(), 'APPENDS');
+        for (const item of items) l.push(item);
         break;
       }
       case 0x90: { // ADDITEMS
@@ -223,44 +335,24 @@ export function readPickle(bytes: Uint8Array, offset: number, options: UnpickleO
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        stack.push(resolve(String(module), String(name)));
+        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL expects two strings (module and name)');
+        stack.push(resolve(module as string, name as string));
         break;
       }
-      case 0x52: { // REDUCE 'R'
-        const args = pop();
-        const f = pop();
-        if (typeof f !== 'function' || !Array.isArray(args)) fail('REDUCE expects a callable and an argument tuple');
-        stack.push((f as PickleCallable)(...(args as unknown[])));
-        break;
-      }
-      case 0x81: { // NEWOBJ
-        const args = pop();
-        const f = pop();
-        if (typeof f !== 'function' || !Array.isArray(args)) fail('NEWOBJ expects a class and an argument tuple');
-        stack.push((f as PickleCallable)(...(args as unknown[])));
-        break;
-      }
+      case 0x52: call('REDUCE'); break; // REDUCE 'R'
+      case 0x81: call('NEWOBJ'); break; // NEWOBJ
       case 0x62: { // BUILD 'b'
         const state = pop();
         const obj = top() as Record<string | symbol, unknown> | null;
         if (obj === null || typeof obj !== 'object') fail('BUILD on a non-object');
+        if (Object.isFrozen(obj)) fail('BUILD on a tuple or other immutable value');
         const setState = (obj as { __setstate__?: (s: unknown) => void }).__setstate__;
         if (typeof setState === 'function') setState.call(obj, state);
         else (obj as Record<symbol, unknown>)[PICKLE_STATE] = state;
         break;
       }
-      case 0x51: { // BINPERSID 'Q'
-        const pid = pop();
-        if (options.persistentLoad === undefined) fail('has a persistent id but no loader for it');
-        stack.push((options.persistentLoad as (p: unknown) => unknown)(pid));
-        break;
-      }
-      case 0x50: { // PERSID 'P'
-        const pid = line();
-        if (options.persistentLoad === undefined) fail('has a persistent id but no loader for it');
-        stack.push((options.persistentLoad as (p: unknown) => unknown)(pid));
-        break;
-      }
+      case 0x51: persistent(pop()); break; // BINPERSID 'Q'
+      case 0x50: persistent(line()); break; // PERSID 'P'
       default:
         fail(`unsupported opcode 0x${op.toString(16).padStart(2, '0')}`);
     }

@@ -11,6 +11,7 @@ import { prepareModel } from '../layers/prepare_model.js';
 import { buildZooModel, pretrainedConfig, zooIds, type PretrainedConfig } from '../models/vision/registry.js';
 import { IMAGENET_CLASSES } from '../models/vision/imagenet_classes.js';
 import type { DownloadOptions } from '../io/download.js';
+import { parseJsonFile } from '../utils/json.js';
 import type { HeadTask, PretrainedModel, Preprocessing } from '../models/pretrained_model.js';
 import { ensureBackend } from '../backends/backend.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
@@ -44,7 +45,7 @@ export interface LoadPretrainedOptions {
    */
   weights?: null | 'imagenet' | string;
   /** Zoo ids only: download options (cache folder, progress). */
-  download?: Pick<DownloadOptions, 'cacheDir' | 'progress' | 'offline'>;
+  download?: Pick<DownloadOptions, 'cacheDir' | 'progress' | 'offline' | 'timeoutMs' | 'idleTimeoutMs'>;
   /** Zoo ids with `weights: null`: seed of the fresh weights (same seed, same weights; default unseeded). */
   seed?: number;
   /** Zoo ids only: keep the ImageNet classifier (default false: the convolutional base, features pooled by the head you add). */
@@ -79,6 +80,8 @@ async function resolveSource(source: string): Promise<SourceHandle> {
   const path = await import('node:path');
   const local = source.replace(/^file:\/\//, '');
   const dir = local.endsWith('.json') ? path.dirname(local) : local;
+  // A save killed inside its folder swap leaves no folder at the path for a moment: restore it.
+  await (await import('../io/_atomic.js')).settleFolder(dir);
   if (!fs.existsSync(local)) {
     // A bare name that is no folder was probably meant as a zoo id: name the close ones.
     const bare = !/[/\\]/.test(source);
@@ -93,7 +96,12 @@ async function resolveSource(source: string): Promise<SourceHandle> {
     handler: fileSystem(local),
     readMetadata: async () => {
       const p = path.join(dir, 'metadata.json');
-      return fs.existsSync(p) ? (JSON.parse(fs.readFileSync(p, 'utf8')) as Record<string, unknown>) : null;
+      if (!fs.existsSync(p)) return null;
+      const meta = parseJsonFile(fs.readFileSync(p, 'utf8'), p, 'E_IO_BAD_MANIFEST');
+      if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+        throw new TransferKitError('E_IO_BAD_MANIFEST', `${p} is not a JSON object. Fix or delete metadata.json (it only carries labels and preprocessing hints).`);
+      }
+      return meta as Record<string, unknown>;
     },
   };
 }
@@ -117,6 +125,37 @@ function cutTopology(topology: Record<string, unknown>, cutAt: string, source: s
   }
   config.layers = config.layers.filter((l) => keep.has(nameOf(l)));
   config.output_layers = [[cutAt, 0, 0]];
+}
+
+/** What saveModel() wrote into model.json, checked field by field (the file may be edited or hostile). */
+interface SavedMetadata {
+  classNames: string[] | null;
+  preprocessing: Preprocessing;
+  featureLayer: string | undefined;
+  task?: HeadTask;
+}
+
+function savedMetadata(raw: unknown, source: string): SavedMetadata | null {
+  if (raw === undefined || raw === null) return null;
+  const bad = (field: string, value: unknown, want: string): never => {
+    throw new TransferKitError('E_IO_BAD_MANIFEST', `${source}: model.json's userDefinedMetadata.transferkit.${field} is not ${want}. Received: ${field}=${JSON.stringify(value)?.slice(0, 80)}. The file was edited or damaged; fix the field or save the model again.`);
+  };
+  if (typeof raw !== 'object' || Array.isArray(raw)) bad('', raw, 'an object');
+  const m = raw as Record<string, unknown>;
+  const names = m.classNames;
+  if (names !== null && names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === 'string'))) bad('classNames', names, 'a list of strings');
+  const finite = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x)));
+  const pre = m.preprocessing as Record<string, unknown> | undefined;
+  if (typeof pre !== 'object' || pre === null || !finite(pre.scale) || !finite(pre.offset)) bad('preprocessing', pre, '{ scale, offset } with finite numbers (or 3 of them)');
+  if (m.featureLayer !== undefined && typeof m.featureLayer !== 'string') bad('featureLayer', m.featureLayer, 'a layer name');
+  if (m.task !== undefined && !['multiclass', 'multilabel', 'regression'].includes(m.task as string)) bad('task', m.task, "'multiclass', 'multilabel' or 'regression'");
+  const p = pre as { scale: Preprocessing['scale']; offset: Preprocessing['offset']; source?: unknown };
+  return {
+    classNames: (names as string[] | null | undefined) ?? null,
+    preprocessing: { scale: p.scale, offset: p.offset, source: typeof p.source === 'string' ? p.source : 'saved with the model' },
+    featureLayer: m.featureLayer as string | undefined,
+    ...(m.task !== undefined ? { task: m.task as HeadTask } : {}),
+  };
 }
 
 function checkAllWeightsLoaded(model: tfl.LayersModel, artifacts: tf.io.ModelArtifacts, source: string): void {
@@ -189,15 +228,34 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   if (zoo !== null && !/[/\\]/.test(source)) return await loadZooModel(zoo, options);
   const { handler, readMetadata } = await resolveSource(source);
   const artifacts = await (handler.load as () => Promise<tf.io.ModelArtifacts>)();
-  const topology = flattenTopology(artifacts.modelTopology as Record<string, unknown>);
+  const topology = flattenTopology(artifacts.modelTopology as Record<string, unknown>, source);
   if (options.cutAt !== undefined) cutTopology(topology, options.cutAt, source);
   if (options.inputShape !== undefined) setInputShape(topology, options.inputShape, source);
+  // A model saved by saveModel() carries its own transfer metadata.
+  const saved = savedMetadata(artifacts.userDefinedMetadata?.transferkit, source);
   let model: tfl.LayersModel;
+  // A topology that fails half-way through building has created the variables of the layers
+  // before the fault; nothing else holds them, so they are freed here (no leak per bad file).
+  const before = new Set(Object.keys(tf.engine().registeredVariables));
   try {
-    // Weights of a dropped head are ignored (strict: false); checkAllWeightsLoaded below makes
-    // sure that nothing the kept graph needs was missing.
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: topology }), { strict: options.cutAt === undefined });
+    // The weights are decoded and copied here rather than by tfl.loadLayersModel: when a damaged
+    // file's weights do not fit its topology, TF.js throws from loadWeights and never frees the
+    // tensors it decoded (one model's worth per bad file). Building first costs the initialisers
+    // (~40 ms for MobileNetV2) and buys a load that leaves no tensor behind when it fails.
+    const { weightData, weightSpecs, ...rest } = artifacts;
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...rest, modelTopology: topology }));
+    if (weightData !== undefined) {
+      const values = tf.io.decodeWeights(weightData, weightSpecs ?? []);
+      try {
+        // Weights of a dropped head are ignored (strict: false); checkAllWeightsLoaded below makes
+        // sure that nothing the kept graph needs was missing.
+        model.loadWeights(values, options.cutAt === undefined);
+      } finally {
+        tf.dispose(Object.values(values));
+      }
+    }
   } catch (err) {
+    for (const [name, v] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) v.dispose();
     const msg = (err as Error).message;
     const unknown = /Unknown layer: (\w+)/.exec(msg);
     if (unknown !== null) {
@@ -206,16 +264,21 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     const hint = options.inputShape !== undefined ? ' The inputShape override may not suit this model (layers after a Flatten or Reshape fix the size).' : '';
     throw new TransferKitError('E_MODEL_TOPOLOGY', `${source}: the model could not be built from its topology: ${msg}.${hint}`, { cause: err });
   }
-  if (options.cutAt !== undefined) checkAllWeightsLoaded(model, artifacts, source);
-  prepareModel(model);
-  const meta = await readMetadata();
-  // A model saved by saveModel() carries its own transfer metadata.
-  const saved = (artifacts.userDefinedMetadata?.transferkit ?? null) as
-    | { classNames: string[] | null; preprocessing: Preprocessing; featureLayer: string; task?: HeadTask }
-    | null;
-  const { feature, head } = findFeatureLayer(model, options.featureLayer ?? options.cutAt ?? saved?.featureLayer);
+  let meta: Record<string, unknown> | null;
+  let found: ReturnType<typeof findFeatureLayer>;
+  try {
+    if (options.cutAt !== undefined) checkAllWeightsLoaded(model, artifacts, source);
+    prepareModel(model);
+    meta = await readMetadata();
+    found = findFeatureLayer(model, options.featureLayer ?? options.cutAt ?? saved?.featureLayer);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  const { feature, head } = found;
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1).map((d) => d ?? -1);
-  const labels = options.classNames ?? saved?.classNames ?? (Array.isArray(meta?.labels) ? (meta?.labels as string[]) : undefined);
+  const metaLabels = meta?.labels;
+  const labels = options.classNames ?? saved?.classNames ?? (Array.isArray(metaLabels) && metaLabels.every((l) => typeof l === 'string') ? metaLabels : undefined);
   return {
     model,
     inputShape,

@@ -11,7 +11,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../errors.js';
-import { writeDirAtomically } from '../io/_atomic.js';
+import { settleFolder, writeDirAtomically } from '../io/_atomic.js';
+import { weightSpecsBytes } from '../io/_artifacts.js';
+import { parseJsonFile } from '../utils/json.js';
 import type { OptimizerState } from '../optimizers/optimizer.js';
 import type { TrainingLog } from '../callbacks/callback.js';
 
@@ -64,35 +66,73 @@ export async function writeCheckpoint(dir: string, target: CheckpointTarget, sta
     await writeDirAtomically(dir, async (tmp) => {
       await fs.writeFile(path.join(tmp, 'weights.bin'), new Uint8Array(data));
       await fs.writeFile(path.join(tmp, 'state.json'), JSON.stringify({ ...state, weights: specs }));
-    });
+    }, (rel) => rel === 'weights.bin' || rel === 'state.json');
   } catch (err) {
     throw new TransferKitError('E_IO_WRITE', `Could not write the checkpoint ${dir}: ${(err as Error).message}. The previous checkpoint (if any) is intact.`, { cause: err });
   }
 }
 
-/** The run state of the checkpoint in `dir`, without loading its weights (to find which stage it resumes). */
-export async function peekCheckpoint(dir: string): Promise<CheckpointState> {
+/**
+ * Reads and checks `dir/state.json`. A checkpoint is read back by the library that wrote it, but
+ * between the two it sits on a disk a user (or a crash, or another tool) can touch: every field
+ * the resume uses is checked here, so a damaged file is a coded error naming the file and the
+ * field, never a TypeError deep inside the optimizer.
+ */
+async function readState(dir: string): Promise<CheckpointState & { weights?: unknown }> {
+  const file = path.join(dir, 'state.json');
+  let text: string;
   try {
-    const state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState & { weights?: unknown };
-    delete state.weights;
-    return state;
+    text = await fs.readFile(file, 'utf8');
   } catch (err) {
     throw new TransferKitError('E_IO_NOT_FOUND', `No readable checkpoint at ${dir} (${(err as Error).message}). Pass the folder given as checkpoint.dir.`, { cause: err });
   }
+  const raw = parseJsonFile(text, file);
+  const bad = (field: string, want: string): never => {
+    throw new TransferKitError('E_IO_FORMAT', `${file}: '${field}' is not ${want}. The checkpoint is damaged (or was edited); delete it to start over, or resume from an older copy.`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('(root)', 'a JSON object');
+  const st = raw as Record<string, unknown>;
+  if (st.version !== 1) bad('version', '1 (this version of transferkit writes version 1)');
+  if (typeof st.recipe !== 'string') bad('recipe', 'a string');
+  for (const k of ['stageIndex', 'epochsDone', 'step'] as const) if (!Number.isSafeInteger(st[k]) || (st[k] as number) < 0) bad(k, 'a non-negative integer');
+  if (typeof st.rng !== 'number' || !Number.isFinite(st.rng)) bad('rng', 'a finite number');
+  if (!Array.isArray(st.history)) bad('history', 'a list');
+  for (const k of ['optimizer', 'schedule'] as const) if (st[k] !== null && st[k] !== undefined && (typeof st[k] !== 'object' || Array.isArray(st[k]))) bad(k, 'an object or null');
+  if (st.task !== undefined && (typeof st.task !== 'object' || st.task === null || Array.isArray(st.task))) bad('task', 'an object');
+  return st as unknown as CheckpointState & { weights?: unknown };
+}
+
+/** The run state of the checkpoint in `dir`, without loading its weights (to find which stage it resumes). */
+export async function peekCheckpoint(dir: string): Promise<CheckpointState> {
+  await settleFolder(dir);
+  const state = await readState(dir);
+  delete state.weights;
+  return state;
 }
 
 /** Loads the checkpoint in `dir` into `target` (same architecture) and returns its state. */
 export async function readCheckpoint(dir: string, target: CheckpointTarget): Promise<CheckpointState> {
-  let state: CheckpointState & { weights?: tf.io.WeightsManifestEntry[] };
+  await settleFolder(dir);
+  const state = await readState(dir);
   let bytes: Uint8Array;
   try {
-    state = JSON.parse(await fs.readFile(path.join(dir, 'state.json'), 'utf8')) as CheckpointState & { weights?: tf.io.WeightsManifestEntry[] };
     bytes = await fs.readFile(path.join(dir, 'weights.bin'));
   } catch (err) {
     throw new TransferKitError('E_IO_NOT_FOUND', `No readable checkpoint at ${dir} (${(err as Error).message}). Pass the folder given as checkpoint.dir.`, { cause: err });
   }
-  if (!Array.isArray(state.weights)) throw new TransferKitError('E_IO_NOT_FOUND', `The checkpoint at ${dir} has no weight list in state.json; it was not written by this version of transferkit.`);
-  const values = tf.io.decodeWeights(new Uint8Array(bytes).buffer, state.weights);
+  if (state.weights === undefined) throw new TransferKitError('E_IO_NOT_FOUND', `The checkpoint at ${dir} has no weight list in state.json; it was not written by this version of transferkit.`);
+  const stateFile = path.join(dir, 'state.json');
+  const expected = weightSpecsBytes(state.weights, stateFile);
+  if (bytes.byteLength !== expected) {
+    throw new TransferKitError('E_IO_FORMAT', `${path.join(dir, 'weights.bin')} holds ${bytes.byteLength} bytes but ${stateFile} describes ${expected}. The checkpoint is truncated or damaged; delete it to start over, or resume from an older copy.`);
+  }
+  const specs = state.weights as tf.io.WeightsManifestEntry[];
+  let values: tf.NamedTensorMap;
+  try {
+    values = tf.io.decodeWeights(new Uint8Array(bytes).buffer, specs);
+  } catch (err) {
+    throw new TransferKitError('E_IO_FORMAT', `${stateFile}: its weights cannot be decoded (${(err as Error).message}). The checkpoint is damaged; delete it to start over.`, { cause: err });
+  }
   try {
     const targets = namedTensors(target);
     for (const t of targets) {

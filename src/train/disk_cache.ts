@@ -8,6 +8,7 @@
  * the files are deleted when the stage ends (and by the OS temp cleaner if the process dies).
  */
 import * as fs from 'node:fs';
+import { writeFullySync } from '../io/_write_fully.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,7 +26,7 @@ export interface DiskCache {
 
 async function writeRows(fd: number, t: tf.Tensor): Promise<void> {
   const v = (await t.data()) as Float32Array;
-  fs.writeSync(fd, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  writeFullySync(fd, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
 }
 
 /** Computes the prefix outputs of `xs` (and their mirrors when `withFlip`) into files under `parent`. */

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LabeledData } from '../data/dataset.js';
 import { TransferKitError } from '../errors.js';
+import { checkLabels } from '../data/labels.js';
 import type { EncoderData, HeadTask, PretrainedModel } from '../models/pretrained_model.js';
 import { encodeData, isEncoderData } from '../encoders/encode_data.js';
 import { taskLoss } from './losses.js';
@@ -77,6 +78,7 @@ async function evaluateImages(pm: PretrainedModel, data: LabeledData | EncoderDa
   if ((pm.task ?? 'multiclass') !== 'multiclass') {
     throw new TransferKitError('E_BAD_OPTION', `evaluate() reports classification metrics; this head's task is '${pm.task}'. Use evaluateOutputs(model, data).`);
   }
+  await checkLabels('evaluate', pm, data);
   if (isEncoderData(data)) {
     // A head on a frozen encoder given raw inputs: embed them (through the feature cache) first.
     if (typeof options !== 'number' && options.tta !== undefined && options.tta !== false) {
@@ -134,6 +136,7 @@ export async function evaluateOutputs(pm: PretrainedModel, data: LabeledData, ba
   const task = pm.task ?? 'multiclass';
   if (task === 'multiclass') throw new TransferKitError('E_BAD_OPTION', 'evaluateOutputs() is for multilabel and regression heads; use evaluate() for a multiclass head.');
   if (data.targets === undefined) throw new TransferKitError('E_DATA', `evaluateOutputs: the data has no \`targets\` [N, K]; a '${task}' head is evaluated against targets.`);
+  await checkLabels('evaluateOutputs', pm, data);
   const out = predict(pm, data.xs, batchSize);
   const targets = data.targets;
   const lossT = tf.tidy(() => taskLoss(task, out, targets));

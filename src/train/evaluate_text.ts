@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TransferKitError } from '../errors.js';
+import { checkLabels } from '../data/labels.js';
 import { padBatch, type TextTokenizer } from '../data/text/tokenizer.js';
 import { disposeBatch, textInputs } from '../models/text/inputs.js';
 import type { TextModel } from '../models/text/text_model.js';
@@ -75,6 +76,7 @@ export interface TextEvaluateOptions {
 export async function evaluateText(tm: TextModel, data: TextClassificationData, options: TextEvaluateOptions = {}): Promise<TextEvaluation> {
   await ensureBackend();
   checkTextData(tm, data, 'evaluateText');
+  await checkLabels('evaluateText', tm, data);
   const tok = tokenizerOf(tm, options.tokenizer);
   const encoded = tok.encodeAll(data.texts, data.pairs, { maxLength: options.maxLength ?? 128 });
   const bs = options.batchSize ?? 64;

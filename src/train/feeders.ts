@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { isStreaming, type Batch, type LabeledData, type StreamingData, type TrainData } from '../data/dataset.js';
 import { TransferKitError } from '../errors.js';
+import { checkClassLabels } from '../data/labels.js';
 import type { HeadTask } from '../models/pretrained_model.js';
 import { permutation } from '../utils/random.js';
 import { augmentBatch, flipSome, hasRandomAugment, type AugmentOptions } from '../data/augment.js';
@@ -160,6 +161,15 @@ async function streamFeeder(data: StreamingData, o: FeederOptions): Promise<Feed
           throw new TransferKitError('E_DATA', `Batch ${s} of the ${o.name} stream has neither \`labels\` nor \`targets\`.`);
         }
         checkTargets(o.task, o.numClasses, b.targets !== undefined, o.name, b.targets?.shape);
+        if (b.targets === undefined) {
+          // tf.oneHot turns -1, NaN or K into an all-zero row without a word: check each batch at the door.
+          try {
+            checkClassLabels(`The ${o.name} stream, batch ${s}`, b.labels as ArrayLike<number>, o.numClasses, { rowName: 'example' });
+          } catch (err) {
+            b.xs.dispose();
+            throw err;
+          }
+        }
         const flips = o.flip && rand !== null && b.xs.rank === 4 ? Array.from({ length: count }, () => rand() < 0.5) : null;
         const x = tf.tidy(() => {
           let input = flips !== null && flips.some((f) => f) ? flipSome(b.xs, flips) : b.xs;

@@ -30,6 +30,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { isStreaming, type LabeledData, type TrainData } from '../data/dataset.js';
 import { trainValSplit } from '../data/split.js';
+import { checkLabels } from '../data/labels.js';
 import { hasRandomAugment, type AugmentOptions } from '../data/augment.js';
 import type { EncoderData, PretrainedModel } from '../models/pretrained_model.js';
 import { encodeData, isEncoderData } from '../encoders/encode_data.js';
@@ -513,6 +514,7 @@ async function fineTuneImages(pm: PretrainedModel, train: TrainData | EncoderDat
   checkOptionKeys('fineTune', options, FINE_TUNE_OPTIONS);
   checkTrainData('training data', train);
   if (options.validation !== undefined) checkTrainData('options.validation', options.validation);
+  await checkLabels('fineTune', pm, train, options.validation);
   await ensureBackend();
   if (pm.encoder !== undefined || isEncoderData(train) || isEncoderData(options.validation)) return fineTuneOnEncoder(pm, train, options);
   return fineTuneTensors(pm, train, options as TensorFineTuneOptions);
@@ -580,6 +582,8 @@ async function fineTuneTensors(pm: PretrainedModel, train: TrainData, options: T
   check('batchSize', batchSize, Number.isInteger(batchSize) && batchSize > 0, 'an integer > 0');
   check('headLearningRate', headLr, headLr > 0, '> 0');
   check('learningRate', lr, lr > 0, '> 0');
+  // NaN or a fraction would seed every stream with the same garbage without a word.
+  if (options.seed !== undefined) check('seed', options.seed, Number.isSafeInteger(options.seed), 'an integer');
   const outUnits = pm.model.outputs[0].shape[1];
   if (!isStreaming(train) && train.targets === undefined && train.xs.shape[0] !== train.labels.length) {
     throw new TransferKitError('E_DATA', `fineTune: train.xs has ${train.xs.shape[0]} examples but train.labels has ${train.labels.length}.`);

@@ -35,6 +35,7 @@ import { EarlyStopping, type EarlyStoppingOptions } from '../callbacks/early_sto
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
 import { runLoop, type TrainingTask } from '../train/loop.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
+import { checkLabels } from '../data/labels.js';
 import type { TextRecipe } from './recipes/hf.js';
 
 // Checkpoints use node:fs: loaded on first use so the browser build never pulls them in.
@@ -188,6 +189,7 @@ export async function fineTuneText(tm: TextModel, data: TextClassificationData, 
   await ensureBackend();
   checkData(tm, data, 'fineTuneText');
   if (options.validation !== undefined) checkData(tm, options.validation, 'fineTuneText validation');
+  await checkLabels('fineTuneText', tm, data, options.validation);
   const tok = tokenizerOf(tm, options.tokenizer);
   const epochs = options.epochs ?? 3;
   const batchSize = options.batchSize ?? 32;

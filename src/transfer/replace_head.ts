@@ -229,6 +229,21 @@ function textHead(base: TextModel, options: TextHeadOptions): TextModel {
   return tm;
 }
 
+/**
+ * Counts `next`'s hold on the layers it shares with `base`. TF.js counts a layer's users by its
+ * `apply` calls, and the new model reuses the backbone's existing nodes without applying them
+ * again, so disposing either model would free the shared weights under the other (and disposing
+ * both threw "already disposed"). With one count per model, `dispose()` on a derived model frees
+ * only its head, and the backbone's weights go with the last model holding them, in any order.
+ */
+function shareLayers(next: tfl.LayersModel, base: tfl.LayersModel): void {
+  const own = new Set(base.layers);
+  for (const layer of next.layers) {
+    const counted = layer as unknown as { _refCount: number | null };
+    if (own.has(layer) && typeof counted._refCount === 'number' && counted._refCount > 0) counted._refCount++;
+  }
+}
+
 function imageHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHeadOptions): PretrainedModel {
   checkOptionKeys('replaceHead', headOptions, REPLACE_HEAD_OPTIONS);
   requireBackend('replaceHead');
@@ -285,6 +300,7 @@ function imageHead(base: PretrainedModel | FrozenEncoder, headOptions: ReplaceHe
   }
   const { output: out, kernels } = headLayers(x, options, (n) => uniqueName(model, n));
   const next = tfl.model({ inputs: model.inputs, outputs: out, name: model.name });
+  shareLayers(next, model);
   rememberUnseeded(next, options, kernels);
   prepareModel(next);
   const featureIdx = next.layers.findIndex((l) => l.name === (feature as tfl.layers.Layer).name);

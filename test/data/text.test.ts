@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/index.js';
 import { BagOfWords, loadReviewFolder, loadTextLines, ngrams, parseReviews, tokenizeWords } from '../../src/entries/datasets.js';
+import { loadDelimited, loadJsonl } from '../../src/entries/text.js';
 import { asset } from '../helpers/assets.js';
 
 beforeAll(async () => {
@@ -83,6 +84,80 @@ describe('loadTextLines', () => {
     const d = await loadTextLines(f, f.replace('val_text', 'val_labels'), { keep: [0, 2] });
     expect(d.texts).toHaveLength(1131);
     expect(d.labels.filter((l) => l === 0)).toHaveLength(312);
+  });
+});
+
+describe('table files at the input boundary', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-tables-'));
+  const write = (name: string, text: string | Buffer): string => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+  const BOM = '\uFEFF';
+
+  it('ignores a UTF-8 byte-order mark before a CSV header, a TSV and a JSONL file', async () => {
+    // Excel's "CSV UTF-8" starts with EF BB BF: the first column was '\uFEFFtext', not 'text'.
+    const csv = write('bom.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('text,label\nhello,a\nbye,b\n')]));
+    const d = await loadDelimited(csv, { text: 'text', label: 'label' });
+    expect(d).toMatchObject({ texts: ['hello', 'bye'], classNames: ['a', 'b'] });
+    const tsv = write('bom.tsv', `${BOM}great\t1\nawful\t0\n`);
+    expect((await loadDelimited(tsv)).texts).toEqual(['great', 'awful']);
+    const jl = write('bom.jsonl', `${BOM}{"text": "x", "label": "a"}\n{"text": "y", "label": "b"}\n`);
+    expect((await loadJsonl(jl)).texts).toEqual(['x', 'y']);
+    const lines = write('bom_text.txt', `${BOM}first\nsecond\n`);
+    const labels = write('bom_labels.txt', `${BOM}0\n1\n`);
+    expect((await loadTextLines(lines, labels, { classNames: ['n', 'p'] })).texts).toEqual(['first', 'second']);
+  });
+
+  it("takes a first row whose label cell reads 'label' as the header (GLUE's sentence<TAB>label)", async () => {
+    const tsv = write('glue.tsv', 'sentence\tlabel\ngood film\t1\nbad film\t0\n');
+    const d = await loadDelimited(tsv);
+    expect(d.texts).toEqual(['good film', 'bad film']);
+    expect(d.classNames).toEqual(['0', '1']);
+  });
+
+  it('refuses a table without rows (header only, empty, blank lines) with E_DATA naming the file', async () => {
+    const header = write('header.csv', 'text,label\n');
+    await expect(loadDelimited(header, { text: 'text', label: 'label' })).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringContaining(`'${header}' has no rows below its header (text, label)`) });
+    const empty = write('empty.csv', '');
+    await expect(loadDelimited(empty)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/empty\.csv' has no rows.*Received: rows=0/) });
+    const blank = write('blank.jsonl', '\n  \n');
+    await expect(loadJsonl(blank)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/blank\.jsonl' has no rows/) });
+    await expect(loadTextLines(write('e_text.txt', ''), write('e_labels.txt', ''))).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/e_text\.txt' has no rows/) });
+  });
+
+  it('refuses JSONL labels that are objects, arrays, null, fractions or missing, naming file and line', async () => {
+    const cases: [string, RegExp][] = [
+      ['{"text": "x", "label": {"a": 1}}', /line 2: the label "label" is an object\. Labels must be strings, integers or booleans\. Received: label=\{"a":1\}/],
+      ['{"text": "x", "label": [1]}', /line 2: the label "label" is an array/],
+      ['{"text": "x", "label": null}', /line 2: the label "label" is null.*or remove it/],
+      ['{"text": "x", "label": 0.5}', /line 2: the label "label" is a fractional number/],
+      ['{"text": "x"}', /line 2 has no label field \(label\)/],
+      ['{"text": null, "label": "a"}', /line 2: the text "text" is null\. A text must be a string/],
+      ['[1, 2]', /line 2 is an array, not a JSON object/],
+      ['null', /line 2 is null, not a JSON object/],
+    ];
+    for (const [i, [line, message]] of cases.entries()) {
+      const f = write(`bad${i}.jsonl`, `{"text": "ok", "label": "a"}\n${line}\n`);
+      await expect(loadJsonl(f), line).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(message) });
+      await expect(loadJsonl(f)).rejects.toThrow(f);
+    }
+    // Line numbers count blank lines too; booleans and integers are class names.
+    const f = write('gaps.jsonl', '{"text": "a", "label": true}\n\n{"text": "b", "label": false}\n\n{"text": "c", "label": {}}\n');
+    await expect(loadJsonl(f)).rejects.toThrow(/line 5: the label/);
+    const ok = write('bools.jsonl', '{"text": "a", "label": true}\n{"text": "b", "label": false}\n');
+    expect(await loadJsonl(ok)).toMatchObject({ classNames: ['false', 'true'], labels: Int32Array.from([1, 0]) });
+  });
+
+  it('refuses empty label cells and blank label lines instead of inventing a class', async () => {
+    const csv = write('nolabel.csv', 'text,label\nfine,a\nmissing,\n');
+    await expect(loadDelimited(csv, { text: 'text', label: 'label' })).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/row 3 has an empty label/) });
+    // Number('') is 0: a blank line in the middle of a labels file became class 0.
+    await expect(loadTextLines(write('g_text.txt', 'a\nb\nc\n'), write('g_labels.txt', '0\n\n1\n'))).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/line 2 is '', not a class index/) });
+    // Negative integers (-1/1 sentiment) are class names, never index -1.
+    const pm = write('pm.csv', 'a,-1\nb,1\nc,-1\n');
+    expect(await loadDelimited(pm)).toMatchObject({ classNames: ['-1', '1'], labels: Int32Array.from([0, 1, 0]) });
   });
 });
 

@@ -59,7 +59,9 @@ export function quadrantImages(n: number, size = 16, classes = 3, seed = 7): { x
  */
 export async function tinyPretrained(seed = 1): Promise<PretrainedModel> {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tk-tiny-')), 'm');
-  await tinyConvNet({ seed }).save(fileSystem(dir));
+  const net = tinyConvNet({ seed });
+  await net.save(fileSystem(dir));
+  net.dispose();
   return loadPretrained(dir);
 }
 

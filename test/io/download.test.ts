@@ -69,6 +69,8 @@ describe('cachedDownload', () => {
     expect(fs.readdirSync(dir)).toEqual(['a.bin']);
   });
 
+  // This server sends no ETag/Last-Modified: the resume is allowed because the md5 verifies the
+  // assembled file (without a checksum it would start over; see download_hardening.test.ts).
   it('a truncated transfer keeps its partial file, and the next call resumes it with a Range request', async () => {
     const dir = cache();
     await expect(cachedDownload(`${base}/truncated/a.bin`, { cacheDir: dir, md5, progress: 'silent' })).rejects.toThrow(/(truncated|broke off).*Run again to resume/);

@@ -64,7 +64,7 @@ describe('architecture (as HF from_config)', () => {
     expect(() => buildTextModel({ model_type: 'bert', hidden_size: 30, num_attention_heads: 4 })).toThrow(/hidden_size \(30\) is not a multiple of num_attention_heads \(4\)/);
     expect(() => buildTextModel({ model_type: 'gpt2' })).toThrow(/model_type "gpt2" is not supported/);
     expect(() => buildTextModel({ model_type: 'bert', num_hidden_layers: 0 })).toThrow(/"num_hidden_layers" must be a positive integer/);
-    expect(() => buildTextModel({ model_type: 'bert', hidden_act: 'swish', hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, vocab_size: 10 })).toThrow(/Activation 'swish'/);
+    expect(() => buildTextModel({ model_type: 'bert', hidden_act: 'swish', hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 8, vocab_size: 10 })).toThrow(/activation "swish" \("hidden_act"\) is not supported/);
   });
 
   it('names layers after HF module paths and refuses sequences longer than max_position_embeddings', () => {

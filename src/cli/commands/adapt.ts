@@ -16,6 +16,7 @@ import { int, num, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { loadBase, withHead } from '../model.js';
 import { makeOutput } from '../output.js';
+import { checkOutputDir, makeDir, writeFile } from '../files.js';
 
 export const USAGE = 'Usage: transferkit adapt --model <zoo id | TF.js folder> --source <labelled image folder> --target <image folder> [--method dann] [--epochs 10] [--lr 1e-3] [--batch 32] [--validator entropy] [--seed 42] --out DIR [--json]';
 
@@ -33,6 +34,9 @@ export async function adaptCommand(argv: string[]): Promise<number> {
   const methods = ((values.method as string | undefined) ?? 'dann').split(',');
   for (const m of methods) if (!METHODS.includes(m)) throw new TransferKitError('E_BAD_OPTION', `--method: unknown method '${m}'. Choose from ${METHODS.join(', ')} (comma-separated to chain).`);
   const seed = int(values, 'seed', 42);
+  checkOutputDir(dir, '--out');
+  if (!fs.existsSync(target)) throw new TransferKitError('E_IO_NOT_FOUND', `No --target folder at ${target}. --target names a folder of target-domain images in class sub-folders. Received: --target=${target}. Check the path.`);
+  if (!fs.statSync(target).isDirectory()) throw new TransferKitError('E_DATA', `--target ${target} is a file; it must be a folder of target-domain images in sub-folders. Received: --target=${target}. Pass the folder.`);
   const base = await loadBase(spec, values['allow-downloads'] === true);
   if (isFrozenEncoder(base)) throw new TransferKitError('E_BAD_OPTION', 'adapt trains the backbone too; pass a TF.js model (zoo id or folder), not an onnx: encoder.');
   const src = await loadCliData(base, source, undefined, 0.2, seed);
@@ -52,14 +56,14 @@ export async function adaptCommand(argv: string[]): Promise<number> {
     batchSize: int(values, 'batch', 32, 1), seed, validator: validator as ValidatorName, progress: out.progress(),
   });
   const res = await adapter.fit(model, { source: sTrain, target: { xs: tAll.xs }, ...(sVal !== null ? { sourceVal: sVal } : {}), targetVal: tAll });
-  fs.mkdirSync(dir, { recursive: true });
+  makeDir(dir, '--out');
   await saveModel(res.model, path.join(dir, 'model'));
-  fs.writeFileSync(path.join(dir, 'history.json'), `${JSON.stringify({ methods, selectedEpoch: res.selectedEpoch, history: res.history }, null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, 'adaptation.svg'), lineChart([
+  writeFile(path.join(dir, 'history.json'), `${JSON.stringify({ methods, selectedEpoch: res.selectedEpoch, history: res.history }, null, 2)}\n`, '--out');
+  writeFile(path.join(dir, 'adaptation.svg'), lineChart([
     { name: 'loss', points: res.history.map((h, i) => [i + 1, h.loss] as const) },
     { name: 'transfer loss', points: res.history.map((h, i) => [i + 1, h.transferLoss] as const) },
     { name: 'target acc (report)', points: res.history.map((h, i) => [i + 1, h.targetValAcc ?? NaN] as const), dashed: true },
-  ], { title: `adaptation (${methods.join(' + ')})`, xLabel: 'epoch', yLabel: 'loss', vlines: [{ x: res.selectedEpoch, label: 'selected' }] }));
+  ], { title: `adaptation (${methods.join(' + ')})`, xLabel: 'epoch', yLabel: 'loss', vlines: [{ x: res.selectedEpoch, label: 'selected' }] }), '--out');
   const last = res.history[res.selectedEpoch - 1] ?? res.history[res.history.length - 1];
   const result = { out: dir, methods, selectedEpoch: res.selectedEpoch, targetAccuracy: last?.targetValAcc ?? null, sourceValAccuracy: last?.valAccuracy ?? null, epochs: res.history.length };
   out.info(`adapted with ${methods.join(' + ')}: selected epoch ${res.selectedEpoch} by '${validator}'; target accuracy (report only) ${result.targetAccuracy !== null ? `${(100 * result.targetAccuracy).toFixed(1)} %` : '-'}; saved ${path.join(dir, 'model')}`);

@@ -1,5 +1,4 @@
 /** `transferkit evaluate --model <run folder | saved model> --data <folder | table> [--out DIR]`: accuracy, per-class figures, confusion matrix; with --out, metrics.json and report.html. */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { evaluate } from '../../train/evaluate.js';
 import { renderRunReport, type Misclassified } from '../../report/run_report.js';
@@ -9,6 +8,7 @@ import { loadCliData } from '../data.js';
 import { environment } from '../environment.js';
 import { loadTrained } from '../model.js';
 import { makeOutput } from '../output.js';
+import { checkOutputDir, makeDir, writeFile } from '../files.js';
 
 export const USAGE = 'Usage: transferkit evaluate --model <run folder | saved model folder> --data <image folder | .csv/.tsv/.jsonl> [--out DIR] [--batch 32] [--json]';
 
@@ -20,6 +20,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const modelDir = required(values, 'model', USAGE);
   const dataPath = path.resolve(required(values, 'data', USAGE));
   const batch = int(values, 'batch', 32, 1);
+  const dir = values.out as string | undefined;
+  if (dir !== undefined) checkOutputDir(dir, '--out');
   const model = await loadTrained(modelDir, values['allow-downloads'] === true);
   const classNames = model.classNames as string[];
   const data = await loadCliData(model, dataPath, undefined, 0, 0, classNames);
@@ -27,9 +29,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const result = { accuracy: ev.accuracy, loss: ev.loss, macroF1: ev.report.macroF1, examples: ev.predictions.length, ...(ev.auc !== undefined ? { auc: ev.auc } : {}) };
   out.info(`${result.examples} examples: accuracy ${(100 * ev.accuracy).toFixed(1)} %, loss ${ev.loss.toFixed(4)}, macro F1 ${ev.report.macroF1.toFixed(3)}`);
   for (const [i, c] of classNames.entries()) out.info(`  ${c.padEnd(16)} precision ${ev.report.precision[i].toFixed(3)}  recall ${ev.report.recall[i].toFixed(3)}  support ${ev.report.support[i]}`);
-  const dir = values.out as string | undefined;
   if (dir !== undefined) {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDir(dir, '--out');
     const rows = ev.probabilities;
     const misclassified: Misclassified[] = [];
     for (const [i, l] of data.train.labels.entries()) {
@@ -38,12 +39,12 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
       const ref = data.trainItems[i] ?? {};
       misclassified.push({ thumbnail: ref.file !== undefined ? await thumbnailDataUri(ref.file) : null, label: ref.file !== undefined ? path.basename(ref.file) : ref.text ?? `#${i}`, trueClass: classNames[l], predicted: classNames[p], confidence: rows[i][p] });
     }
-    fs.writeFileSync(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...ev.report, loss: ev.loss, classNames, model: modelDir, data: dataPath }, null, 2)}\n`);
-    fs.writeFileSync(path.join(dir, 'report.html'), renderRunReport({
+    writeFile(path.join(dir, 'metrics.json'), `${JSON.stringify({ ...ev.report, loss: ev.loss, classNames, model: modelDir, data: dataPath }, null, 2)}\n`, '--out');
+    writeFile(path.join(dir, 'report.html'), renderRunReport({
       title: `transferkit evaluate: ${path.basename(dataPath)} on ${modelDir}`, command: `transferkit evaluate ${argv.join(' ')}`, config: { model: modelDir, data: dataPath, batch },
       history: [], learningRates: [], classNames, evaluation: { loss: ev.loss, accuracy: ev.accuracy, report: ev.report, examples: result.examples }, misclassified, environment: environment(0),
       summary: { accuracy: `${(100 * ev.accuracy).toFixed(1)} %`, loss: ev.loss.toFixed(4), 'macro F1': ev.report.macroF1.toFixed(3), examples: result.examples },
-    }));
+    }), '--out');
     out.info(`wrote ${path.join(dir, 'report.html')}`);
   }
   data.dispose();

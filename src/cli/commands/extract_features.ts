@@ -9,6 +9,7 @@ import { int, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { loadBase } from '../model.js';
 import { makeOutput } from '../output.js';
+import { checkOutputFile } from '../files.js';
 
 export const USAGE = 'Usage: transferkit extract-features --model <zoo id | TF.js folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> --out FILE.safetensors [--batch 32] [--no-cache] [--json]';
 
@@ -20,6 +21,7 @@ export async function extractFeaturesCommand(argv: string[]): Promise<number> {
   const spec = required(values, 'model', USAGE);
   const dataPath = path.resolve(required(values, 'data', USAGE));
   const file = required(values, 'out', USAGE);
+  checkOutputFile(file, '--out');
   const base = await loadBase(spec, values['allow-downloads'] === true);
   const encoder = isFrozenEncoder(base) ? base : await imageEncoder(base);
   const data = await loadCliData(base, dataPath, undefined, 0, 0);

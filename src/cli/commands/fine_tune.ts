@@ -28,6 +28,7 @@ import { loadCliData, type ExampleRef } from '../data.js';
 import { environment } from '../environment.js';
 import { loadBase, withHead } from '../model.js';
 import { backendLine, makeOutput } from '../output.js';
+import { checkOutputDir, makeDir, readJsonFile, writeFile, writeJsonAtomic } from '../files.js';
 
 export const USAGE = `Usage: transferkit fine-tune --model <zoo id | folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> [--val <same>] [--out runs/NAME]
          [--recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction|full] [--epochs 5] [--head-epochs 5] [--lr 1e-4] [--head-lr 1e-3]
@@ -119,10 +120,18 @@ function resolveConfig(v: Record<string, unknown>): FineTuneConfig {
   };
 }
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
+/** The stored run of `--resume DIR`, checked: a config.json this command wrote. */
+function readRunConfig(resumeDir: string): { config: FineTuneConfig; status?: string } {
+  const file = path.join(resumeDir, 'config.json');
+  if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `--resume: ${file} is missing; pass a run folder written by transferkit fine-tune.`);
+  const fix = 'It is written by `transferkit fine-tune`; restore it, or start a new run with --out.';
+  const stored = readJsonFile(file, 'run configuration', fix, '--resume') as { config?: Partial<FineTuneConfig>; status?: unknown } | null;
+  const cfg = typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored.config : undefined;
+  const missing = cfg === undefined || cfg === null || typeof cfg !== 'object' ? 'config' : (['model', 'data', 'recipe', 'backend'] as const).find((k) => typeof cfg[k] !== 'string');
+  if (missing !== undefined) {
+    throw new TransferKitError('E_IO_FORMAT', `The run configuration ${file} is not one transferkit fine-tune wrote: ${missing === 'config' ? 'it has no "config" object' : `"config.${missing}" is not a string`}. A run folder's config.json holds { status, command, config: { model, data, recipe, ... } }. Received: file=${file}. ${fix}`);
+  }
+  return { config: cfg as FineTuneConfig, ...(typeof stored?.status === 'string' ? { status: stored.status } : {}) };
 }
 
 /** Runs the command; returns the exit code. */
@@ -137,19 +146,20 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   let dir: string;
   const resumeDir = values.resume as string | undefined;
   if (resumeDir !== undefined) {
-    const file = path.join(resumeDir, 'config.json');
-    if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `--resume: ${file} is missing; pass a run folder written by transferkit fine-tune.`);
-    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as { config: FineTuneConfig; status?: string };
+    const stored = readRunConfig(resumeDir);
     if (stored.status === 'completed') throw new TransferKitError('E_BAD_OPTION', `--resume: the run in ${resumeDir} already completed (see ${path.join(resumeDir, 'report.html')}).`);
     if (!fs.existsSync(path.join(resumeDir, 'checkpoint', 'state.json'))) throw new TransferKitError('E_IO_NOT_FOUND', `--resume: ${path.join(resumeDir, 'checkpoint')} holds no checkpoint to continue from.`);
     cfg = stored.config;
     dir = resumeDir;
+    checkOutputDir(dir, '--resume');
   } else {
     cfg = resolveConfig(values);
     dir = (values.out as string | undefined) ?? path.join('runs', `fine-tune-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
     if (fs.existsSync(path.join(dir, 'config.json'))) {
       throw new TransferKitError('E_BAD_OPTION', `${dir} already holds a run. Pass another --out, or --resume ${dir} to continue an interrupted one.`);
     }
+    // Before loading anything: a run must not fail at its end because --out cannot be written.
+    checkOutputDir(dir, '--out');
   }
   const info = await useBackend(cfg.backend as BackendName | 'auto');
   // A few words; why this backend (a paragraph on the candidates passed over) only on request.
@@ -162,7 +172,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   const trainCount = 'xs' in data.train ? data.train.xs.shape[0] : data.train.inputs.length;
   const valCount = data.val === null ? 0 : 'xs' in data.val ? data.val.xs.shape[0] : data.val.inputs.length;
   out.info(`data: ${trainCount} train / ${valCount} validation examples, classes [${data.classNames.join(', ')}]${data.skipped.length ? `, skipped ${data.skipped.length} (${skippedList(data.skipped)})` : ''}`);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDir(dir, '--out');
   const command = `transferkit fine-tune ${resumeDir !== undefined ? `--resume ${resumeDir}` : argv.join(' ')}`;
   const env = environment(cfg.seed);
   writeJsonAtomic(path.join(dir, 'config.json'), { status: 'running', command, config: cfg, classNames: data.classNames, environment: env });
@@ -179,7 +189,8 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const lrsFile = path.join(dir, 'history.json');
-  const previous = resumeDir !== undefined && fs.existsSync(lrsFile) ? (JSON.parse(fs.readFileSync(lrsFile, 'utf8')) as { learningRates?: [number, number][] }).learningRates ?? [] : [];
+  const stored = resumeDir !== undefined && fs.existsSync(lrsFile) ? (readJsonFile(lrsFile, 'run history', 'It is written by `transferkit fine-tune`; delete it to resume without the earlier learning rates in the report.', '--resume') as { learningRates?: unknown } | null) : null;
+  const previous = Array.isArray(stored?.learningRates) ? (stored.learningRates as [number, number][]) : [];
   const learningRates: [number, number][] = [...previous];
   let globalStep = learningRates.length;
   const t0 = performance.now();
@@ -249,7 +260,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
     examples: `${trainCount} train / ${valCount} val`,
   };
   if (evaluation !== undefined) writeJsonAtomic(path.join(dir, 'metrics.json'), { ...evaluation.report, loss: evaluation.loss, classNames: data.classNames });
-  fs.writeFileSync(path.join(dir, 'report.html'), renderRunReport({
+  writeFile(path.join(dir, 'report.html'), renderRunReport({
     title: `transferkit fine-tune: ${cfg.data.split(path.sep).slice(-2).join('/')} on ${path.basename(cfg.model)}`,
     command, config: cfg as unknown as Record<string, unknown>, history, learningRates, classNames: data.classNames,
     ...(evaluation !== undefined ? { evaluation } : {}), misclassified, environment: env, summary,

@@ -1,5 +1,4 @@
 /** `transferkit lr-find --model <zoo id | folder | onnx:folder> --data <folder | table> [--out DIR]`: fastai's LR range test on a new head (backbone frozen), with its suggestions and the curve as SVG. */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { findLearningRate } from '../../train/lr_finder.js';
 import { encodeData } from '../../encoders/encode_data.js';
@@ -9,6 +8,7 @@ import { int, num, startCommand, required } from '../args.js';
 import { loadCliData } from '../data.js';
 import { loadBase, withHead } from '../model.js';
 import { makeOutput } from '../output.js';
+import { checkOutputDir, makeDir, writeFile } from '../files.js';
 
 export const USAGE = 'Usage: transferkit lr-find --model <zoo id | TF.js folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> [--out DIR] [--batch 32] [--iterations 100] [--start 1e-7] [--end 10] [--seed 42] [--json]';
 
@@ -20,6 +20,8 @@ export async function lrFindCommand(argv: string[]): Promise<number> {
   const spec = required(values, 'model', USAGE);
   const dataPath = path.resolve(required(values, 'data', USAGE));
   const seed = int(values, 'seed', 42);
+  const dir = values.out as string | undefined;
+  if (dir !== undefined) checkOutputDir(dir, '--out');
   const base = await loadBase(spec, values['allow-downloads'] === true);
   const data = await loadCliData(base, dataPath, undefined, 0, seed);
   const model = withHead(base, data.classNames, 0.2, seed);
@@ -32,12 +34,11 @@ export async function lrFindCommand(argv: string[]): Promise<number> {
   const s = r.suggestions;
   const result = { valley: s.valley?.learningRate ?? null, steep: s.steep?.learningRate ?? null, minimum: s.minimum?.learningRate ?? null, iterations: r.learningRates.length, stoppedEarly: r.stoppedEarly };
   out.info(`suggested learning rates (fastai): valley ${result.valley?.toExponential(2) ?? '-'}, steep ${result.steep?.toExponential(2) ?? '-'}, minimum/10 ${result.minimum?.toExponential(2) ?? '-'} (${r.learningRates.length} iterations${r.stoppedEarly ? ', stopped when the loss diverged' : ''})`);
-  const dir = values.out as string | undefined;
   if (dir !== undefined) {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDir(dir, '--out');
     const marks = ([['valley', s.valley], ['steep', s.steep], ['min/10', s.minimum]] as const).filter(([, v]) => v !== null).map(([label, v]) => ({ x: (v as { learningRate: number }).learningRate, label }));
-    fs.writeFileSync(path.join(dir, 'lr_find.svg'), lineChart([{ name: 'smoothed loss', points: r.learningRates.map((lr, i) => [lr, r.losses[i]] as const), markers: false }], { title: 'LR range test', xLabel: 'learning rate (log)', yLabel: 'loss', xLog: true, vlines: marks }));
-    fs.writeFileSync(path.join(dir, 'lr_find.json'), `${JSON.stringify({ ...result, learningRates: r.learningRates, losses: r.losses, rawLosses: r.rawLosses }, null, 2)}\n`);
+    writeFile(path.join(dir, 'lr_find.svg'), lineChart([{ name: 'smoothed loss', points: r.learningRates.map((lr, i) => [lr, r.losses[i]] as const), markers: false }], { title: 'LR range test', xLabel: 'learning rate (log)', yLabel: 'loss', xLog: true, vlines: marks }), '--out');
+    writeFile(path.join(dir, 'lr_find.json'), `${JSON.stringify({ ...result, learningRates: r.learningRates, losses: r.losses, rawLosses: r.rawLosses }, null, 2)}\n`, '--out');
     out.info(`wrote ${path.join(dir, 'lr_find.svg')}`);
   }
   if (train !== data.train) train.xs.dispose();

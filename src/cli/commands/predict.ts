@@ -8,14 +8,19 @@ import { extractFeatures } from '../../encoders/extract_features.js';
 import { loadImageFiles } from '../../data/image_folder.js';
 import { int, startCommand, UsageError } from '../args.js';
 import { loadTrained } from '../model.js';
+import { fsError, readTextFile } from '../files.js';
 
 export const USAGE = 'Usage: transferkit predict --model <run folder | saved model folder> [--top 3] IMAGE_OR_FOLDER... | TEXTS.txt';
 
 function expand(inputs: string[]): string[] {
   return inputs.flatMap((p) => {
-    if (!fs.existsSync(p)) throw new TransferKitError('E_IO_NOT_FOUND', `No file or folder at ${p}.`);
-    if (!fs.statSync(p).isDirectory()) return [p];
-    return fs.readdirSync(p, { recursive: true }).map(String).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((f) => path.join(p, f));
+    if (!fs.existsSync(p)) throw new TransferKitError('E_IO_NOT_FOUND', `No file or folder at ${p}. Name images, folders of images, or a .txt of texts. Received: ${p}. Check the path.`);
+    try {
+      if (!fs.statSync(p).isDirectory()) return [p];
+      return fs.readdirSync(p, { recursive: true }).map(String).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((f) => path.join(p, f));
+    } catch (err) {
+      throw fsError(err, p, 'read');
+    }
   });
 }
 
@@ -32,7 +37,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
   let names: string[];
   let xs: tf.Tensor;
   if (model.encoder?.modality === 'text') {
-    names = positionals.flatMap((f) => fs.readFileSync(f, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== ''));
+    names = positionals.flatMap((f) => readTextFile(f, 'the text file').split(/\r?\n/).filter((l) => l.trim() !== ''));
     xs = (await extractFeatures(model.encoder, names, { cache: false, progress: 'silent' })).features;
   } else if (model.encoder !== undefined) {
     names = expand(positionals);

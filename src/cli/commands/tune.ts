@@ -4,6 +4,7 @@ import { TransferKitError } from '../../errors.js';
 import { tuneOptionsFromJson } from '../../tune/config_file.js';
 import { trialTable, tune } from '../../tune/tune.js';
 import { parse, required } from '../args.js';
+import { readJsonFile } from '../files.js';
 
 export const USAGE = 'Usage: transferkit tune --config tune.json';
 
@@ -15,7 +16,11 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   }
   const file = required(values, 'config', USAGE);
   if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `No study configuration at ${file}.`);
-  const options = tuneOptionsFromJson(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>, file);
+  const json = readJsonFile(file, 'study configuration', 'Fix the JSON (a study file is one object with "objective" and "space"), or pass another --config.', '--config');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new TransferKitError('E_IO_FORMAT', `The study configuration ${file} is ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}, not a JSON object. A study file is one object such as { "objective": "./objective.mjs", "space": {...} }. Received: --config=${file}. Fix the file, or pass another --config.`);
+  }
+  const options = tuneOptionsFromJson(json as Record<string, unknown>, file);
   const result = await tune({ ...options, onTrialEnd: (t) => console.error(`trial ${t.id}: ${t.status}${t.value !== undefined ? ` ${t.value}` : ''}${t.error ? ` (${t.error.split('\n')[0]})` : ''}`) });
   console.log(trialTable(result, options.mode ?? 'max'));
   console.log(JSON.stringify({ best: result.best, trials: result.trials.length, resumed: result.resumed }));

@@ -9,6 +9,7 @@
  * BERT's pre-tokenizer does (whitespace, then each punctuation character alone), lowercased.
  */
 import { TransferKitError } from '../../errors.js';
+import { checkLimit } from '../../utils/limits.js';
 
 /** Options of {@link buildWordPieceVocab}. */
 export interface BuildVocabOptions {
@@ -37,6 +38,11 @@ export function buildWordPieceVocab(texts: Iterable<string>, options: BuildVocab
   const size = options.vocabSize ?? 8000;
   const lowercase = options.lowercase ?? true;
   const maxSuffix = options.maxSuffixLength ?? 4;
+  const share = options.suffixShare ?? 0.2;
+  if (!Number.isSafeInteger(size) || size < 1) throw new TransferKitError('E_BAD_OPTION', `vocabSize must be a positive integer. Received: vocabSize=${size}.`);
+  checkLimit('maxVocabSize', size, 'buildWordPieceVocab: vocabSize');
+  if (!Number.isSafeInteger(maxSuffix) || maxSuffix < 1 || maxSuffix > 100) throw new TransferKitError('E_BAD_OPTION', `maxSuffixLength must be an integer in [1, 100]. Received: maxSuffixLength=${maxSuffix}.`);
+  if (typeof share !== 'number' || !(share >= 0 && share <= 1)) throw new TransferKitError('E_BAD_OPTION', `suffixShare must be a number in [0, 1]. Received: suffixShare=${share}.`);
   const words = new Map<string, number>();
   for (const text of texts) for (const w of bertWords(text, lowercase)) words.set(w, (words.get(w) ?? 0) + 1);
   const chars = new Map<string, number>();
@@ -57,7 +63,7 @@ export function buildWordPieceVocab(texts: Iterable<string>, options: BuildVocab
   const have = new Set(vocab);
   const byCount = (m: Map<string, number>): string[] => [...m.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => k).filter((k) => !have.has(k));
   const room = size - vocab.length;
-  const nSuffix = Math.floor(room * (options.suffixShare ?? 0.2));
+  const nSuffix = Math.floor(room * share);
   for (const s of byCount(suffixes).slice(0, nSuffix)) {
     vocab.push(s);
     have.add(s);

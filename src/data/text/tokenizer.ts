@@ -5,10 +5,20 @@
  * template of the checkpoint (`[CLS] A [SEP] B [SEP]` with token type ids), and batching with
  * dynamic padding (each batch padded to its own longest sequence, as HF
  * `DataCollatorWithPadding`).
+ *
+ * `tokenizer.json` and `tokenizer_config.json` are untrusted input: the sections the pipeline
+ * reads are checked before the tokenizers library sees them (a `model` with a `vocab` of at most
+ * `maxVocabSize` tokens with integer ids in range, `added_tokens`, the padding id, the
+ * post-processor's special tokens, `model_max_length`, truncation and padding lengths), the
+ * optional sections the library insists on (`normalizer`, `pre_tokenizer`, `post_processor`,
+ * `decoder`) default to none as in HF's Rust tokenizers, and whatever the library still refuses
+ * is `E_IO_FORMAT` naming the file, never a raw error.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { TransferKitError } from '../../errors.js';
+import { isTransferKitError, TransferKitError } from '../../errors.js';
+import { shortJson } from '../../utils/json.js';
+import { checkLimit, inputLimits } from '../../utils/limits.js';
 import { wordPieceTokenizerJson, type WordPieceOptions } from './wordpiece_json.js';
 
 /** One encoded text (or pair), before padding. */
@@ -40,26 +50,172 @@ interface Template {
   specials: Map<string, number[]>;
 }
 
-function templateOf(json: Record<string, unknown>): Template {
+/**
+ * The files a tokenizer was read from, for messages (defaults when built from objects).
+ * @internal
+ */
+export interface TokenizerSources {
+  json: string;
+  config: string;
+}
+
+const DEFAULT_SOURCES: TokenizerSources = { json: 'tokenizer.json', config: 'tokenizer_config.json' };
+
+const shown = (v: unknown): string => shortJson(v);
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A token id: an integer in [0, maxVocabSize). */
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v < inputLimits().maxVocabSize;
+
+function formatError(file: string, msg: string): never {
+  throw new TransferKitError('E_IO_FORMAT', `${file}: ${msg}`);
+}
+
+/**
+ * Checks what the pipeline reads from a `tokenizer.json` object and returns the object the
+ * tokenizers library gets (absent optional sections as null, as HF's Rust tokenizers read them).
+ */
+function checkTokenizerJson(json: unknown, config: unknown, src: TokenizerSources): Record<string, unknown> {
+  const file = src.json;
+  if (!isObject(json) || !isObject(json.model)) {
+    formatError(file, 'no "model" section; this is not a Hugging Face tokenizers file. Use the tokenizer.json a checkpoint ships, or its vocab.txt.');
+  }
+  if (!isObject(config)) throw new TransferKitError('E_BAD_OPTION', `${src.config}: a tokenizer config must be a JSON object. Received: ${shown(config)}.`);
+  const model = (json as Record<string, unknown>).model as Record<string, unknown>;
+  const vocab = model.vocab;
+  // The library reads a model without a known type by its fields: a list vocabulary is Unigram.
+  if (model.type === 'Unigram' || (model.type !== 'WordPiece' && model.type !== 'BPE' && Array.isArray(vocab))) {
+    if (!Array.isArray(vocab)) formatError(file, `the Unigram "model" has no "vocab" list of [token, score] pairs. Received: vocab=${shown(vocab)}.`);
+    checkLimit('maxVocabSize', (vocab as unknown[]).length, `${file}: the vocabulary has ${(vocab as unknown[]).length} tokens`);
+    for (const e of vocab as unknown[]) {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number') formatError(file, `a Unigram vocabulary entry is ${shown(e)}; each must be [token, score].`);
+    }
+  } else {
+    if (!isObject(vocab)) formatError(file, `the "model" has no "vocab" object of token → id. Received: vocab=${shown(vocab)}. The file is incomplete; download it again.`);
+    const entries = Object.entries(vocab as Record<string, unknown>);
+    checkLimit('maxVocabSize', entries.length, `${file}: the vocabulary has ${entries.length} tokens`);
+    for (const [token, id] of entries) {
+      if (!isId(id)) formatError(file, `token ${shown(token)} has id ${shown(id)}; ids must be integers in [0, maxVocabSize=${inputLimits().maxVocabSize}). Received: vocab[${shown(token)}]=${shown(id)}.`);
+    }
+  }
+  const added = (json as Record<string, unknown>).added_tokens ?? [];
+  if (!Array.isArray(added)) formatError(file, `"added_tokens" must be a list. Received: added_tokens=${shown(added)}.`);
+  checkLimit('maxVocabSize', (added as unknown[]).length, `${file}: "added_tokens" has ${(added as unknown[]).length} tokens`);
+  for (const t of added as unknown[]) {
+    if (!isObject(t) || typeof t.content !== 'string' || !isId(t.id)) formatError(file, `an added token is ${shown(t)}; each needs a string "content" and an integer "id" in [0, maxVocabSize).`);
+  }
+  const padding = (json as Record<string, unknown>).padding;
+  if (padding !== null && padding !== undefined) {
+    if (!isObject(padding)) formatError(file, `"padding" must be an object or null. Received: padding=${shown(padding)}.`);
+    const p = padding as Record<string, unknown>;
+    if (p.pad_id !== undefined && !isId(p.pad_id)) formatError(file, `"padding.pad_id" must be a token id. Received: pad_id=${shown(p.pad_id)}.`);
+    const strategy = p.strategy;
+    const fixed = isObject(strategy) ? strategy.Fixed : undefined;
+    for (const [k, v] of [['padding.strategy.Fixed', fixed], ['padding.pad_to_multiple_of', p.pad_to_multiple_of]] as const) {
+      if (v !== undefined && v !== null) checkLength(v, k, file);
+    }
+  }
+  const truncation = (json as Record<string, unknown>).truncation;
+  if (truncation !== null && truncation !== undefined) {
+    if (!isObject(truncation)) formatError(file, `"truncation" must be an object or null. Received: truncation=${shown(truncation)}.`);
+    checkLength((truncation as Record<string, unknown>).max_length, 'truncation.max_length', file);
+  }
+  const out: Record<string, unknown> = { ...(json as Record<string, unknown>), added_tokens: added };
+  for (const k of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) out[k] = out[k] ?? null;
+  return out;
+}
+
+/** A sequence length read from a file: an integer in [1, maxPositions]. */
+function checkLength(v: unknown, what: string, file: string): void {
+  const max = inputLimits().maxPositions;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) {
+    formatError(file, `"${what}" must be a length in [1, maxPositions=${max}]. Received: ${what}=${shown(v)}. Fix the file, or raise the limit with setInputLimits({ maxPositions: ... }) if it is genuine.`);
+  }
+}
+
+function templateOf(json: Record<string, unknown>, file: string): Template {
   const pp = json.post_processor as Record<string, unknown> | null | undefined;
   const none: Template = { single: [{ Sequence: { id: 'A', type_id: 0 } }], pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }], specials: new Map() };
   if (pp == null) return none;
+  if (!isObject(pp)) formatError(file, `"post_processor" must be an object or null. Received: ${shown(pp)}.`);
+  const typeId = (v: unknown): v is number => typeof v === 'number' && (v === 0 || v === 1);
   if (pp.type === 'TemplateProcessing') {
     const specials = new Map<string, number[]>();
-    for (const [k, v] of Object.entries((pp.special_tokens ?? {}) as Record<string, { ids: number[] }>)) specials.set(k, v.ids);
-    return { single: pp.single as TemplatePiece[], pair: pp.pair as TemplatePiece[], specials };
+    const st = pp.special_tokens ?? {};
+    if (!isObject(st)) formatError(file, `"post_processor.special_tokens" must be an object. Received: ${shown(st)}.`);
+    for (const [k, v] of Object.entries(st as Record<string, unknown>)) {
+      const ids = isObject(v) ? v.ids : undefined;
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > 16 || !ids.every(isId)) formatError(file, `special token ${shown(k)} of the post_processor has ids ${shown(ids)}; expected a short list of token ids.`);
+      specials.set(k, ids as number[]);
+    }
+    const pieces = (v: unknown, which: string): TemplatePiece[] => {
+      const ok = Array.isArray(v) && v.length <= 16 && v.every((p) => isObject(p) && (
+        (isObject(p.SpecialToken) && typeof p.SpecialToken.id === 'string' && typeId(p.SpecialToken.type_id)) ||
+        (isObject(p.Sequence) && (p.Sequence.id === 'A' || p.Sequence.id === 'B') && typeId(p.Sequence.type_id))));
+      if (!ok) formatError(file, `"post_processor.${which}" must be a list of {SpecialToken} / {Sequence} pieces. Received: ${which}=${shown(v)}.`);
+      return v as TemplatePiece[];
+    };
+    return { single: pieces(pp.single, 'single'), pair: pieces(pp.pair, 'pair'), specials };
   }
   if (pp.type === 'BertProcessing' || pp.type === 'RobertaProcessing') {
-    const [cls, clsId] = pp.cls as [string, number];
-    const [sep, sepId] = pp.sep as [string, number];
+    const pair = (v: unknown, which: string): [string, number] => {
+      if (!Array.isArray(v) || typeof v[0] !== 'string' || !isId(v[1])) formatError(file, `"post_processor.${which}" must be [token, id]. Received: ${which}=${shown(v)}.`);
+      return v as [string, number];
+    };
+    const [cls, clsId] = pair(pp.cls, 'cls');
+    const [sep, sepId] = pair(pp.sep, 'sep');
     const s = (id: string, t: number): TemplatePiece => ({ SpecialToken: { id, type_id: t } });
     const a: TemplatePiece = { Sequence: { id: 'A', type_id: 0 } };
     const bType = pp.type === 'BertProcessing' ? 1 : 0;
     const b: TemplatePiece = { Sequence: { id: 'B', type_id: bType } };
-    const pair = pp.type === 'BertProcessing' ? [s(cls, 0), a, s(sep, 0), b, s(sep, 1)] : [s(cls, 0), a, s(sep, 0), s(sep, 0), b, s(sep, 0)];
-    return { single: [s(cls, 0), a, s(sep, 0)], pair, specials: new Map([[cls, [clsId]], [sep, [sepId]]]) };
+    const pairPieces = pp.type === 'BertProcessing' ? [s(cls, 0), a, s(sep, 0), b, s(sep, 1)] : [s(cls, 0), a, s(sep, 0), s(sep, 0), b, s(sep, 0)];
+    return { single: [s(cls, 0), a, s(sep, 0)], pair: pairPieces, specials: new Map([[cls, [clsId]], [sep, [sepId]]]) };
   }
-  throw new TransferKitError('E_NOT_IMPLEMENTED', `tokenizer.json: post_processor type '${String(pp.type)}' is not supported. Supported: TemplateProcessing, BertProcessing, RobertaProcessing.`);
+  throw new TransferKitError('E_NOT_IMPLEMENTED', `${file}: post_processor type '${String(pp.type)}' is not supported. Supported: TemplateProcessing, BertProcessing, RobertaProcessing.`);
+}
+
+/** `model_max_length` of tokenizer_config.json: the default maxLength (see {@link TextTokenizer.modelMaxLength}). */
+function modelMaxLengthOf(config: Record<string, unknown>, file: string): number {
+  const mml = config.model_max_length;
+  if (mml === undefined || mml === null) return 512;
+  if (typeof mml !== 'number' || !(mml >= 1) || (mml <= Number.MAX_SAFE_INTEGER && !Number.isInteger(mml))) {
+    formatError(file, `"model_max_length" must be a positive integer (the longest input the model takes). Received: model_max_length=${shown(mml)}. Fix the file or remove the key.`);
+  }
+  // HF writes a huge sentinel (int(1e30)) when the checkpoint sets no limit; anything beyond the
+  // positions a model can have means the same.
+  return (mml as number) <= inputLimits().maxPositions ? (mml as number) : 512;
+}
+
+/** The sources of the tokenizer being constructed by {@link tokenizerFromFiles} (synchronous, so never shared). */
+let constructing: TokenizerSources | undefined;
+
+/**
+ * A {@link TextTokenizer} from the objects of `tokenizer.json` and `tokenizer_config.json`, with
+ * every error naming those files (used by `loadTokenizer`).
+ * @internal
+ */
+export function tokenizerFromFiles(tokenizerJson: unknown, tokenizerConfig: unknown, sources: TokenizerSources): TextTokenizer {
+  constructing = sources;
+  try {
+    return new TextTokenizer(tokenizerJson as Record<string, unknown>, tokenizerConfig as Record<string, unknown>);
+  } finally {
+    constructing = undefined;
+  }
+}
+
+/**
+ * A WordPiece {@link TextTokenizer} from the lines of a `vocab.txt` (errors name `sources.json`,
+ * the vocabulary file, and `sources.config`, where `modelMaxLength` came from).
+ * @internal
+ */
+export function tokenizerFromVocab(vocab: string[], options: WordPieceOptions & { modelMaxLength?: unknown }, sources: TokenizerSources): TextTokenizer {
+  const doLowerCase = options.doLowerCase ?? true;
+  const config: Record<string, unknown> = { do_lower_case: doLowerCase, model_max_length: options.modelMaxLength ?? 512, tokenizer_class: 'BertTokenizer' };
+  if (options.stripAccents !== undefined) config.strip_accents = options.stripAccents;
+  const tok = tokenizerFromFiles(wordPieceTokenizerJson(vocab, options, sources.json), config, sources);
+  tok.vocabLines = [...vocab];
+  return tok;
 }
 
 function specialCount(pieces: TemplatePiece[], specials: Map<string, number[]>): number {
@@ -93,32 +249,31 @@ export class TextTokenizer {
   vocabLines?: readonly string[];
 
   constructor(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown> = {}) {
-    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || typeof tokenizerJson.model !== 'object') {
-      throw new TransferKitError('E_DATA', 'tokenizer.json: no "model" section; this is not a Hugging Face tokenizers file.');
-    }
+    const src = constructing ?? DEFAULT_SOURCES;
+    const checked = checkTokenizerJson(tokenizerJson, tokenizerConfig, src);
     this.json = tokenizerJson;
     this.config = tokenizerConfig;
-    this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    this.template = templateOf(tokenizerJson, src.json);
+    try {
+      this.tokenizer = new Tokenizer(checked, tokenizerConfig);
+    } catch (err) {
+      if (isTransferKitError(err)) throw err;
+      throw new TransferKitError('E_IO_FORMAT', `${src.json}: the tokenizers library cannot read it: ${(err as Error).message}. Use the tokenizer.json the checkpoint ships (written by HF tokenizers), or its vocab.txt.`, { cause: err });
+    }
     const id = (t: unknown): number | undefined => (typeof t === 'string' ? this.tokenizer.token_to_id(t) : undefined);
-    this.template = templateOf(tokenizerJson);
     const padding = tokenizerJson.padding as { pad_id?: number } | null | undefined;
     this.padId = padding?.pad_id ?? id(tokenizerConfig.pad_token) ?? id('[PAD]') ?? id('<pad>') ?? 0;
     this.maskId = id(tokenizerConfig.mask_token) ?? id('[MASK]') ?? id('<mask>');
     this.unkId = id(tokenizerConfig.unk_token) ?? id('[UNK]') ?? id('<unk>');
     this.specialIds = new Set([...this.template.specials.values()].flat().concat(this.padId));
-    const mml = tokenizerConfig.model_max_length;
-    // HF writes a huge sentinel (1e30) when the checkpoint sets no limit.
-    this.modelMaxLength = typeof mml === 'number' && mml > 0 && mml < 1e6 ? mml : 512;
+    this.modelMaxLength = modelMaxLengthOf(tokenizerConfig, src.config);
   }
 
   /** A WordPiece tokenizer from a BERT `vocab.txt` (see {@link wordPieceTokenizerJson}). */
   static fromVocab(vocab: string[], options: WordPieceOptions & { modelMaxLength?: number } = {}): TextTokenizer {
-    const doLowerCase = options.doLowerCase ?? true;
-    const config: Record<string, unknown> = { do_lower_case: doLowerCase, model_max_length: options.modelMaxLength ?? 512, tokenizer_class: 'BertTokenizer' };
-    if (options.stripAccents !== undefined) config.strip_accents = options.stripAccents;
-    const tok = new TextTokenizer(wordPieceTokenizerJson(vocab, options), config);
-    tok.vocabLines = [...vocab];
-    return tok;
+    const mml = options.modelMaxLength;
+    if (mml !== undefined && !(Number.isSafeInteger(mml) && mml >= 1)) throw new TransferKitError('E_BAD_OPTION', `modelMaxLength must be a positive integer. Received: modelMaxLength=${mml}.`);
+    return tokenizerFromVocab(vocab, options, DEFAULT_SOURCES);
   }
 
   /** Vocabulary size, added tokens included. */
@@ -144,6 +299,7 @@ export class TextTokenizer {
   /** Ids and type ids of a text or pair, truncated and wrapped in the checkpoint's special tokens. */
   encode(text: string, pair?: string | null, options: EncodeOptions = {}): EncodedText {
     const maxLength = options.maxLength ?? this.modelMaxLength;
+    checkMaxLength(maxLength);
     let a = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
     let b = pair == null ? null : this.tokenizer.encode(pair, { add_special_tokens: false }).ids;
     const pieces = b === null ? this.template.single : this.template.pair;
@@ -190,13 +346,24 @@ export class TextTokenizer {
   }
 }
 
+/** `maxLength`-like options: integers in [1, maxPositions]. */
+function checkMaxLength(v: number, name = 'maxLength'): void {
+  const max = inputLimits().maxPositions;
+  if (!Number.isSafeInteger(v) || v < 1 || v > max) {
+    throw new TransferKitError('E_BAD_OPTION', `${name} must be an integer in [1, ${max}] (maxPositions; a text model has at most that many positions). Received: ${name}=${v}. Pass the model's max_position_embeddings or less.`);
+  }
+}
+
 /**
  * Pads encoded texts to the batch's longest (rounded up to `padToMultipleOf`), right side, as HF
  * `DataCollatorWithPadding`; the attention mask is 1 on real tokens.
  */
 export function padBatch(items: readonly EncodedText[], padId: number, padToMultipleOf?: number): TextBatch {
   if (items.length === 0) throw new TransferKitError('E_DATA', 'padBatch: the batch is empty.');
-  let t = Math.max(...items.map((e) => e.inputIds.length));
+  if (!Number.isInteger(padId) || padId < 0 || padId > 2147483647) throw new TransferKitError('E_BAD_OPTION', `padBatch: padId must be a token id (an integer >= 0). Received: padId=${padId}.`);
+  if (padToMultipleOf !== undefined) checkMaxLength(padToMultipleOf, 'padToMultipleOf');
+  let t = 0;
+  for (const e of items) t = Math.max(t, e.inputIds.length);
   if (padToMultipleOf !== undefined && padToMultipleOf > 1) t = Math.ceil(t / padToMultipleOf) * padToMultipleOf;
   const n = items.length;
   const ids = new Int32Array(n * t).fill(padId);

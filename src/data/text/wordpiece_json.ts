@@ -7,6 +7,7 @@
  * `[CLS] A [SEP] (B [SEP])` template with type ids 0/1.
  */
 import { TransferKitError } from '../../errors.js';
+import { checkLimit } from '../../utils/limits.js';
 
 /** Options of {@link wordPieceTokenizerJson}, as the keys of BERT's `tokenizer_config.json`. */
 export interface WordPieceOptions {
@@ -23,16 +24,25 @@ export interface WordPieceOptions {
   maskToken?: string;
 }
 
-/** Parses `vocab.txt` (one token per line; the line index is the id). */
+/**
+ * Parses `vocab.txt` (one token per line; the line index is the id).
+ * @throws E_IO_FORMAT when the file is empty; E_LIMIT when it has more lines than the
+ *   `maxVocabSize` input limit (counted before the lines are split).
+ */
 export function parseVocab(text: string, file = 'vocab.txt'): string[] {
+  let count = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) count++;
+  checkLimit('maxVocabSize', count, `${file}: the vocabulary has ${count} lines`);
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) throw new TransferKitError('E_DATA', `${file}: the vocabulary is empty. A WordPiece vocab.txt holds one token per line.`);
+  if (lines.length === 0) throw new TransferKitError('E_IO_FORMAT', `${file}: the vocabulary is empty. A WordPiece vocab.txt holds one token per line; download it again.`);
   return lines;
 }
 
 /** The tokenizer.json object for `vocab` (see module doc). */
 export function wordPieceTokenizerJson(vocab: string[], options: WordPieceOptions = {}, file = 'vocab.txt'): Record<string, unknown> {
+  if (!Array.isArray(vocab) || !vocab.every((t) => typeof t === 'string')) throw new TransferKitError('E_BAD_OPTION', `${file}: the vocabulary must be a list of token strings.`);
+  checkLimit('maxVocabSize', vocab.length, `${file}: the vocabulary has ${vocab.length} tokens`);
   // A token listed twice keeps its last line's id, as HF `load_vocab` (vocab[token] = index).
   const ids = new Map<string, number>();
   vocab.forEach((t, i) => ids.set(t, i));
@@ -44,7 +54,7 @@ export function wordPieceTokenizerJson(vocab: string[], options: WordPieceOption
     mask: options.maskToken ?? '[MASK]',
   };
   for (const [role, tok] of Object.entries(special)) {
-    if (!ids.has(tok)) throw new TransferKitError('E_DATA', `${file}: the ${role} token '${tok}' is not in the vocabulary. Add it, or name the right token in tokenizer_config.json (${role}_token).`);
+    if (!ids.has(tok)) throw new TransferKitError('E_IO_FORMAT', `${file}: the ${role} token '${tok}' is not in the vocabulary. Add it, or name the right token in tokenizer_config.json (${role}_token).`);
   }
   const id = (t: string): number => ids.get(t) as number;
   const addedTokens = [special.pad, special.unk, special.cls, special.sep, special.mask]

@@ -5,6 +5,8 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../../errors.js';
+import { checkLimit } from '../../utils/limits.js';
+import { checkConfigObject } from './bert/config.js';
 import type { HeadTask } from '../pretrained_model.js';
 import { buildEncoder, hfDense, seedStream, type TextInputs } from './encoder.js';
 import { MaskedMeanPooling } from './layers/pooling.js';
@@ -15,6 +17,7 @@ const TASKS: readonly TextTask[] = ['base', 'sequence-classification', 'token-cl
 
 /** Parses a `config.json` object of a supported family (`model_type` bert, distilbert or roberta). */
 export function parseTextConfig(json: Record<string, unknown>, file = 'config.json'): TextConfig {
+  checkConfigObject(json, file);
   return textFamily(json.model_type, file).parseConfig(json, file);
 }
 
@@ -56,6 +59,7 @@ export function buildTextModel(config: TextConfig | Record<string, unknown>, opt
   const classNames = options.classNames ?? (options.numLabels === undefined || options.numLabels === configLabels?.length ? configLabels : undefined);
   const numLabels = options.numLabels ?? classNames?.length ?? 2;
   if (!(Number.isInteger(numLabels) && numLabels >= 1)) throw new TransferKitError('E_BAD_OPTION', `numLabels must be an integer >= 1. Received: numLabels=${numLabels}.`);
+  checkLimit('maxVocabSize', numLabels, 'numLabels (the classifier has one output per label)');
   if (classNames !== undefined && classNames.length !== numLabels) {
     throw new TransferKitError('E_BAD_OPTION', `classNames has ${classNames.length} names but numLabels is ${numLabels}. Pass as many names as labels.`);
   }

@@ -13,8 +13,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TransferKitError } from '../../errors.js';
+import { settleFolder } from '../../io/_atomic.js';
+import { checkJsonDepth, shortJson } from '../../utils/json.js';
 import { cachedDownload, defaultCacheDir, type DownloadOptions } from '../../io/download.js';
-import { readSafetensors } from '../../io/safetensors.js';
+import { readSafetensors, readShardIndex } from '../../io/safetensors.js';
+import { resolveInside } from '../../io/_paths.js';
 import { readTorchCheckpoint } from '../../io/torch_pth.js';
 import type { SafeTensor } from '../../io/safetensors.js';
 
@@ -27,14 +30,14 @@ const WEIGHT_FILES: ReadonlyArray<[string, string]> = [
 /** A state dict from safetensors or PyTorch's pickled `pytorch_model.bin` (read without running it), sharded or not. */
 function readWeights(file: string): Map<string, SafeTensor> {
   if (!file.endsWith('pytorch_model.bin.index.json')) return file.endsWith('.bin') ? readTorchCheckpoint(file) : readSafetensors(file);
-  const index = readJson(file) as { weight_map?: Record<string, string> };
+  // Every shard resolved inside the model folder (E_IO_PATH_ESCAPE otherwise) before any is read.
   const out = new Map<string, SafeTensor>();
-  for (const shard of new Set(Object.values(index.weight_map ?? {}))) for (const [k, v] of readTorchCheckpoint(path.join(path.dirname(file), shard))) out.set(k, v);
+  for (const { path: shard } of readShardIndex(file)) for (const [k, v] of readTorchCheckpoint(shard)) out.set(k, v);
   return out;
 }
 import { loadHfWeights } from './hf_weights.js';
 import { parseVocab } from '../../data/text/wordpiece_json.js';
-import { TextTokenizer } from '../../data/text/tokenizer.js';
+import { tokenizerFromFiles, tokenizerFromVocab, type TextTokenizer } from '../../data/text/tokenizer.js';
 import { buildTextModel, parseTextConfig } from './build_text_model.js';
 import type { TextModel, TextModelOptions } from './text_model.js';
 import type { HfWeightsOptions } from './hf_weights.js';
@@ -45,19 +48,33 @@ export interface LoadTextModelOptions extends TextModelOptions, HfWeightsOptions
   /** `null` builds the configuration with fresh weights (as `from_config`; no weight file needed). */
   weights?: null;
   /** Hub ids: download options (cache folder, progress, offline). */
-  download?: Pick<DownloadOptions, 'cacheDir' | 'progress' | 'offline'>;
+  download?: Pick<DownloadOptions, 'cacheDir' | 'progress' | 'offline' | 'timeoutMs' | 'idleTimeoutMs'>;
   /** Hub ids: the server (default `HF_ENDPOINT`, else https://huggingface.co). */
   endpoint?: string;
   /** Hub ids: branch, tag or commit (default `'main'`). */
   revision?: string;
 }
 
+/** A JSON object from `file`: E_IO_FORMAT naming the file when it is not JSON or not an object. */
 function readJson(file: string): Record<string, unknown> {
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TransferKitError('E_IO_BAD_MANIFEST', `${file}: ${(err as Error).message}. Expected a JSON object.`, { cause: err });
+    throw new TransferKitError('E_IO_NOT_FOUND', `Cannot read ${file}: ${(err as Error).message}.`, { cause: err });
   }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new TransferKitError('E_IO_FORMAT', `${file} is not valid JSON: ${(err as Error).message}. Expected a JSON object; download or write the file again.`, { cause: err });
+  }
+  checkJsonDepth(v, file);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    const shown = shortJson(v);
+    throw new TransferKitError('E_IO_FORMAT', `${file} holds ${shown.length > 60 ? `${shown.slice(0, 60)}...` : shown}, not a JSON object. Expected a JSON object of settings; download or write the file again.`);
+  }
+  return v as Record<string, unknown>;
 }
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
@@ -66,7 +83,8 @@ const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 async function fetchHubRepo(id: string, options: LoadTextModelOptions): Promise<string> {
   const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/$/, '');
   const revision = options.revision ?? 'main';
-  const dir = path.join(options.download?.cacheDir ?? defaultCacheDir(), 'hf', id.replace('/', '--'), revision);
+  // The revision names a folder of the cache: it may have '/' (refs/pr/1) but must stay inside.
+  const dir = resolveInside(path.join(options.download?.cacheDir ?? defaultCacheDir(), 'hf'), path.join(id.replace('/', '--'), revision), `Hub id '${id}' at revision '${revision}'`);
   const get = async (file: string, required: boolean): Promise<boolean> => {
     try {
       await cachedDownload(`${endpoint}/${id}/resolve/${revision}/${file}`, { ...options.download, cacheDir: path.join(dir, path.dirname(file)), fileName: path.basename(file) });
@@ -84,34 +102,46 @@ async function fetchHubRepo(id: string, options: LoadTextModelOptions): Promise<
   for (const [file, indexFile] of WEIGHT_FILES) {
     if (await get(file, false)) return dir;
     if (await get(indexFile, false)) {
-      const index = readJson(path.join(dir, indexFile)) as { weight_map?: Record<string, string> };
-      for (const shard of new Set(Object.values(index.weight_map ?? {}))) await get(shard, true);
+      // Shard names come from a downloaded file: each must stay inside the model folder (checked
+      // before any is requested, so a hostile index cannot make the cache write elsewhere).
+      for (const { shard } of readShardIndex(path.join(dir, indexFile))) await get(shard, true);
       return dir;
     }
   }
   throw new TransferKitError('E_WEIGHTS_UNAVAILABLE', `${id}: the repository has none of ${WEIGHT_FILES.flat().join(', ')} at revision ${revision}.`);
 }
 
-/** The tokenizer of a folder, if it has one. */
+/**
+ * The tokenizer of a folder, if it has one. Malformed files end in coded errors naming the file
+ * (E_IO_FORMAT; E_LIMIT for a vocabulary over `maxVocabSize`).
+ */
 export function loadTokenizer(dir: string): TextTokenizer | undefined {
   const configFile = path.join(dir, 'tokenizer_config.json');
   const config = fs.existsSync(configFile) ? readJson(configFile) : {};
   const jsonFile = path.join(dir, 'tokenizer.json');
-  if (fs.existsSync(jsonFile)) return new TextTokenizer(readJson(jsonFile), config);
+  if (fs.existsSync(jsonFile)) return tokenizerFromFiles(readJson(jsonFile), config, { json: jsonFile, config: configFile });
   const vocabFile = path.join(dir, 'vocab.txt');
   if (!fs.existsSync(vocabFile)) return undefined;
   const str = (k: string): string | undefined => (typeof config[k] === 'string' ? (config[k] as string) : undefined);
-  return TextTokenizer.fromVocab(parseVocab(fs.readFileSync(vocabFile, 'utf8'), vocabFile), {
-    doLowerCase: config.do_lower_case === undefined ? true : config.do_lower_case === true,
-    ...(config.strip_accents !== undefined ? { stripAccents: config.strip_accents as boolean | null } : {}),
-    ...(config.tokenize_chinese_chars !== undefined ? { tokenizeChineseChars: config.tokenize_chinese_chars === true } : {}),
-    ...(typeof config.model_max_length === 'number' && config.model_max_length < 1e6 ? { modelMaxLength: config.model_max_length } : {}),
+  const bool = (k: string): boolean | undefined => {
+    const v = config[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') throw new TransferKitError('E_IO_FORMAT', `${configFile}: "${k}" must be true or false. Received: ${k}=${JSON.stringify(v)}.`);
+    return v;
+  };
+  const stripAccents = bool('strip_accents');
+  const chinese = bool('tokenize_chinese_chars');
+  return tokenizerFromVocab(parseVocab(fs.readFileSync(vocabFile, 'utf8'), vocabFile), {
+    doLowerCase: bool('do_lower_case') ?? true,
+    ...(config.strip_accents !== undefined ? { stripAccents: stripAccents ?? null } : {}),
+    ...(chinese !== undefined ? { tokenizeChineseChars: chinese } : {}),
+    ...(config.model_max_length !== undefined ? { modelMaxLength: config.model_max_length } : {}),
     ...(str('unk_token') ? { unkToken: str('unk_token') } : {}),
     ...(str('sep_token') ? { sepToken: str('sep_token') } : {}),
     ...(str('pad_token') ? { padToken: str('pad_token') } : {}),
     ...(str('cls_token') ? { clsToken: str('cls_token') } : {}),
     ...(str('mask_token') ? { maskToken: str('mask_token') } : {}),
-  });
+  }, { json: vocabFile, config: configFile });
 }
 
 /**
@@ -125,6 +155,8 @@ export function loadTokenizer(dir: string): TextTokenizer | undefined {
 export async function loadTextModel(source: string, options: LoadTextModelOptions = {}): Promise<TextModel> {
   await ensureBackend();
   let dir = source.replace(/^file:\/\//, '');
+  // A save killed inside its folder swap leaves no folder at the path for a moment: restore it.
+  await settleFolder(dir);
   if (!fs.existsSync(dir)) {
     if (!HUB_ID.test(source)) throw new TransferKitError('E_IO_NOT_FOUND', `No folder at ${dir}, and '${source}' is not a Hub id (org/name). Pass a Hugging Face model folder (config.json + model.safetensors) or a Hub id.`);
     dir = await fetchHubRepo(source, options);
@@ -132,8 +164,9 @@ export async function loadTextModel(source: string, options: LoadTextModelOption
   const configFile = path.join(dir, 'config.json');
   if (!fs.existsSync(configFile)) throw new TransferKitError('E_IO_NOT_FOUND', `${dir} has no config.json. A Hugging Face model folder holds config.json, model.safetensors and tokenizer files.`);
   const config = parseTextConfig(readJson(configFile), configFile);
-  const tm = buildTextModel(config, { ...options, source });
+  // The tokenizer first: a damaged tokenizer file then fails before any weight exists.
   const tokenizer = loadTokenizer(dir);
+  const tm = buildTextModel(config, { ...options, source });
   if (tokenizer !== undefined) tm.tokenizer = tokenizer;
   if (options.weights === null) return tm;
   const weightsFile = WEIGHT_FILES.flat().map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));

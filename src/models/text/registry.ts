@@ -10,7 +10,8 @@ export const TEXT_FAMILIES: Readonly<Record<TextFamily, TextFamilySpec>> = { ber
 
 /** The family of `modelType`, or a clear error listing the supported ones. */
 export function textFamily(modelType: unknown, file = 'config.json'): TextFamilySpec {
-  const f = typeof modelType === 'string' ? (TEXT_FAMILIES as Record<string, TextFamilySpec | undefined>)[modelType] : undefined;
+  // An own key only: "constructor" or "__proto__" in a config.json must not reach Object.prototype.
+  const f = typeof modelType === 'string' && Object.prototype.hasOwnProperty.call(TEXT_FAMILIES, modelType) ? TEXT_FAMILIES[modelType as TextFamily] : undefined;
   if (f === undefined) throw new TransferKitError('E_NOT_IMPLEMENTED', `${file}: model_type ${JSON.stringify(modelType)} is not supported. Supported text families: ${Object.keys(TEXT_FAMILIES).join(', ')}.`);
   return f;
 }

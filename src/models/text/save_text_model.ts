@@ -73,6 +73,14 @@ export async function hfTensorsOf(tm: TextModel, head?: MaskedLMHead): Promise<M
 }
 
 /**
+ * The files of a Hugging Face model folder: replaced by a save and never carried over from the
+ * old folder (a stale `pytorch_model.bin` or tokenizer beside the new files would be loaded).
+ */
+export function ownsHfFile(rel: string): boolean {
+  return /^(config\.json|generation_config\.json|model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json|pytorch_model(-\d+-of-\d+)?\.bin|pytorch_model\.bin\.index\.json|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|added_tokens\.json|vocab\.txt|vocab\.json|merges\.txt)$/.test(rel);
+}
+
+/**
  * Writes `tm` to `dir` in the Hugging Face layout (see module doc).
  * @example
  * ```ts
@@ -113,5 +121,5 @@ export async function saveTextModel(tm: TextModel, dir: string, options: SaveTex
       }
       await fsp.writeFile(path.join(tmp, 'vocab.txt'), `${lines.join('\n')}\n`);
     }
-  });
+  }, ownsHfFile);
 }

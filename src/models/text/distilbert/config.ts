@@ -4,7 +4,7 @@
  * distilbert-base-uncased's).
  */
 import { TransferKitError } from '../../../errors.js';
-import { checkPositiveInts } from '../bert/config.js';
+import { checkCommon, checkConfigObject, checkFractions, checkTextSizes } from '../bert/config.js';
 
 /** The keys of a DistilBERT `config.json` that shape the network. */
 export interface DistilBertConfig {
@@ -50,9 +50,12 @@ export const DISTILBERT_DEFAULTS: Omit<DistilBertConfig, 'id2label' | 'architect
 
 /** Reads a DistilBERT config object, filling HF defaults and checking sizes. */
 export function parseDistilBertConfig(json: Record<string, unknown>, file = 'config.json'): DistilBertConfig {
+  checkConfigObject(json, file);
   const cfg = { ...DISTILBERT_DEFAULTS, ...json, model_type: 'distilbert' } as DistilBertConfig;
-  checkPositiveInts(cfg as unknown as Record<string, unknown>, ['vocab_size', 'max_position_embeddings', 'n_layers', 'n_heads', 'dim', 'hidden_dim'], file);
-  if (cfg.dim % cfg.n_heads !== 0) throw new TransferKitError('E_BAD_OPTION', `${file}: dim (${cfg.dim}) is not a multiple of n_heads (${cfg.n_heads}). Fix the config.`);
+  const c = cfg as unknown as Record<string, unknown>;
+  checkTextSizes(c, { layers: 'n_layers', hidden: 'dim', heads: 'n_heads', intermediate: 'hidden_dim', vocab: 'vocab_size', positions: 'max_position_embeddings' }, file);
+  checkFractions(c, ['dropout', 'attention_dropout', 'seq_classif_dropout'], file);
+  checkCommon(c, { act: 'activation', vocab: 'vocab_size' }, file);
   if (cfg.sinusoidal_pos_embds) {
     throw new TransferKitError('E_NOT_IMPLEMENTED', `${file}: sinusoidal_pos_embds=true is not supported yet (every published DistilBERT checkpoint uses learned positions). Set it to false.`);
   }
