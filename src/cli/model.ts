@@ -16,15 +16,22 @@ import { readJsonFile } from './files.js';
 /** A base ready for a new head: a TF.js model or a frozen encoder. */
 export type Base = PretrainedModel | FrozenEncoder;
 
-/** Loads `--model` (see module doc); `allowDownloads` lets zoo ids / Hub ids fetch weights. */
-export async function loadBase(spec: string, allowDownloads: boolean): Promise<Base> {
-  if (spec.startsWith('onnx:')) return loadPretrained(spec as `onnx:${string}`, { allowDownloads });
+/**
+ * Loads `--model` (see module doc); `allowDownloads` lets zoo ids / Hub ids fetch weights;
+ * `featureLayer` (`--feature-layer`) names the layer the head goes on.
+ */
+export async function loadBase(spec: string, allowDownloads: boolean, featureLayer?: string): Promise<Base> {
+  if (spec.startsWith('onnx:')) {
+    if (featureLayer !== undefined) throw new TransferKitError('E_BAD_OPTION', `--feature-layer applies to TF.js models and zoo ids; an ONNX encoder gives pooled embeddings. Received: --feature-layer ${featureLayer} with --model ${spec}.`);
+    return loadPretrained(spec as `onnx:${string}`, { allowDownloads });
+  }
   const local = !/^https?:\/\//.test(spec) && (spec.includes('/') || spec.includes(path.sep) || fs.existsSync(spec));
   if (local && !fs.existsSync(spec)) throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${spec}. Pass a zoo id (${zooIds().slice(0, 4).join(', ')}, ...; see \`transferkit models\`), a TF.js model folder, or onnx:<folder>.`);
   if (!local && !/^https?:\/\//.test(spec) && !zooIds().includes(spec)) {
     throw new TransferKitError('E_BAD_OPTION', `Unknown model id '${spec}'. Known ids: ${zooIds().join(', ')} (see \`transferkit models\`); or pass a folder, a URL, or onnx:<folder | hub id>.`);
   }
-  return loadPretrained(spec, local || /^https?:\/\//.test(spec) ? {} : { download: { progress: 'silent', offline: !allowDownloads } });
+  const chosen = featureLayer !== undefined ? { featureLayer } : {};
+  return loadPretrained(spec, local || /^https?:\/\//.test(spec) ? chosen : { ...chosen, download: { progress: 'silent', offline: !allowDownloads } });
 }
 
 /** A new head on `base` for `classNames`. */

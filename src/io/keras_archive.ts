@@ -341,9 +341,13 @@ export async function readKerasArchive(file: string): Promise<KerasArchive> {
   }
 }
 
-/** Loads a `.keras` archive's weights into `model` by layer name and position (strict by default). */
-export async function loadKerasArchive(model: tfl.LayersModel, file: string, options: { strict?: boolean } = {}): Promise<WeightCopyReport> {
+/**
+ * Loads a `.keras` archive's weights into `model` by layer name and position (strict by default).
+ * `dropLayers`: layers of the archive the model was built without (a classifier, for `includeTop: false`).
+ */
+export async function loadKerasArchive(model: tfl.LayersModel, file: string, options: { strict?: boolean; dropLayers?: readonly string[] } = {}): Promise<WeightCopyReport> {
   const { layers } = await readKerasArchive(file);
-  const arrays: NamedArrays = new Map([...layers].flatMap(([name, vars]) => vars.map((v, i) => [`${name}/vars/${i}`, v] as const)));
-  return loadNamedArrays(model, arrays, { ...options, subject: `${file} does not match the model '${model.name}'.`, keyOf: (layer, _w, i) => `${layer.name}/vars/${i}` });
+  const drop = new Set(options.dropLayers ?? []);
+  const arrays: NamedArrays = new Map([...layers].filter(([name]) => !drop.has(name)).flatMap(([name, vars]) => vars.map((v, i) => [`${name}/vars/${i}`, v] as const)));
+  return loadNamedArrays(model, arrays, { strict: options.strict, subject: `${file} does not match the model '${model.name}'.`, keyOf: (layer, _w, i) => `${layer.name}/vars/${i}` });
 }

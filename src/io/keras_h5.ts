@@ -223,9 +223,15 @@ export async function readKerasH5(file: string): Promise<Map<string, H5Weight>> 
   }
 }
 
-/** Loads a Keras 2 .h5 weights file into `model` by layer and weight name (strict by default). */
-export async function loadKerasH5(model: tfl.LayersModel, file: string, options: { strict?: boolean } = {}): Promise<WeightCopyReport> {
-  return loadNamedArrays(model, await readKerasH5(file), { ...options, subject: `${file} does not match the model '${model.name}'.` });
+/**
+ * Loads a Keras 2 .h5 weights file into `model` by layer and weight name (strict by default).
+ * `dropLayers`: layers of the file the model was built without (a classifier, for `includeTop: false`).
+ */
+export async function loadKerasH5(model: tfl.LayersModel, file: string, options: { strict?: boolean; dropLayers?: readonly string[] } = {}): Promise<WeightCopyReport> {
+  const arrays = await readKerasH5(file);
+  // Layers the model was built without (a classifier, for `includeTop: false`) are not "unexpected".
+  for (const layer of options.dropLayers ?? []) for (const k of [...arrays.keys()]) if (k.startsWith(`${layer}/`)) arrays.delete(k);
+  return loadNamedArrays(model, arrays, { strict: options.strict, subject: `${file} does not match the model '${model.name}'.` });
 }
 
 /**

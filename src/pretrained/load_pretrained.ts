@@ -53,6 +53,9 @@ export interface LoadPretrainedOptions {
 }
 
 const HEAD_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
+/** What a classifier ends with after its last weighted layer (reshapes around a conv classifier too). */
+const CLASSIFIER_TAIL = new Set([...HEAD_CLASSES, 'Reshape']);
+const GLOBAL_POOL_CLASSES = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
 
 interface SourceHandle {
   handler: tf.io.IOHandler;
@@ -189,8 +192,40 @@ function findFeatureLayer(model: tfl.LayersModel, override?: string): { feature:
     return { feature: override, head: layers.slice(idx + 1).map((l) => l.name) };
   }
   let i = layers.length - 1;
-  while (i > 0 && HEAD_CLASSES.has(layers[i].getClassName())) i--;
+  while (i > 0 && CLASSIFIER_TAIL.has(layers[i].getClassName())) i--;
+  const behind = convClassifierInput(model, layers[i]);
+  if (behind !== null) i = layers.indexOf(behind);
   return { feature: layers[i].name, head: layers.slice(i + 1).map((l) => l.name) };
+}
+
+/** The one layer feeding `layer` (null for inputs and merges). */
+function inputOf(layer: tfl.layers.Layer): tfl.layers.Layer | null {
+  const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
+  return inbound.length === 1 ? (inbound[0] as tfl.layers.Layer) : null;
+}
+
+/**
+ * When `layer` closes a convolutional classifier — a 1×1 convolution with one filter per output
+ * class, applied to pooled features (tfjs-models' MobileNet v1: pool → reshape → dropout → conv →
+ * reshape → softmax) or pooled after it (Darknet: conv → global average pool) — the layer that
+ * feeds the classifier: its output is class scores, and a probe on them trains on ImageNet
+ * probabilities instead of features. Null otherwise.
+ */
+function convClassifierInput(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer | null {
+  const classes = model.outputs[0].shape.at(-1);
+  const isClassifierConv = (l: tfl.layers.Layer | null): l is tfl.layers.Layer => {
+    if (l === null || l.getClassName() !== 'Conv2D') return false;
+    const c = l.getConfig() as { filters?: number; kernelSize?: number | number[] };
+    const k = Array.isArray(c.kernelSize) ? c.kernelSize : [c.kernelSize, c.kernelSize];
+    return c.filters === classes && k.every((d) => d === 1);
+  };
+  let conv: tfl.layers.Layer | null = null;
+  if (GLOBAL_POOL_CLASSES.has(layer.getClassName()) && isClassifierConv(inputOf(layer))) conv = inputOf(layer);
+  else if (isClassifierConv(layer) && (layer.outputShape as number[]).slice(1, 3).every((d) => d === 1)) conv = layer;
+  if (conv === null) return null;
+  let feed = inputOf(conv);
+  while (feed !== null && CLASSIFIER_TAIL.has(feed.getClassName())) feed = inputOf(feed);
+  return feed;
 }
 
 function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Preprocessing, 'source'>): Preprocessing {
@@ -320,8 +355,12 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
         const stateDict = /\.(safetensors|index\.json)$/.test(weightsFile) ? readSafetensors(weightsFile) : readTorchCheckpoint(weightsFile);
         if (!includeTop) for (const k of [...stateDict.keys()]) if (k.startsWith(`${config.classifier}.`)) stateDict.delete(k);
         loadTorchStateDict(model, stateDict, { strict: true });
-      } else if (weightsFile.endsWith('.keras')) await (await import('../io/keras_archive.js')).loadKerasArchive(model, weightsFile);
-      else await (await import('../io/keras_h5.js')).loadKerasH5(model, weightsFile);
+      } else {
+        // A full Keras file serves a model without its top too: the classifier is dropped, as for .pth above.
+        const dropLayers = includeTop ? [] : [config.classifier];
+        if (weightsFile.endsWith('.keras')) await (await import('../io/keras_archive.js')).loadKerasArchive(model, weightsFile, { dropLayers });
+        else await (await import('../io/keras_h5.js')).loadKerasH5(model, weightsFile, { dropLayers });
+      }
     } catch (err) {
       model.dispose();
       throw err;

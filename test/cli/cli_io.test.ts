@@ -235,6 +235,17 @@ describe('coded file-system and JSON errors on user paths', () => {
 });
 
 describe('the helpers behind those messages', () => {
+  it('fine-tune --feature-layer reaches loadPretrained: an unknown layer is named, a known one is stored in the run config', async (ctx) => {
+    if (!built) return ctx.skip();
+    const bad = await cli(['fine-tune', '--model', base, '--data', classes, '--out', path.join(tmp(), 'run'), '--backend', 'cpu', '--feature-layer', 'no_such_layer', '--quiet']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/No layer named 'no_such_layer' \(featureLayer\)/);
+    const out = path.join(tmp(), 'run2');
+    const ok = await cli(['fine-tune', '--model', base, '--data', classes, '--out', out, '--backend', 'cpu', '--feature-layer', 'block_1_add', '--head-epochs', '1', '--epochs', '0', '--batch', '2', '--val-split', '0.25', '--quiet']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).config.featureLayer).toBe('block_1_add');
+  });
+
   it('jsonErrorOffset finds where JSON breaks (iteratively: deep nesting cannot overflow)', () => {
     expect(jsonErrorOffset('{"a": [1, 2, {"b": null}], "c": "x"}')).toBe(-1);
     expect(jsonErrorOffset('{"a": 1,}')).toBe(8);

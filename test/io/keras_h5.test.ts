@@ -37,6 +37,22 @@ describe('Keras .h5 weights', () => {
     b.dispose();
   }, 60_000);
 
+  it('a full .h5 (with the predictions classifier) serves includeTop: false: the classifier is dropped (issue 28)', async () => {
+    const file = path.join(tmp(), 'full_top.h5');
+    const { model: full } = buildZooModel('mobilenet_v2_0.35_224', { includeTop: true, seed: 3 });
+    await saveKerasH5(full, file);
+    const { loadPretrained } = await import('../../src/index.js');
+    // Before: "unexpected predictions/kernel, predictions/bias".
+    const pm = await loadPretrained('mobilenet_v2_0.35_224', { weights: file, includeTop: false });
+    expect(pm.model.layers.some((l) => l.name === 'predictions')).toBe(false);
+    const byName = new Map(full.weights.map((w) => [w.originalName, w]));
+    for (const w of pm.model.weights) expect(Array.from(w.read().dataSync())).toEqual(Array.from(byName.get(w.originalName)!.read().dataSync()));
+    // Still strict about everything else: a wider model is refused.
+    await expect(loadPretrained('mobilenet_v2_0.5_224', { weights: file, includeTop: false })).rejects.toThrow(/does not match/);
+    full.dispose();
+    pm.model.dispose();
+  }, 60_000);
+
   it("reads the full-model layout ('model_weights') with layer_names split into layer_names0/1", async () => {
     const h5 = (await import('h5wasm/node')).default;
     await h5.ready;

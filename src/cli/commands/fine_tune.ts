@@ -32,7 +32,7 @@ import { checkOutputDir, makeDir, readJsonFile, writeFile, writeJsonAtomic } fro
 
 export const USAGE = `Usage: transferkit fine-tune --model <zoo id | folder | onnx:folder> --data <image folder | .csv/.tsv/.jsonl> [--val <same>] [--out runs/NAME]
          [--recipe two-stage|fine-tune|gradual-unfreeze|feature-extraction|full] [--epochs 5] [--head-epochs 5] [--lr 1e-4] [--head-lr 1e-3]
-         [--batch 32] [--dropout 0.2] [--val-split 0.2] [--seed 42] [--bn MODE] [--frozen-bn MODE] [--backend wasm|cpu|webgpu|tensorflow]
+         [--batch 32] [--dropout 0.2] [--val-split 0.2] [--seed 42] [--bn MODE] [--frozen-bn MODE] [--feature-layer NAME] [--backend wasm|cpu|webgpu|tensorflow]
          [--allow-downloads] [--json] [--quiet] [--verbose]
        transferkit fine-tune --resume runs/NAME`;
 
@@ -53,6 +53,7 @@ const SPEC: OptionSpec = {
   seed: { type: 'string' },
   bn: { type: 'string' },
   'frozen-bn': { type: 'string' },
+  'feature-layer': { type: 'string' },
   'allow-downloads': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   'max-misclassified': { type: 'string' },
@@ -80,6 +81,8 @@ export interface FineTuneConfig {
   seed: number;
   bn: BatchNormMode | null;
   frozenBn: BatchNormMode | null;
+  /** The layer the new head goes on (default: the model's own choice, see loadPretrained). */
+  featureLayer?: string;
   backend: string;
   allowDownloads: boolean;
   maxMisclassified: number;
@@ -114,6 +117,7 @@ function resolveConfig(v: Record<string, unknown>): FineTuneConfig {
     seed: int(v, 'seed', 42),
     bn: (v.bn as BatchNormMode | undefined) ?? null,
     frozenBn: (v['frozen-bn'] as BatchNormMode | undefined) ?? null,
+    ...(typeof v['feature-layer'] === 'string' ? { featureLayer: v['feature-layer'] } : {}),
     backend: (v.backend as string | undefined) ?? 'auto',
     allowDownloads: v['allow-downloads'] === true,
     maxMisclassified: int(v, 'max-misclassified', 24),
@@ -165,7 +169,7 @@ export async function fineTuneCommand(argv: string[]): Promise<number> {
   // A few words; why this backend (a paragraph on the candidates passed over) only on request.
   out.info(backendLine(info));
   if (values.verbose === true) out.info(`  ${info.reason}`);
-  const base = await loadBase(cfg.model, cfg.allowDownloads);
+  const base = await loadBase(cfg.model, cfg.allowDownloads, cfg.featureLayer);
   // Class names come from the data; the head is built once they are known.
   const data = await loadCliData(base, cfg.data, cfg.val ?? undefined, cfg.valSplit, cfg.seed);
   const model = withHead(base, data.classNames, cfg.dropout, cfg.seed);
