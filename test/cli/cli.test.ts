@@ -12,30 +12,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/entries/io.js';
 import { asset, HYMENOPTERA, MOBILENET } from '../helpers/assets.js';
 import { CHROMIUM, FLAGS, chromiumAbsent } from '../helpers/chromium.js';
+import { runCli } from '../helpers/cli.js';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cli-'));
 let data = '';
 let model = '';
 
-/**
- * Runs the CLI in a child process, asynchronously: a long spawnSync would block this test
- * worker's event loop and starve vitest's RPC (`Timeout calling "onTaskUpdate"`).
- */
-function cli(args: string[], timeout = 300_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** The built CLI, run to the end (test/helpers/cli.ts). */
+const cli = (args: string[], timeout = 300_000) => runCli(CLI, args, timeout);
 const lastJson = (out: string): Record<string, unknown> => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) as string) as Record<string, unknown>;
 
 beforeAll(() => {

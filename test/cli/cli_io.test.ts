@@ -17,6 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { replaceHead, saveModel, useBackend } from '../../src/index.js';
 import { checkOutputDir, checkOutputFile, codedFsError, fsError, jsonErrorOffset, readJsonFile } from '../../src/cli/files.js';
 import { tinyPretrained } from '../helpers/tiny_model.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
 const CLI = process.env.TRANSFERKIT_CLI ?? path.resolve(__dirname, '../../dist/cli.js');
 const built = fs.existsSync(CLI);
@@ -60,12 +61,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-interface Run {
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /**
  * Runs the CLI with stdout piped into a consumer that starts reading late: nothing is read until
@@ -124,21 +120,8 @@ function cliHead1(args: string[]): Promise<Run & { firstLine: string }> {
   });
 }
 
-/** Runs the CLI to the end, reading everything. */
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.on('close', (status, signal) => {
-      clearTimeout(kill);
-      resolve({ status, signal, stdout, stderr });
-    });
-  });
-}
+/** Runs the CLI to the end, reading everything (test/helpers/cli.ts). */
+const cli = (args: string[]): Promise<Run> => runCli(CLI, args, 240_000);
 
 /** No raw Node error text and no stack trace in what the user sees. */
 function expectCoded(r: Run): void {
