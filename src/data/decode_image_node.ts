@@ -28,7 +28,7 @@ export interface DecodeImageOptions {
   maxPixels?: number;
 }
 
-type SharpFactory = (input: Uint8Array, options: { pages?: number; failOn?: string; limitInputPixels?: number }) => {
+type SharpFactory = (input: Uint8Array, options: { pages?: number; failOn?: string; limitInputPixels?: number | false }) => {
   raw(): { toBuffer(o: { resolveWithObject: true }): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> };
 };
 
@@ -68,8 +68,9 @@ export async function decodeImageAsync(bytes: Uint8Array, name = 'image', option
   }
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    // libvips checks the same limit against the size it reads itself.
-    out = await sharp(bytes, { pages: 1, failOn: 'error', limitInputPixels: Math.max(1, Math.floor(maxPixels)) }).raw().toBuffer({ resolveWithObject: true });
+    // libvips checks the same limit against the size it reads itself (false: a limit raised past
+    // what sharp takes, such as Infinity, means none).
+    out = await sharp(bytes, { pages: 1, failOn: 'error', limitInputPixels: Number.isSafeInteger(Math.floor(maxPixels)) ? Math.max(1, Math.floor(maxPixels)) : false }).raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     if (/pixel limit/i.test((err as Error).message)) {
       throw new TransferKitError('E_LIMIT', `image ${name} is over the limit maxImagePixels=${maxPixels} (${(err as Error).message}). If the file is genuine, raise the limit with setInputLimits({ maxImagePixels: ... }) or the maxPixels option; otherwise the file is corrupt or hostile.`, { cause: err });

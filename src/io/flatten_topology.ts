@@ -470,7 +470,9 @@ export function checkModelConfig(config: unknown, what: string): void {
     (list as unknown[]).forEach((l, i) => {
       if (!isObj(l) || typeof l.class_name !== 'string') bad(`layer ${i} of '${where}' is ${l === null ? 'null' : Array.isArray(l) ? 'a list' : typeof l === 'object' ? 'an object without a class_name' : typeof l}. Each layer is a {class_name, config} object.`);
       const entry = l as Json;
-      if (entry.config !== undefined && !isObj(entry.config)) bad(`layer ${i} of '${where}' has config=${JSON.stringify(entry.config)?.slice(0, 40)}. A layer's config is an object.`);
+      // Keras <= 2.2 wrote a nested Sequential's config as the list of its layers.
+      const legacySequential = entry.class_name === 'Sequential' && Array.isArray(entry.config);
+      if (entry.config !== undefined && !isObj(entry.config) && !legacySequential) bad(`layer ${i} of '${where}' has config=${JSON.stringify(entry.config)?.slice(0, 40)}. A layer's config is an object.`);
       if (++count > MAX_LAYERS) {
         throw new TransferKitError('E_LIMIT', `${what} has more than ${MAX_LAYERS} layers. transferkit builds models of at most ${MAX_LAYERS} layers (the largest Keras Applications model has about 1,000). Received: layers>${MAX_LAYERS}. The file is corrupt or hostile; re-export the model.`);
       }

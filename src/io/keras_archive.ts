@@ -24,7 +24,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { checkLimit } from '../utils/limits.js';
 import { checkModelConfig } from './flatten_topology.js';
-import { closeH5, datasetFloats, datasetShape, h5Guard, openH5 } from './keras_h5.js';
+import { closeH5, datasetFloats, datasetShape, dropTest, h5Guard, openH5 } from './keras_h5.js';
 import { loadNamedArrays, type NamedArrays, type WeightCopyReport } from './weights_by_name.js';
 
 /** The weights of a `.keras` archive by layer name, in creation order, plus its config. */
@@ -343,11 +343,12 @@ export async function readKerasArchive(file: string): Promise<KerasArchive> {
 
 /**
  * Loads a `.keras` archive's weights into `model` by layer name and position (strict by default).
- * `dropLayers`: layers of the archive the model was built without (a classifier, for `includeTop: false`).
+ * `dropLayers`: layers of the archive the model was built without (a classifier, for `includeTop: false`):
+ * names, or a test of a layer name.
  */
-export async function loadKerasArchive(model: tfl.LayersModel, file: string, options: { strict?: boolean; dropLayers?: readonly string[] } = {}): Promise<WeightCopyReport> {
+export async function loadKerasArchive(model: tfl.LayersModel, file: string, options: { strict?: boolean; dropLayers?: readonly string[] | ((layer: string) => boolean) } = {}): Promise<WeightCopyReport> {
   const { layers } = await readKerasArchive(file);
-  const drop = new Set(options.dropLayers ?? []);
-  const arrays: NamedArrays = new Map([...layers].filter(([name]) => !drop.has(name)).flatMap(([name, vars]) => vars.map((v, i) => [`${name}/vars/${i}`, v] as const)));
+  const drop = dropTest(options.dropLayers);
+  const arrays: NamedArrays = new Map([...layers].filter(([name]) => !drop(name)).flatMap(([name, vars]) => vars.map((v, i) => [`${name}/vars/${i}`, v] as const)));
   return loadNamedArrays(model, arrays, { strict: options.strict, subject: `${file} does not match the model '${model.name}'.`, keyOf: (layer, _w, i) => `${layer.name}/vars/${i}` });
 }

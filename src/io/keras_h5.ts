@@ -223,14 +223,23 @@ export async function readKerasH5(file: string): Promise<Map<string, H5Weight>> 
   }
 }
 
+/** `dropLayers` as a test of a layer name: a list of names, or a function. */
+export function dropTest(drop: readonly string[] | ((layer: string) => boolean) | undefined): (layer: string) => boolean {
+  if (typeof drop === 'function') return drop;
+  const names = new Set(drop ?? []);
+  return (layer) => names.has(layer);
+}
+
 /**
  * Loads a Keras 2 .h5 weights file into `model` by layer and weight name (strict by default).
- * `dropLayers`: layers of the file the model was built without (a classifier, for `includeTop: false`).
+ * `dropLayers`: layers of the file the model was built without (a classifier, for `includeTop: false`):
+ * names, or a test of a layer name.
  */
-export async function loadKerasH5(model: tfl.LayersModel, file: string, options: { strict?: boolean; dropLayers?: readonly string[] } = {}): Promise<WeightCopyReport> {
+export async function loadKerasH5(model: tfl.LayersModel, file: string, options: { strict?: boolean; dropLayers?: readonly string[] | ((layer: string) => boolean) } = {}): Promise<WeightCopyReport> {
   const arrays = await readKerasH5(file);
   // Layers the model was built without (a classifier, for `includeTop: false`) are not "unexpected".
-  for (const layer of options.dropLayers ?? []) for (const k of [...arrays.keys()]) if (k.startsWith(`${layer}/`)) arrays.delete(k);
+  const drop = dropTest(options.dropLayers);
+  for (const k of [...arrays.keys()]) if (drop(k.slice(0, k.indexOf('/')))) arrays.delete(k);
   return loadNamedArrays(model, arrays, { strict: options.strict, subject: `${file} does not match the model '${model.name}'.` });
 }
 

@@ -198,6 +198,13 @@ function findFeatureLayer(model: tfl.LayersModel, override?: string): { feature:
   return { feature: layers[i].name, head: layers.slice(i + 1).map((l) => l.name) };
 }
 
+/** A copy of `topology` whose layer initialisers are all zeros (weights are loaded over them). */
+function withZeroInitializers(topology: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(topology), (key, value: unknown) =>
+    key.endsWith('_initializer') && typeof value === 'object' && value !== null && 'class_name' in value ? { class_name: 'Zeros', config: {} } : value,
+  ) as Record<string, unknown>;
+}
+
 /** The one layer feeding `layer` (null for inputs and merges). */
 function inputOf(layer: tfl.layers.Layer): tfl.layers.Layer | null {
   const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
@@ -268,29 +275,38 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
   if (options.inputShape !== undefined) setInputShape(topology, options.inputShape, source);
   // A model saved by saveModel() carries its own transfer metadata.
   const saved = savedMetadata(artifacts.userDefinedMetadata?.transferkit, source);
-  let model: tfl.LayersModel;
+  let model: tfl.LayersModel | undefined;
   // A topology that fails half-way through building has created the variables of the layers
   // before the fault; nothing else holds them, so they are freed here (no leak per bad file).
   const before = new Set(Object.keys(tf.engine().registeredVariables));
   try {
     // The weights are decoded and copied here rather than by tfl.loadLayersModel: when a damaged
     // file's weights do not fit its topology, TF.js throws from loadWeights and never frees the
-    // tensors it decoded (one model's worth per bad file). Building first costs the initialisers
-    // (~40 ms for MobileNetV2) and buys a load that leaves no tensor behind when it fails.
-    const { weightData, weightSpecs, ...rest } = artifacts;
-    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...rest, modelTopology: topology }));
+    // tensors it decoded (one model's worth per bad file). The graph is built with every
+    // initialiser set to zeros, as TF.js itself does when weights follow (`fastWeightInit`):
+    // Orthogonal (LSTM/GRU) initialisers take minutes, and the values are overwritten anyway.
+    // trainingConfig is left out: compiling would build a Keras optimizer (and its tensors) that
+    // transferkit never uses; its own loop brings the optimizer.
+    const { weightData, weightSpecs, trainingConfig: _training, ...rest } = artifacts;
+    void _training;
+    model = await tfl.loadLayersModel(tf.io.fromMemory({ ...rest, modelTopology: weightData !== undefined ? withZeroInitializers(topology) : topology }));
     if (weightData !== undefined) {
-      const values = tf.io.decodeWeights(weightData, weightSpecs ?? []);
+      // Optimizer slots saved with `includeOptimizer` are not model weights (TF.js's loader skips them too).
+      const specs = weightSpecs ?? [];
+      const values = tf.io.decodeWeights(weightData, specs);
+      const optimizerNames = new Set(specs.filter((w) => w.group === 'optimizer').map((w) => w.name));
       try {
         // Weights of a dropped head are ignored (strict: false); checkAllWeightsLoaded below makes
         // sure that nothing the kept graph needs was missing.
-        model.loadWeights(values, options.cutAt === undefined);
+        model.loadWeights(Object.fromEntries(Object.entries(values).filter(([name]) => !optimizerNames.has(name))), options.cutAt === undefined);
       } finally {
         tf.dispose(Object.values(values));
       }
     }
   } catch (err) {
-    for (const [name, v] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) v.dispose();
+    // Built: the model holds all its variables. Not built: those made before the fault are freed.
+    if (model !== undefined) model.dispose();
+    else for (const [name, v] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) v.dispose();
     const msg = (err as Error).message;
     const unknown = /Unknown layer: (\w+)/.exec(msg);
     if (unknown !== null) {
@@ -356,8 +372,10 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
         if (!includeTop) for (const k of [...stateDict.keys()]) if (k.startsWith(`${config.classifier}.`)) stateDict.delete(k);
         loadTorchStateDict(model, stateDict, { strict: true });
       } else {
-        // A full Keras file serves a model without its top too: the classifier is dropped, as for .pth above.
-        const dropLayers = includeTop ? [] : [config.classifier];
+        // A full Keras file serves a model without its top too: the layers of the top (VGG's fc1,
+        // fc2 and predictions; the others' predictions) are the file's layers the model lacks.
+        const own = new Set(model.layers.map((l) => l.name));
+        const dropLayers = (layer: string) => !includeTop && !own.has(layer);
         if (weightsFile.endsWith('.keras')) await (await import('../io/keras_archive.js')).loadKerasArchive(model, weightsFile, { dropLayers });
         else await (await import('../io/keras_h5.js')).loadKerasH5(model, weightsFile, { dropLayers });
       }

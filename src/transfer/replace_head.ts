@@ -240,7 +240,9 @@ function shareLayers(next: tfl.LayersModel, base: tfl.LayersModel): void {
   const own = new Set(base.layers);
   for (const layer of next.layers) {
     const counted = layer as unknown as { _refCount: number | null };
-    if (own.has(layer) && typeof counted._refCount === 'number' && counted._refCount > 0) counted._refCount++;
+    // A nested model is released twice by its container's dispose() (as a layer and as an
+    // internal container), so it takes two counts.
+    if (own.has(layer) && typeof counted._refCount === 'number' && counted._refCount > 0) counted._refCount += layer instanceof tfl.LayersModel ? 2 : 1;
   }
 }
 
