@@ -11,5 +11,6 @@ export { readTorchCheckpoint, type TorchCheckpointOptions } from '../io/torch_pt
 export { readKerasH5, loadKerasH5, saveKerasH5, type H5Weight } from '../io/keras_h5.js';
 export { cachedDownload, defaultCacheDir, type DownloadOptions } from '../io/download.js';
 export { readKerasArchive, loadKerasArchive, type KerasArchive } from '../io/keras_archive.js';
+export { loadTfliteWeights } from '../io/tflite_file.js';
 export { decodeImage, imageFormat, type ImageFormat, type RgbImage } from '../data/decode_image.js';
 export { ALL_IMAGE_FORMATS, canDecodeWebpGif, decodeImageAsync, DEFAULT_IMAGE_FORMATS, type DecodeImageOptions } from '../data/decode_image_node.js';

@@ -40,7 +40,10 @@ export interface LoadPretrainedOptions {
    * published weights into the cache (checksum-verified; `TRANSFERKIT_OFFLINE=1` says where to put
    * the file instead), a path loads a local `.h5`, `.keras`, `.safetensors` or PyTorch `.pth` / `.pt` /
    * `.bin` file (a `torch.save` checkpoint, read without running its pickle; a checkpoint with the
-   * top also serves `includeTop: false`), and `null` builds the architecture with fresh random
+   * top also serves `includeTop: false`) or a TFLite `.tflite` file (or a folder holding one:
+   * float32, float16 and int8/uint8 per-tensor or per-channel quantized weights, dequantized;
+   * the converter's folded BatchNorm becomes identity statistics plus the folded shift, so keep
+   * BatchNorm frozen when fine-tuning), and `null` builds the architecture with fresh random
    * weights, as Keras' `weights=None` (no files needed).
    */
   weights?: null | 'imagenet' | string;
@@ -364,7 +367,12 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
   if (weightsFile !== null) {
     try {
       // Weight-file readers use node:fs; imported on demand so browser bundles stay free of them.
-      if (/\.(safetensors|index\.json|pth|pt|bin)$/.test(weightsFile)) {
+      const tflite = await import('../io/tflite_file.js');
+      if (tflite.isTfliteSource(weightsFile)) {
+        // A full TFLite export serves a model without its top too (its classifier ops are skipped).
+        const own = new Set(model.layers.map((l) => l.name));
+        tflite.loadTfliteWeights(model, weightsFile, { dropLayers: (layer) => !includeTop && !own.has(layer) });
+      } else if (/\.(safetensors|index\.json|pth|pt|bin)$/.test(weightsFile)) {
         const [{ readSafetensors }, { readTorchCheckpoint }, { loadTorchStateDict }] = await Promise.all([
           import('../io/safetensors.js'), import('../io/torch_pth.js'), import('../io/torch_state_dict.js'),
         ]);

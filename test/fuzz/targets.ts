@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { unzipSync, zipSync } from 'fflate';
 import jpeg from 'jpeg-js';
-import { decodeImageAsync, fileSystem, loadKerasArchive, loadKerasH5, readSafetensors, readTorchCheckpoint, saveKerasH5, writeSafetensors, type SafeTensor } from '../../src/entries/io.js';
+import { decodeImageAsync, fileSystem, loadKerasArchive, loadKerasH5, loadTfliteWeights, readSafetensors, readTorchCheckpoint, saveKerasH5, writeSafetensors, type SafeTensor } from '../../src/entries/io.js';
 import { loadDelimited, loadJsonl } from '../../src/data/text/load_text.js';
 import { buildTextModel, TextTokenizer } from '../../src/entries/text.js';
 import { loadPretrained, predict, saveModel } from '../../src/index.js';
@@ -18,6 +18,7 @@ import { SENTIMENT_VOCAB } from '../helpers/synthetic.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
 import { PYTHON, torchAvailable } from '../helpers/torch.js';
 import type { Mutation, Mutator } from './mutate.js';
+import { exportModel } from '../fixtures/tflite_writer.js';
 
 export type SeedFiles = Map<string, Uint8Array>;
 
@@ -261,7 +262,18 @@ const checkpoint: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [vision, kerasH5, kerasArchive, safetensors, torchPth, hfText, images, tables, checkpoint];
+const tflite: FuzzTarget = {
+  name: 'TFLite flatbuffer',
+  async seeds() {
+    // Per-channel int8 (the converter's full-integer export) and float16 behind DEQUANTIZE ops.
+    return [new Map([['model.tflite', exportModel(net(), 'int8')]]), new Map([['model.tflite', exportModel(net(), 'float16')]])];
+  },
+  async run(dir) {
+    loadTfliteWeights(net(), path.join(dir, 'model.tflite'));
+  },
+};
+
+export const TARGETS: readonly FuzzTarget[] = [vision, kerasH5, kerasArchive, safetensors, torchPth, tflite, hfText, images, tables, checkpoint];
 
 /** Tensors alive now (the worker checks that inputs leak none). */
 export const liveTensors = () => tf.memory().numTensors;
