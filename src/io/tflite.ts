@@ -92,8 +92,21 @@ export interface TfliteGraph {
 /** Bounds-checked flatbuffer reads over one file; every failure names the file and the table. */
 class Reader {
   readonly view: DataView;
+  /**
+   * Bytes of decoded strings and arrays still allowed. Flatbuffer vectors may point many entries
+   * at one table, so a small file could otherwise decode to gigabytes; a genuine file decodes
+   * each table once, to less than its own size.
+   */
+  private budget: number;
   constructor(readonly bytes: Uint8Array, readonly source: string) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.budget = 2 * bytes.length + 65_536;
+  }
+
+  /** Charges `n` decoded bytes to the budget. */
+  spend(n: number, what: string): void {
+    this.budget -= n;
+    if (this.budget < 0) this.fail(`${what} decodes to more data than the file holds (tables shared between entries)`);
   }
 
   fail(what: string): never {
@@ -163,12 +176,14 @@ class Table {
 
   ints(slot: number): number[] {
     const v = this.vector(slot, 4);
+    if (v !== null) this.r.spend(8 * v.length, `${this.what} field ${slot}`);
     return v === null ? [] : Array.from({ length: v.length }, (_, i) => this.r.i32(v.start + 4 * i, this.what));
   }
 
   tables(slot: number, what: string): Table[] {
     const v = this.vector(slot, 4);
     if (v === null) return [];
+    this.r.spend(32 * v.length, `${this.what} field ${slot}`);
     return Array.from({ length: v.length }, (_, i) => this.r.table(this.r.deref(v.start + 4 * i, `${what} ${i}`), `${what} ${i}`));
   }
 
@@ -179,6 +194,7 @@ class Table {
 
   string(slot: number): string {
     const v = this.vector(slot, 1);
+    if (v !== null) this.r.spend(2 * v.length, `${this.what} field ${slot}`);
     return v === null ? '' : new TextDecoder().decode(this.r.bytes.subarray(v.start, v.start + v.length));
   }
 }
@@ -262,6 +278,7 @@ function readQuantization(r: Reader, t: Table, what: string, shape: number[]): T
   if (q === null) return null;
   const sv = q.vector(2, 4);
   if (sv === null || sv.length === 0) return null;
+  r.spend(12 * sv.length, `${what} quantization`);
   const scale = Float32Array.from({ length: sv.length }, (_, i) => r.view.getFloat32(sv.start + 4 * i, true));
   const zv = q.vector(3, 8);
   const zeroPoint = zv === null ? new Array<number>(sv.length).fill(0) : Array.from({ length: zv.length }, (_, i) => r.i64(zv.start + 8 * i, `${what} zero point`));

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { parseTflite } from './tflite.js';
-import { tfliteToKeras } from './tflite_weights.js';
+import { tfliteToKeras, type TfliteMapOptions } from './tflite_weights.js';
 import { loadNamedArrays, type WeightCopyReport } from './weights_by_name.js';
 
 /** The `.tflite` file `where` names: itself, or the only `.tflite` in a folder. */
@@ -41,7 +41,7 @@ export function isTfliteSource(where: string): boolean {
  * Loads a TFLite file's weights into `model` (a Keras-layout architecture), strictly: see
  * `tfliteToKeras` for the mapping and BatchNorm folding.
  */
-export function loadTfliteWeights(model: tfl.LayersModel, where: string, options: { dropLayers?: (layer: string) => boolean } = {}): WeightCopyReport {
+export function loadTfliteWeights(model: tfl.LayersModel, where: string, options: TfliteMapOptions = {}): WeightCopyReport {
   const file = resolveTfliteFile(where);
   let bytes: Uint8Array;
   try {

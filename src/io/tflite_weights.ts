@@ -12,9 +12,12 @@
  * exactly conv + bias in inference mode. Keep such a model's BatchNorm frozen when fine-tuning:
  * training-mode statistics would renormalise activations whose scale the folding already fixed.
  *
- * Strict as the other readers: an op the mapper does not know, a weight tensor that names no model
- * layer (or several), a float constant feeding an op other than a weighted one, or a model weight
- * the file does not fill is `E_MODEL_TOPOLOGY` / `E_IO_FORMAT` listing them.
+ * Strict as the other readers: an op the mapper does not know is `E_NOT_IMPLEMENTED`; a weight
+ * tensor that names no model layer (or several), one whose shape does not fit its layer, a float
+ * or quantized constant feeding an op other than a weighted one (parameters the model has no place
+ * for), or a model weight the file does not fill is `E_MODEL_TOPOLOGY` listing them; integer
+ * weights without quantization parameters are `E_IO_FORMAT`. A BatchNorm counts as folded only
+ * after a layer without an activation of its own.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
@@ -35,13 +38,20 @@ const PLUMBING = new Set([
 
 /** Options of {@link tfliteToKeras}. */
 export interface TfliteMapOptions {
-  /** Layers of the file the model was built without (a classifier, for `includeTop: false`). */
-  dropLayers?: (layer: string) => boolean;
+  /**
+   * Layers of the file the model was built without (a classifier, for `includeTop: false`): a
+   * test of the layer an op is about and the op (`FULLY_CONNECTED`, ...). Ops it accepts are
+   * skipped; every other op must find its layer.
+   */
+  dropLayers?: (layer: string, op: string) => boolean;
 }
 
 interface LayerInfo {
   cls: string;
-  /** The BatchNormalization that alone consumes this layer's output, if any. */
+  /**
+   * The BatchNormalization that alone consumes this layer's output, if the layer has no
+   * activation of its own (only then can the converter have folded the BatchNorm into it).
+   */
   bnAfter: tfl.layers.Layer | null;
   layer: tfl.layers.Layer;
 }
@@ -51,22 +61,34 @@ function describeLayers(model: tfl.LayersModel): Map<string, LayerInfo> {
   const out = new Map<string, LayerInfo>();
   for (const layer of model.layers) {
     const next = (layer as unknown as { outboundNodes: NodeLike[] }).outboundNodes;
-    const bn = next.length === 1 && next[0].outboundLayer.getClassName() === 'BatchNormalization' && next[0].inboundLayers.length === 1 ? next[0].outboundLayer : null;
+    const activation = (layer.getConfig() as { activation?: string }).activation ?? 'linear';
+    const bn = activation === 'linear' && next.length === 1 && next[0].outboundLayer.getClassName() === 'BatchNormalization' && next[0].inboundLayers.length === 1 ? next[0].outboundLayer : null;
     out.set(layer.name, { cls: layer.getClassName(), bnAfter: bn, layer });
   }
   return out;
 }
 
-/** Layer names a tensor name mentions: `scope/<layer>/<op>` segments, `;`-joined by the converter. */
-function mentionedLayers(name: string): string[] {
-  const found: string[] = [];
-  for (const part of name.split(';')) {
-    const segs = part.split('/');
-    // The Keras layer is the segment after the model's scope; keep every segment so that
-    // nested scopes (`model/block/conv/Conv2D`) still match a layer name.
-    for (const s of segs.slice(0, -1)) if (s !== '' && !found.includes(s)) found.push(s);
+/** At most this many scope segments of one tensor name are looked at (hostile names can hold millions). */
+const MAX_SEGMENTS = 256;
+
+/**
+ * Layer names a tensor name mentions (`scope/<layer>/<op>` parts, `;`-joined by the converter):
+ * `all` every scope segment (nested scopes such as `model/block/conv/Conv2D` still match), `direct`
+ * the segment right before each op name — the layer the part is about, never the model's scope.
+ */
+function mentions(name: string): { all: Set<string>; direct: Set<string> } {
+  const all = new Set<string>();
+  const direct = new Set<string>();
+  let seen = 0;
+  for (const part of name.split(';', MAX_SEGMENTS)) {
+    const segs = part.split('/', MAX_SEGMENTS);
+    if (segs.length >= 2 && segs[segs.length - 2] !== '') direct.add(segs[segs.length - 2]);
+    for (const seg of segs.slice(0, -1)) {
+      if (seg !== '') all.add(seg);
+      if (++seen > MAX_SEGMENTS) return { all, direct };
+    }
   }
-  return found;
+  return { all, direct };
 }
 
 /** The tensor holding the constant behind `index`: itself, or the input of the DEQUANTIZE that produced it. */
@@ -75,32 +97,35 @@ function constantBehind(graph: TfliteGraph, index: number, producers: Map<number
   const t = graph.tensors[index];
   if (t.bytes !== null) return t;
   const p = producers.get(index);
-  if (p !== undefined && p.op === 'DEQUANTIZE' && p.inputs.length > 0) {
-    const src = graph.tensors[p.inputs[0]];
-    return src.bytes !== null ? src : null;
-  }
-  return null;
+  const from = p !== undefined && p.op === 'DEQUANTIZE' ? (p.inputs[0] ?? -1) : -1;
+  return from >= 0 && graph.tensors[from].bytes !== null ? graph.tensors[from] : null;
 }
 
-/** A TFLite kernel as the Keras layer's kernel: [O,H,W,I] → [H,W,I,O]; depthwise [1,H,W,C·M] → [H,W,C,M]; dense [O,I] → [I,O]. */
-function kerasKernel(op: string, t: TfliteTensor, values: Float32Array, inChannels: number): { shape: number[]; data: Float32Array } {
-  const s = t.shape;
-  if (op === 'DEPTHWISE_CONV_2D') {
-    // TFLite's depthwise layout [1, H, W, C*M] is already Keras' [H, W, C, M] in memory.
-    const mult = s[3] / inChannels;
-    return { shape: [s[1], s[2], inChannels, mult], data: values };
-  }
-  if (op === 'FULLY_CONNECTED') {
-    const [o, i] = s;
-    const data = new Float32Array(values.length);
-    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) data[c * o + r] = values[r * i + c];
-    return { shape: [i, o], data };
-  }
-  const [o, h, w, i] = s;
+/** The TFLite layout of a Keras kernel shape: conv [H,W,I,O] → [O,H,W,I]; depthwise [H,W,C,M] → [1,H,W,C·M]; dense [I,O] → [O,I]. */
+function tfliteShape(op: string, keras: number[]): number[] {
+  if (op === 'DEPTHWISE_CONV_2D') return [1, keras[0], keras[1], keras[2] * keras[3]];
+  if (op === 'FULLY_CONNECTED') return [keras[1], keras[0]];
+  return [keras[3], keras[0], keras[1], keras[2]];
+}
+
+/** A TFLite kernel (shape already checked against `keras`) in the Keras layer's layout. */
+function kerasKernel(op: string, values: Float32Array, keras: number[]): { shape: number[]; data: Float32Array } {
+  // TFLite's depthwise layout [1, H, W, C*M] (channel c*M + m) is Keras' [H, W, C, M] in memory.
+  if (op === 'DEPTHWISE_CONV_2D') return { shape: keras, data: values };
+  // Both other layouts put the output channel first: move it last.
+  const o = op === 'FULLY_CONNECTED' ? keras[1] : keras[3];
+  const inner = values.length / o;
   const data = new Float32Array(values.length);
-  const inner = h * w * i;
   for (let a = 0; a < o; a++) for (let b = 0; b < inner; b++) data[b * o + a] = values[a * inner + b];
-  return { shape: [h, w, i, o], data };
+  return { shape: keras, data };
+}
+
+const isFloat = (t: TfliteTensor) => t.dtype === 'float32' || t.dtype === 'float16' || t.dtype === 'float64';
+const elements = (t: TfliteTensor) => t.shape.reduce((a, d) => a * d, 1);
+
+/** The weight suffixes (`gamma`, `beta`, ...) a layer has. */
+function suffixes(layer: tfl.layers.Layer): Set<string> {
+  return new Set(layer.weights.map((w) => (w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '')));
 }
 
 /**
@@ -116,11 +141,23 @@ export function tfliteToKeras(graph: TfliteGraph, model: tfl.LayersModel, option
   const layers = describeLayers(model);
   const producers = new Map<number, { op: string; inputs: number[] }>();
   for (const o of graph.operators) for (const out of o.outputs) producers.set(out, o);
+  const cache = new Map<number, { all: Set<string>; direct: Set<string> }>();
+  const mentioned = (i: number) => {
+    let m = cache.get(i);
+    if (m === undefined) cache.set(i, (m = i >= 0 ? mentions(graph.tensors[i].name) : { all: new Set(), direct: new Set() }));
+    return m;
+  };
   const out: NamedArrays = new Map();
-  const assigned = new Map<string, string>();
+  const assigned = new Set<string>();
   const unmapped: string[] = [];
   const claimed = new Set<number>();
   const drop = options.dropLayers ?? (() => false);
+  // Integer weights without a scale would load as raw integers: the file is not a usable export.
+  const needScale = (t: TfliteTensor, role: string) => {
+    if (!isFloat(t) && t.quantization === null) {
+      throw new TransferKitError('E_IO_FORMAT', `${src}: ${role} tensor ${t.index} '${t.name}' is ${t.dtype} without quantization parameters, so its real values are unknown. The file is damaged or not a quantized TFLite export.`);
+    }
+  };
 
   for (const o of graph.operators) {
     const cls = WEIGHTED[o.op];
@@ -128,68 +165,84 @@ export function tfliteToKeras(graph: TfliteGraph, model: tfl.LayersModel, option
     const kernel = constantBehind(graph, o.inputs[1] ?? -1, producers);
     const bias = constantBehind(graph, o.inputs[2] ?? -1, producers);
     if (kernel === null) {
-      unmapped.push(`${o.op} with a non-constant weight input '${graph.tensors[o.inputs[1]]?.name ?? '?'}'`);
+      unmapped.push(`${o.op} with a non-constant weight input '${graph.tensors[o.inputs[1] ?? -1]?.name ?? '?'}'`);
       continue;
     }
     claimed.add(kernel.index);
     if (bias !== null) claimed.add(bias.index);
     // The layer: one the kernel's name mentions with the op's Keras class, not yet filled.
-    const candidates = mentionedLayers(kernel.name).filter((n) => layers.get(n)?.cls === cls && !assigned.has(n));
+    const k = mentioned(kernel.index);
+    const candidates = [...k.all].filter((n) => layers.get(n)?.cls === cls && !assigned.has(n));
     let layerName = candidates.length === 1 ? candidates[0] : null;
     if (candidates.length > 1) {
       // The converter names a constant after every op that shared it while folding, so a kernel's
       // name can mention a second layer. The layer's own BatchNorm, its bias and its output name
       // the right one: score each candidate by those and keep a unique best.
-      const kernelNames = new Set(mentionedLayers(kernel.name));
-      const biasNames = new Set(mentionedLayers(bias?.name ?? ''));
-      const outNames = new Set(o.outputs.flatMap((i) => mentionedLayers(graph.tensors[i].name)));
+      const biasNames = mentioned(bias?.index ?? -1).all;
+      const outNames = new Set(o.outputs.flatMap((i) => [...mentioned(i).all]));
       const score = (n: string) => {
         const bn = layers.get(n)?.bnAfter?.name ?? '';
-        return Number(kernelNames.has(bn)) + Number(biasNames.has(n) || biasNames.has(bn)) + Number(outNames.has(n) || outNames.has(bn));
+        return Number(k.all.has(bn)) + Number(biasNames.has(n) || biasNames.has(bn)) + Number(outNames.has(n) || outNames.has(bn));
       };
       const best = Math.max(...candidates.map(score));
       const top = candidates.filter((n) => score(n) === best);
       layerName = best > 0 && top.length === 1 ? top[0] : null;
     }
     if (layerName === null) {
-      // Not in the model: the classifier of a model built without its top, or a real mismatch.
-      const named = mentionedLayers(kernel.name).filter((n) => !layers.has(n) && drop(n));
-      if (candidates.length === 0 && named.length > 0) continue;
+      // A layer the model was built without (the classifier, for includeTop: false) is skipped;
+      // anything else is a mismatch.
+      const dropped = [...k.direct].some((n) => !layers.has(n) && drop(n, o.op));
+      if (candidates.length === 0 && dropped) continue;
       unmapped.push(candidates.length > 1 ? `'${kernel.name}' (${o.op}: could be ${candidates.join(' or ')})` : `'${kernel.name}' (${o.op})`);
       continue;
     }
-    assigned.set(layerName, kernel.name);
+    assigned.add(layerName);
     const info = layers.get(layerName) as LayerInfo;
-    const mult = (info.layer.getConfig() as { depthMultiplier?: number }).depthMultiplier ?? 1;
-    const inChannels = o.op === 'DEPTHWISE_CONV_2D' ? kernel.shape[3] / mult : 0;
-    const k = kerasKernel(o.op, kernel, dequantizeTensor(kernel, src), inChannels);
-    out.set(`${layerName}/${o.op === 'DEPTHWISE_CONV_2D' ? 'depthwise_kernel' : 'kernel'}`, k);
+    const own = info.layer.weights.find((w) => /(depthwise_)?kernel(_\d+)?$/.test(w.originalName));
+    if (own === undefined) {
+      unmapped.push(`'${kernel.name}' (${layerName} has no kernel)`);
+      continue;
+    }
+    // Shapes first, so that nothing is decoded for a kernel that cannot fit.
+    const want = tfliteShape(o.op, own.shape as number[]);
+    if (kernel.shape.join(',') !== want.join(',')) {
+      unmapped.push(`'${kernel.name}' (${o.op} [${kernel.shape.join(', ')}] for ${layerName}, which needs [${want.join(', ')}])`);
+      continue;
+    }
+    needScale(kernel, 'weight');
+    out.set(`${layerName}/${o.op === 'DEPTHWISE_CONV_2D' ? 'depthwise_kernel' : 'kernel'}`, kerasKernel(o.op, dequantizeTensor(kernel, src), own.shape as number[]));
+    const channels = o.op === 'DEPTHWISE_CONV_2D' ? want[3] : want[0];
+    if (bias !== null && elements(bias) !== channels) {
+      unmapped.push(`'${bias.name}' (bias of ${layerName}: ${elements(bias)} values for ${channels} channels)`);
+      continue;
+    }
+    if (bias !== null) needScale(bias, 'bias');
     const b = bias === null ? null : dequantizeTensor(bias, src);
-    const channels = k.shape[k.shape.length - 1] * (o.op === 'DEPTHWISE_CONV_2D' ? k.shape[2] : 1);
-    if (b !== null && b.length !== channels) unmapped.push(`'${bias?.name}' (bias of ${layerName}: ${b.length} values for ${channels} channels)`);
-    const hasBias = info.layer.weights.some((w) => /bias(_\d+)?$/.test(w.originalName));
+    const hasBias = suffixes(info.layer).has('bias');
     if (info.bnAfter !== null) {
       // Folded BatchNorm: identity statistics, the folded shift as beta (see the module comment).
       const bn = info.bnAfter;
+      const has = suffixes(bn);
       const eps = (bn.getConfig() as { epsilon: number }).epsilon;
-      const shift = b ?? new Float32Array(channels);
       const set = (w: string, v: Float32Array) => out.set(`${bn.name}/${w}`, { shape: [channels], data: v });
-      set('gamma', new Float32Array(channels).fill(1));
-      set('beta', shift);
+      if (has.has('gamma')) set('gamma', new Float32Array(channels).fill(1));
+      if (has.has('beta')) set('beta', b ?? new Float32Array(channels));
+      else if (b !== null && b.some((v) => v !== 0)) unmapped.push(`'${bias?.name}' (shift of ${layerName}, whose BatchNorm ${bn.name} has no beta)`);
       set('moving_mean', new Float32Array(channels));
       set('moving_variance', new Float32Array(channels).fill(1 - eps));
       if (hasBias) out.set(`${layerName}/bias`, { shape: [channels], data: new Float32Array(channels) });
     } else if (hasBias) out.set(`${layerName}/bias`, { shape: [channels], data: b ?? new Float32Array(channels) });
     else if (b !== null && b.some((v) => v !== 0)) unmapped.push(`'${bias?.name}' (bias of ${layerName}, which has none and no BatchNorm after it)`);
   }
-  // Float constants the weighted ops did not take are parameters with nowhere to go (an unfolded
-  // BatchNorm as MUL/ADD, a layer-scale, ...): loading without them would change the network.
+  // Constants the weighted ops did not take are parameters with nowhere to go (an unfolded
+  // BatchNorm as MUL/ADD, a layer scale, ...): loading without them would change the network.
+  // Float or quantized, seen through DEQUANTIZE; unquantized integers are shapes, paddings and axes.
   for (const o of graph.operators) {
-    if (WEIGHTED[o.op] !== undefined) continue;
+    if (WEIGHTED[o.op] !== undefined || o.op === 'DEQUANTIZE') continue;
     for (const i of o.inputs) {
-      const t = i >= 0 ? graph.tensors[i] : null;
-      if (t === null || t.bytes === null || claimed.has(t.index) || o.op === 'DEQUANTIZE') continue;
-      if ((t.dtype === 'float32' || t.dtype === 'float16') && t.shape.reduce((a, d) => a * d, 1) > 1) unmapped.push(`'${t.name}' (float constant [${t.shape.join(', ')}] of ${o.op})`);
+      const t = constantBehind(graph, i, producers);
+      if (t === null || claimed.has(t.index) || elements(t) <= 1) continue;
+      if (isFloat(t) || t.quantization !== null) unmapped.push(`'${t.name}' (${t.dtype} constant [${t.shape.join(', ')}] of ${o.op})`);
     }
   }
   if (unmapped.length > 0) {

@@ -369,9 +369,11 @@ async function loadZooModel(config: PretrainedConfig, options: LoadPretrainedOpt
       // Weight-file readers use node:fs; imported on demand so browser bundles stay free of them.
       const tflite = await import('../io/tflite_file.js');
       if (tflite.isTfliteSource(weightsFile)) {
-        // A full TFLite export serves a model without its top too (its classifier ops are skipped).
+        // A full TFLite export serves a model without its top too: the top of every Keras zoo
+        // architecture is its dense layers (VGG's fc1, fc2, predictions; the others' predictions),
+        // which no no-top model has, so only those ops are skipped.
         const own = new Set(model.layers.map((l) => l.name));
-        tflite.loadTfliteWeights(model, weightsFile, { dropLayers: (layer) => !includeTop && !own.has(layer) });
+        tflite.loadTfliteWeights(model, weightsFile, { dropLayers: (layer, op) => !includeTop && op === 'FULLY_CONNECTED' && !own.has(layer) });
       } else if (/\.(safetensors|index\.json|pth|pt|bin)$/.test(weightsFile)) {
         const [{ readSafetensors }, { readTorchCheckpoint }, { loadTorchStateDict }] = await Promise.all([
           import('../io/safetensors.js'), import('../io/torch_pth.js'), import('../io/torch_state_dict.js'),

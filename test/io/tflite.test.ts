@@ -14,7 +14,8 @@ import { loadTfliteWeights, parseTflite } from '../../src/entries/io.js';
 import { asset } from '../helpers/assets.js';
 import { caught, codedError, limitsPerTest } from '../helpers/errors.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
-import { exportModel, foldModel, OP, type FixtureMode } from '../fixtures/tflite_writer.js';
+import { aliasedTensorsFile, bytesOf, exportModel, foldModel, OP, toHalf, type FixtureMode } from '../fixtures/tflite_writer.js';
+import { loadImageFiles } from '../../src/index.js';
 
 let work: string;
 beforeAll(async () => {
@@ -95,6 +96,21 @@ describe('the real int8 MobileNetV2 1.0 export', () => {
     expect(g.tensors[dw.inputs[1]]).toMatchObject({ dtype: 'int8', shape: [1, 3, 3, 32], quantization: { axis: 3 } });
     expect(g.tensors[conv.inputs[2]].dtype).toBe('int32');
   });
+
+  it.skipIf(dir === null || asset('data/hymenoptera/train') === null)('classifies real photos: ants as ImageNet 310 "ant", bees as 309 "bee"', async () => {
+    // Independent of the TF.js folder: the file's own ImageNet classifier on photos it never saw.
+    const d = dir as string;
+    const photos = asset('data/hymenoptera/train') as string;
+    const pick = (cls: string) => fs.readdirSync(path.join(photos, cls)).filter((f) => f.endsWith('.jpg')).sort().slice(0, 6).map((f) => path.join(photos, cls, f));
+    const pm = await loadPretrained('mobilenet_v2_1.0_224', { includeTop: true, weights: path.join(d, 'source/mobilenet_v2_1.0_224_quant.tflite') });
+    const data = await loadImageFiles([...pick('ants'), ...pick('bees')], { size: [224, 224], preprocessing: pm.preprocessing });
+    const top = tf.tidy(() => Array.from((pm.model.predict(data.xs) as tf.Tensor).argMax(-1).dataSync()));
+    const right = top.filter((c, i) => c === (i < 6 ? 310 : 309)).length;
+    console.log(`[tflite] ImageNet top-1 on 6 ant + 6 bee photos: ${right}/12 (${top.join(', ')})`);
+    expect(right).toBeGreaterThanOrEqual(9);
+    data.xs.dispose();
+    pm.model.dispose();
+  }, 120_000);
 });
 
 describe('fixtures in every encoding', () => {
@@ -167,6 +183,68 @@ describe('fixtures in every encoding', () => {
   }, 60_000);
 });
 
+describe('what the converter can write, and what it cannot have meant', () => {
+  it('files with only the deprecated int8 opcode (schema before v3a) load', () => {
+    const file = writeFixture('old-opcodes.tflite', exportModel(tinyConvNet({ seed: 2 }), 'float32', { opcodeOnlyDeprecated: true }));
+    const m = tinyConvNet({ seed: 7 });
+    expect(loadTfliteWeights(m, file).missing).toEqual([]);
+    m.dispose();
+  });
+
+  it('a model without its top takes a full export when told to drop the classifier; a renamed layer is still an error', () => {
+    const net = tinyConvNet({ seed: 2 });
+    const noTop = tfl.model({ inputs: net.inputs, outputs: net.getLayer('global_average_pooling2d').output as tfl.SymbolicTensor });
+    const full = writeFixture('full.tflite', exportModel(net, 'float32'));
+    loadTfliteWeights(noTop, full, { dropLayers: (l) => l === 'predictions' });
+    const renamed = writeFixture('full-renamed.tflite', exportModel(net, 'float32', { renameLayer: { block_1_project: 'block_1_projekt' } }));
+    // Dropping the dense layers the model lacks (what loadPretrained does for includeTop: false)
+    // must not swallow a convolution that is simply misnamed.
+    const err = codedError(() => loadTfliteWeights(noTop, renamed, { dropLayers: (l, op) => op === 'FULLY_CONNECTED' && !noTop.layers.some((x) => x.name === l) }));
+    expect(err.code).toBe('E_MODEL_TOPOLOGY');
+    expect(err.message).toContain('block_1_projekt');
+    net.dispose();
+  });
+
+  it('a float16 constant behind DEQUANTIZE feeding MUL is a parameter with nowhere to go: E_MODEL_TOPOLOGY', () => {
+    const file = writeFixture('mul16.tflite', exportModel(tinyConvNet({ seed: 2 }), 'float16', {
+      extra: (add) => {
+        const c16 = add({ name: 'tiny/layer_scale/mul/y', shape: [16], type: 'float16', data: bytesOf(Uint16Array.from({ length: 16 }, () => toHalf(2))) });
+        const c = add({ name: 'tiny/layer_scale/mul/y_dequantize', shape: [16], type: 'float32' });
+        const y = add({ name: 'tiny/layer_scale/mul', shape: [1], type: 'float32' });
+        return [{ op: OP.DEQUANTIZE, inputs: [c16], outputs: [c] }, { op: OP.MUL, inputs: [0, c], outputs: [y] }];
+      },
+    }));
+    const err = codedError(() => loadTfliteWeights(tinyConvNet(), file));
+    expect(err.code).toBe('E_MODEL_TOPOLOGY');
+    expect(err.message).toContain('tiny/layer_scale/mul/y');
+  });
+
+  it('so is a quantized int8 constant of an ADD', () => {
+    const file = writeFixture('add8.tflite', exportModel(tinyConvNet({ seed: 2 }), 'int8', {
+      extra: (add) => {
+        const c = add({ name: 'tiny/shift/add/y', shape: [16], type: 'int8', data: new Uint8Array(16).fill(3), quant: { scale: [0.1], zeroPoint: [0], axis: 0 } });
+        const y = add({ name: 'tiny/shift/add', shape: [1], type: 'int8' });
+        return [{ op: OP.ADD, inputs: [0, c], outputs: [y] }];
+      },
+    }));
+    expect(codedError(() => loadTfliteWeights(tinyConvNet(), file)).message).toContain('tiny/shift/add/y');
+  });
+
+  it('a BatchNorm after a layer with its own activation is not taken as folded', () => {
+    // Dense(relu) → BatchNorm: the converter cannot fold this BatchNorm; a file that only has the
+    // dense layer's weights leaves the BatchNorm unfilled, which must be an error, not identity.
+    const inp = tfl.input({ shape: [4], name: 'x' });
+    const h = tfl.layers.dense({ units: 3, activation: 'relu', name: 'fc' }).apply(inp) as tfl.SymbolicTensor;
+    const y = tfl.layers.batchNormalization({ name: 'fc_bn' }).apply(h) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: inp, outputs: tfl.layers.dense({ units: 2, name: 'out' }).apply(y) as tfl.SymbolicTensor, name: 'mlp' });
+    const file = writeFixture('mlp.tflite', exportModel(m, 'float32'));
+    const err = codedError(() => loadTfliteWeights(m, file));
+    expect(err.code).toBe('E_MODEL_TOPOLOGY');
+    expect(err.message).toContain('fc_bn');
+    m.dispose();
+  });
+});
+
 describe('bad TFLite input', () => {
   const lower = limitsPerTest();
   const fixture = () => exportModel(tinyConvNet({ seed: 2 }), 'int8');
@@ -184,6 +262,33 @@ describe('bad TFLite input', () => {
     const err = codedError(() => loadTfliteWeights(tinyConvNet(), file));
     expect(err.code).toBe('E_MODEL_TOPOLOGY');
     expect(err.message).toContain('tiny/block_1_projekt/Conv2D');
+  });
+
+  it('a kernel of the wrong shape is E_MODEL_TOPOLOGY naming both shapes, and the model keeps its weights', () => {
+    const file = writeFixture('three-classes.tflite', fixture());
+    const m = tinyConvNet({ seed: 5, classes: 5 });
+    const before = m.getWeights().map((w) => Array.from(w.dataSync()));
+    const err = codedError(() => loadTfliteWeights(m, file));
+    expect(err.code).toBe('E_MODEL_TOPOLOGY');
+    expect(err.message).toContain('[3, 16]');
+    expect(err.message).toContain('[5, 16]');
+    expect(m.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(before);
+    m.dispose();
+  });
+
+  it('integer kernels without quantization parameters are E_IO_FORMAT, not raw integers', () => {
+    const file = writeFixture('noscale.tflite', exportModel(tinyConvNet({ seed: 2 }), 'int8', { unquantizedKernels: true }));
+    const err = codedError(() => loadTfliteWeights(tinyConvNet(), file));
+    expect(err.code).toBe('E_IO_FORMAT');
+    expect(err.message).toContain('without quantization');
+  });
+
+  it('tables shared between thousands of entries are refused before they decode to gigabytes', () => {
+    const bytes = aliasedTensorsFile(8000, 100_000);
+    expect(bytes.length).toBeLessThan(200_000);
+    const err = codedError(() => parseTflite(bytes, 'aliased.tflite'));
+    expect(err.code).toBe('E_IO_FORMAT');
+    expect(err.message).toContain('more data than the file holds');
   });
 
   it('the wrong architecture is E_MODEL_TOPOLOGY naming the weights that do not fit', async () => {
