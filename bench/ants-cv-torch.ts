@@ -4,11 +4,13 @@
  * stratified folds of `kFoldSplit(all, 5, f, seed)`, transferkit's layer-group boundary and the
  * backbone's pooled features of 8 photos (to check the weight port) — then runs
  * bench/torch_ants_cv.py, which trains the demo's `'fine-tune'` recipe in PyTorch on the same
- * MobileNetV2-0.35 weights, once per `--seeds` entry (PyTorch's own dropout, shuffles and flips).
+ * MobileNetV2 weights (`--model`: by default the demo's, the strongest backbone in the shared
+ * assets — alpha 1.0 where present, else 0.35), once per `--seeds` entry (PyTorch's own dropout,
+ * shuffles and flips).
  * `--tk-folds 0,1` also runs the demo itself on those folds in the same run (one process a fold),
  * for the accuracy and a training-time ratio on identical work.
  *
- *   npx tsx bench/ants-cv-torch.ts [--seeds 0,1,2] [--bn frozen|train] [--head-epochs 5] [--tk-folds 0] [--dir DIR]
+ *   npx tsx bench/ants-cv-torch.ts [--seeds 0,1,2] [--bn frozen|train] [--head-epochs 5] [--tk-folds 0] [--model DIR] [--dir DIR]
  *
  * Needs /usr/bin/python3 with torch (prints a JSON skip line otherwise) and the shared assets.
  */
@@ -24,13 +26,14 @@ import { foldIndices } from 'transferkit/datasets';
 import { layerGroups } from 'transferkit/optimizers';
 import { runLayers } from '../src/train/graph_executor.js';
 import { antsAssets } from './_ants_assets.js';
+import { strongestBackbone } from '../examples/_assets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '0,1,2' }, bn: { type: 'string', default: 'frozen' }, 'head-epochs': { type: 'string', default: '5' },
     epochs: { type: 'string', default: '5' }, seed: { type: 'string', default: '42' }, 'tk-folds': { type: 'string', default: '' },
-    dir: { type: 'string' }, threads: { type: 'string', default: String(Math.max(1, os.cpus().length)) },
+    dir: { type: 'string' }, model: { type: 'string', default: strongestBackbone() }, threads: { type: 'string', default: String(Math.max(1, os.cpus().length)) },
   },
 });
 const K = 5;
@@ -60,8 +63,9 @@ function jsonLines(out: string): Record<string, unknown>[] {
 }
 
 async function main(): Promise<void> {
-  const found = antsAssets();
-  if (found === null) return;
+  const assets = antsAssets();
+  if (assets === null) return;
+  const found = { ...assets, modelDir: values.model as string };
   if (spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status !== 0) {
     console.log(JSON.stringify({ framework: 'pytorch', skipped: '/usr/bin/python3 lacks torch/numpy (apt-get install -y python3-torch)' }));
     return;
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
     for (const f of tkFolds) {
       // The demo, unchanged, on fold f (its defaults are the recipe torch_ants_cv.py reproduces).
       const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '..', 'examples', 'ants-vs-bees.ts'), '--folds', String(K), '--fold', String(f), '--seed', String(seed),
-        '--tta', 'false', '--head-epochs', values['head-epochs'] as string, '--epochs', values.epochs as string, '--out', path.join(dir, `tk-${f}`)], { encoding: 'utf8', timeout: 3_600_000 });
+        '--tta', 'false', '--model', found.modelDir, '--head-epochs', values['head-epochs'] as string, '--epochs', values.epochs as string, '--out', path.join(dir, `tk-${f}`)], { encoding: 'utf8', timeout: 3_600_000 });
       const last = jsonLines(r.stdout ?? '').pop();
       const res = last !== undefined ? { framework: 'transferkit', fold: f, correct: last.valCorrect, of: last.valImages, trainSeconds: last.trainSeconds } : { framework: 'transferkit', fold: f, failed: (r.stderr ?? '').slice(-300) };
       console.log(JSON.stringify(res));
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
     const perSeed = jsonLines(r.stdout).filter((l) => l.valAccuracy !== undefined);
     const acc = perSeed.map((l) => l.valAccuracy as number);
     const summary: Record<string, unknown> = {
-      summary: `PyTorch, the demo's 'fine-tune' recipe (bn ${values.bn}, ${values['head-epochs']} head epochs), ${K}-fold split seed ${seed}, ${acc.length} torch seeds`,
+      summary: `PyTorch, the demo's 'fine-tune' recipe (bn ${values.bn}, ${values['head-epochs']} head epochs) on ${path.basename(found.modelDir)}, ${K}-fold split seed ${seed}, ${acc.length} torch seeds`,
       torchValAccuracy: acc.map((v) => Number(v.toFixed(4))),
       torchMean: Number((acc.reduce((s, v) => s + v, 0) / acc.length).toFixed(4)),
     };

@@ -1,5 +1,5 @@
 """PyTorch on the same work as transferkit's ants-vs-bees cross-validation (bench/ants-cv-torch.ts
-writes its inputs): the same ImageNet MobileNetV2-0.35 weights, read from the TF.js model.json
+writes its inputs): the same ImageNet MobileNetV2 weights (alpha 0.35 or 1.0), read from the TF.js model.json
 (Keras' asymmetric stride-2 padding and BatchNorm epsilon reproduced, checked against TF.js's
 pooled features of 8 photos), the same preprocessed photos, the same 5 folds, and the demo's
 'fine-tune' recipe: fastai fine_tune (head one-cycle with pct_start 0.99 at base_lr; then every

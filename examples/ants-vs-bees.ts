@@ -1,11 +1,11 @@
 /**
- * Fine-tunes the real ImageNet MobileNetV2-0.35 on the ants-vs-bees photos (PyTorch's
- * transfer-learning tutorial data) — offline, on the wasm backend by default, with fastai's
- * `fine_tune` recipe (5 frozen epochs on the head, then every layer with discriminative rates and
- * one-cycle for 5). `--recipe two-stage` runs Keras' recipe instead (5 head epochs, then the top
- * blocks for 5): more accurate on these photos (5-fold cross-validation: 92.2 % against 89–91 %;
- * PyTorch's `fine_tune` on the same weights and folds: 88.5–91.8 %) and ~6x faster on wasm, since
- * it trains from cached activations (docs/results.md).
+ * Fine-tunes a real ImageNet MobileNetV2 on the ants-vs-bees photos (PyTorch's transfer-learning
+ * tutorial data) — offline, on the wasm backend by default, with fastai's `fine_tune` recipe (5
+ * frozen epochs on the head, then every layer with discriminative rates and one-cycle for 5).
+ * The backbone is the strongest in the shared assets: MobileNetV2 alpha 1.0 (Keras weights from
+ * an int8 TFLite export) where present, else alpha 0.35; `--model DIR` picks one. On alpha 1.0,
+ * 5-fold cross-validation of the training folder chose the recipe: `fine-tune` 97.1 %, linear
+ * probe 95.1 %, `two-stage` 93.4 % (docs/results.md, with PyTorch on the same weights and folds).
  *
  *   npm run demo:ants
  *   npm run demo:ants -- --data my_photos/ --epochs 5 --backend cpu --out runs/mine
@@ -16,7 +16,11 @@
  * --backend NAME, --seed N, --augment flip|fastai, --tta false (skip the test-time-augmented score),
  * --antialias false (plain bilinear resizing, as transferkit did before 2026-11-29), --head keras|fastai,
  * --folds K (cross-validation: one run per fold of a seeded stratified K-fold split, so every photo
- * is validated once; the last line pools them), --fold I (only fold I of the K).
+ * is validated once; the last line pools them), --fold I (only fold I of the K), --feature-layer NAME
+ * (where the new head attaches; default: the model's own choice, the pooled features before its
+ * classifier), --input-scale X --input-offset Y (pixel preprocessing x * X + Y, for models without a
+ * metadata.json whose inputs are not [-1, 1]: Tiny Darknet takes --input-scale 0.00392156862745098
+ * --input-offset 0).
  * The last line printed is one JSON object with the final figures.
  */
 import * as fs from 'node:fs';
@@ -25,13 +29,13 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluate, fineTune, isTransferKitError, loadImageFolder, loadPretrained, replaceHead, saveModel, kFoldSplit, trainValSplit, useBackend, type BackendName, type BatchNormMode, type LabeledData, type Recipe } from 'transferkit';
 import type { AugmentOptions } from 'transferkit/train';
-import { assetsDir, repoRoot } from './_assets.js';
+import { assetsDir, BACKBONES, repoRoot, strongestBackbone } from './_assets.js';
 
 const { values } = parseArgs({
   options: {
     data: { type: 'string', default: path.join(assetsDir, 'data/hymenoptera/train') },
     val: { type: 'string' },
-    model: { type: 'string', default: path.join(assetsDir, 'models/mobilenet_v2_0.35_224_teachable') },
+    model: { type: 'string', default: strongestBackbone() },
     'head-epochs': { type: 'string', default: '5' },
     epochs: { type: 'string', default: '5' },
     batch: { type: 'string', default: '32' },
@@ -50,6 +54,9 @@ const { values } = parseArgs({
     head: { type: 'string', default: 'keras' },
     folds: { type: 'string' },
     fold: { type: 'string' },
+    'feature-layer': { type: 'string' },
+    'input-scale': { type: 'string' },
+    'input-offset': { type: 'string' },
   },
 });
 
@@ -72,11 +79,21 @@ function need(p: string, what: string, flag: string): void {
   console.error(
     `Missing ${what}: ${p}\n` +
       `The demo needs the shared assets (set TRANSFERKIT_ASSETS or place them at ../shared beside the repo):\n` +
-      `  model: <assets>/models/mobilenet_v2_0.35_224_teachable  (TF.js layers model.json + weights.bin)\n` +
+      `  model: one of <assets>/${BACKBONES.join(', <assets>/')}  (TF.js layers model.json + weights.bin)\n` +
       `  data:  <assets>/data/hymenoptera/train/{ants,bees}/*.jpg\n` +
       `or pass ${flag} to use your own.`,
   );
   process.exit(2);
+}
+
+/** What --feature-layer, --input-scale and --input-offset ask of loadPretrained. */
+function loadOptions(): { featureLayer?: string; preprocessing?: { scale: number; offset: number } } {
+  const scale = values['input-scale'];
+  const offset = values['input-offset'];
+  return {
+    ...(values['feature-layer'] !== undefined ? { featureLayer: values['feature-layer'] } : {}),
+    ...(scale !== undefined || offset !== undefined ? { preprocessing: { scale: Number(scale ?? 1), offset: Number(offset ?? 0) } } : {}),
+  };
 }
 
 interface Split {
@@ -112,7 +129,7 @@ async function main(): Promise<void> {
   }
   const augment = augmentPreset(values.augment as string);
 
-  const probe = await loadPretrained(values.model as string);
+  const probe = await loadPretrained(values.model as string, loadOptions());
   const [h, w] = probe.inputShape;
   const load = (dir: string, classNames?: string[]) =>
     loadImageFolder(dir, { size: [h, w], preprocessing: probe.preprocessing, classNames, antialias: values.antialias !== 'false' });
@@ -123,7 +140,7 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [];
   for (const [i, split] of runs.entries()) {
     // Every run starts from the pretrained weights (replaceHead reuses the base's layers).
-    const base = i === 0 ? probe : await loadPretrained(values.model as string);
+    const base = i === 0 ? probe : await loadPretrained(values.model as string, loadOptions());
     results.push(await runOne(base, split, info.name, augment, seed, runs.length === 1));
     tf.dispose([split.train.xs, split.val.xs]);
   }
@@ -146,6 +163,9 @@ async function main(): Promise<void> {
     }));
   }
 }
+
+/** Recipes whose BatchNorm statistics the demo keeps fixed (see runOne). */
+const FIXED_STATISTICS = new Set<Recipe>(['fine-tune', 'gradual-unfreeze']);
 
 async function runOne(base: Awaited<ReturnType<typeof loadPretrained>>, split: Split, backend: string, augment: AugmentOptions, seed: number, save: boolean): Promise<Record<string, unknown>> {
   const { train, val } = split;
@@ -170,12 +190,15 @@ async function runOne(base: Awaited<ReturnType<typeof loadPretrained>>, split: S
     headLearningRate: Number(values['head-lr']),
     seed,
     augment,
-    // For 'fine-tune', BatchNorm keeps its ImageNet statistics throughout (Keras' advice for
-    // fine-tuning BN models on small data; fastai's default updates them): 'frozen' in the head
-    // stage (which also makes the backbone cacheable), gamma/beta trained with fixed statistics
-    // ('train-affine') once everything is unfrozen. --bn / --frozen-bn override.
-    ...(values.bn !== undefined ? { bn: values.bn as BatchNormMode } : recipe === 'fine-tune' ? { bn: 'train-affine' as const } : {}),
-    ...(values['frozen-bn'] !== undefined ? { frozenBn: values['frozen-bn'] as BatchNormMode } : recipe === 'fine-tune' ? { frozenBn: 'frozen' as const } : {}),
+    // For 'fine-tune' and 'gradual-unfreeze', BatchNorm keeps its ImageNet statistics throughout
+    // (Keras' advice for fine-tuning BN models on small data; fastai's and Lightning's defaults
+    // update them): 'frozen' in the head stage (which also makes the backbone cacheable),
+    // gamma/beta trained with fixed statistics ('train-affine') once layers are unfrozen. The
+    // full-width backbone needs it: its BatchNorm is folded from TFLite (identity statistics), and
+    // batch statistics would renormalise activations whose scale the folding fixed — Lightning's
+    // train_bn on it trains at chance (loss ln 2, docs/results.md). --bn / --frozen-bn override.
+    ...(values.bn !== undefined ? { bn: values.bn as BatchNormMode } : FIXED_STATISTICS.has(recipe) ? { bn: 'train-affine' as const } : {}),
+    ...(values['frozen-bn'] !== undefined ? { frozenBn: values['frozen-bn'] as BatchNormMode } : FIXED_STATISTICS.has(recipe) ? { frozenBn: 'frozen' as const } : {}),
     onEpochEnd: (l) =>
       console.log(
         `${l.stage.padEnd(9)} epoch ${l.epoch}: loss ${l.loss.toFixed(4)} acc ${(100 * l.accuracy).toFixed(1)}% | ` +
@@ -211,11 +234,10 @@ async function runOne(base: Awaited<ReturnType<typeof loadPretrained>>, split: S
     numTensors: tf.memory().numTensors,
   };
   console.log(JSON.stringify(result));
-  // Free the weights before the next fold: the new model (backbone + head), then the base's own
-  // layers that the new model left out (its old classifier).
-  const kept = new Set(model.model.layers);
+  // Free the weights before the next fold: the new model and the base each hold the backbone
+  // layers they share, which are freed when both are disposed (the base's old classifier with it).
   model.model.dispose();
-  for (const layer of base.model.layers) if (!kept.has(layer)) layer.dispose();
+  base.model.dispose();
   return result;
 }
 

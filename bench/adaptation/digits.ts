@@ -41,7 +41,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { DomainAdapter, useBackend, type AdaptationMethod, type BackendName, type LabeledData } from 'transferkit';
+import { DomainAdapter, isTransferKitError, useBackend, type AdaptationMethod, type BackendName, type LabeledData } from 'transferkit';
 import { loadMnist, makeMnistMFromFolder, parseIdx, type MnistData } from 'transferkit/datasets';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
 import { mulberry32, permutation } from '../../src/utils/random.js';
@@ -255,6 +255,7 @@ async function main(): Promise<void> {
       if (method === 'adabn') continue; // evaluated on the source-only model below
       const model = digitsCnn(seed + 1, values.bn !== 'false', values.init as string, values.padding as string);
       const t0 = performance.now();
+      // A run whose loss turns NaN is a result too (recorded, not averaged): the other runs go on.
       const res = await new DomainAdapter({
         method,
         epochs,
@@ -266,7 +267,15 @@ async function main(): Promise<void> {
         featureLayer: values['feature-layer'] as string,
         discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, dropout: Number(values['disc-dropout']), seed },
         onEpochEnd: values.progress ? (l) => console.log(JSON.stringify({ progress: method, seed, epoch: l.epoch, targetValAcc: l.targetValAcc, valAccuracy: l.valAccuracy, seconds: l.seconds })) : undefined,
-      }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest });
+      }).fit(model, { source: src, target: { xs: tgtXs }, sourceVal: srcTest, targetVal: tgtTest }).catch((err: unknown) => {
+        if (!isTransferKitError(err) || err.code !== 'E_TRAINING_DIVERGED') throw err;
+        console.log(JSON.stringify({ bench: 'digits', method, seed, diverged: err.message, seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) }));
+        return null;
+      });
+      if (res === null) {
+        model.dispose();
+        continue;
+      }
       const last = res.history[res.history.length - 1];
       record(method, seed, last.targetValAcc as number, {
         protocol,
