@@ -22,7 +22,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import { dequantizeTensor, type TfliteGraph, type TfliteTensor } from './tflite.js';
-import type { NamedArrays } from './weights_by_name.js';
+import { weightSuffix, type NamedArrays } from './weights_by_name.js';
 
 /** Ops with weights, the Keras layer class each becomes, and how its kernel is laid out. */
 const WEIGHTED: Readonly<Record<string, string>> = { CONV_2D: 'Conv2D', DEPTHWISE_CONV_2D: 'DepthwiseConv2D', FULLY_CONNECTED: 'Dense' };
@@ -125,7 +125,7 @@ const elements = (t: TfliteTensor) => t.shape.reduce((a, d) => a * d, 1);
 
 /** The weight suffixes (`gamma`, `beta`, ...) a layer has. */
 function suffixes(layer: tfl.layers.Layer): Set<string> {
-  return new Set(layer.weights.map((w) => (w.originalName.split('/').pop() ?? '').replace(/_\d+$/, '')));
+  return new Set(layer.weights.map(weightSuffix));
 }
 
 /**
