@@ -6,6 +6,7 @@
  *   npx tsx bench/adaptation/digits.ts [--steps 500] [--seeds 0,1,2] [--methods source-only,dann,coral,mmd] [--bn false] [--disc-layers 1]
  *       [--protocol disjoint|paper] [--eval-every 250] [--threads N] [--binarize-source true|false] [--feature-layer features|fc1|fc2]
  *       [--source ../shared/data/mnist] [--photos ../shared/data/bsds500] [--target DIR --target-test DIR] [--backend wasm]
+ *       [--clip-norm N]  (clip every step's gradient to global L2 norm N; default none, as tllib)
  *
  * Data, `--protocol disjoint` (the default; only MNIST's 10,000 test digits are in ../shared): a
  * fixed permutation (seed 0) splits them into 5,000 labelled source digits, 4,000 digits turned into
@@ -73,6 +74,7 @@ const { values } = parseArgs({
     'disc-dropout': { type: 'string', default: '0.5' },
     init: { type: 'string', default: 'he' },
     padding: { type: 'string', default: 'valid' },
+    'clip-norm': { type: 'string' },
   },
 });
 
@@ -248,7 +250,7 @@ async function main(): Promise<void> {
   const results: Record<string, number[]> = {};
   const record = (method: string, seed: number, acc: number, extra: Record<string, unknown>) => {
     (results[method] ??= []).push(acc);
-    console.log(JSON.stringify({ bench: 'digits', source: 'mnist', target: values.target ?? 'mnist-m', method, seed, targetAccuracy: Number(acc.toFixed(4)), steps: epochs * stepsPerEpoch, backend: tf.getBackend(), ...extra }));
+    console.log(JSON.stringify({ bench: 'digits', source: 'mnist', target: values.target ?? 'mnist-m', method, seed, targetAccuracy: Number(acc.toFixed(4)), steps: epochs * stepsPerEpoch, backend: tf.getBackend(), ...(values['clip-norm'] !== undefined ? { clipNorm: Number(values['clip-norm']) } : {}), ...extra }));
   };
   for (const seed of seeds) {
     for (const method of methods) {
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
         batchSize: Number(values.batch),
         learningRate: 0.01,
         weightDecay: 0,
+        ...(values['clip-norm'] !== undefined ? { clipNorm: Number(values['clip-norm']) } : {}),
         seed,
         featureLayer: values['feature-layer'] as string,
         discriminator: { hiddenSize: 100, hiddenLayers: Number(values['disc-layers']), batchNorm: false, dropout: Number(values['disc-dropout']), seed },

@@ -15,6 +15,10 @@
  * - `'source-only'`: no adaptation term (the baseline every benchmark reports).
  * `'adabn'` trains nothing: it re-estimates BatchNorm statistics on target data, at its place in
  * the method list (so `['adabn', 'self-training']` adapts BN first, then self-trains).
+ * `'label-shift'` trains nothing either: it estimates the target's class priors by EM on the
+ * model's target predictions and rewrites the output layer for them (Saerens et al. 2002 with
+ * Alexandari et al.'s BCTS calibration on `sourceVal`; see `label_shift.ts`). Put it last:
+ * `['mmd', 'label-shift']` aligns features, then corrects the class priors the alignment cannot see.
  *
  * Defaults follow tllib's DANN example: SGD with momentum 0.9, weight decay 1e-3, learning rate
  * 0.01 annealed as `lr / (1 + 10 p)^0.75` (Ganin et al. 2016), batch 32 per domain.
@@ -41,9 +45,11 @@ import { cachePoint, runLayers } from '../train/graph_executor.js';
 import { crossEntropy } from '../train/losses.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import type { ParamGroup } from '../optimizers/optimizer.js';
+import { clipGradNorm } from '../optimizers/clip_grad_norm.js';
 import { permutation, SeededRandom } from '../utils/random.js';
 import { applySeededDropout, withDropoutSeeds } from '../layers/seeded_dropout.js';
 import { adaBN, type AdaBNOptions } from './adabn.js';
+import { checkLabelShiftOptions, labelShift, outputDense, type LabelShiftOptions } from './label_shift.js';
 import { gradientReverse, warmStartCoefficient, type WarmStartOptions } from './gradient_reversal.js';
 import { coralLoss, type CoralVariant } from './losses/coral.js';
 import { domainAdversarialLoss, domainDiscriminator, type DomainDiscriminatorOptions } from './losses/domain_adversarial.js';
@@ -62,11 +68,13 @@ import type { CheckpointState } from '../train/checkpoint.js';
 const checkpoints = () => import('../train/checkpoint.js');
 
 /** Adaptation methods. */
-export type AdaptationMethod = 'source-only' | 'dann' | 'coral' | 'mmd' | 'adabn' | 'self-training' | 'mlm';
+export type AdaptationMethod = 'source-only' | 'dann' | 'coral' | 'mmd' | 'adabn' | 'label-shift' | 'self-training' | 'mlm';
 
 /** Methods that add a loss term to the training loop. */
 type LossMethod = 'dann' | 'coral' | 'mmd' | 'self-training';
-const ALL_METHODS = new Set<string>(['source-only', 'dann', 'coral', 'mmd', 'adabn', 'self-training', 'mlm']);
+const ALL_METHODS = new Set<string>(['source-only', 'dann', 'coral', 'mmd', 'adabn', 'label-shift', 'self-training', 'mlm']);
+/** Methods that train nothing: each runs alone, at its place in the method list. */
+const TRAINING_FREE = new Set<AdaptationMethod>(['adabn', 'label-shift']);
 
 /** Options of a {@link DomainAdapter}. */
 export interface DomainAdapterOptions {
@@ -84,6 +92,11 @@ export interface DomainAdapterOptions {
   optimizer?: OptimizerSpec;
   /** Weight decay (default 1e-3, tllib's `--wd`). */
   weightDecay?: number;
+  /**
+   * Clip the gradients of every step (model and discriminator together) to this global L2 norm,
+   * as fineTune's `clipNorm` and `torch.nn.utils.clip_grad_norm_` (default: no clipping, as tllib).
+   */
+  clipNorm?: number;
   /**
    * The layer whose output the adaptation losses (DANN's discriminator, CORAL, MMD) see, by name.
    * Default: a transferkit model's own `featureLayer`; a plain LayersModel's layer before the
@@ -109,6 +122,8 @@ export interface DomainAdapterOptions {
   selfTraining?: { threshold?: number; entropyWeight?: number };
   /** AdaBN options. */
   adabn?: AdaBNOptions;
+  /** Label-shift options (calibration on `sourceVal`, EM iterations and tolerance). */
+  labelShift?: LabelShiftOptions;
   /** Unsupervised validators computed after every epoch; the first one selects the returned epoch. */
   validator?: ValidatorName | ValidatorName[];
   /** Return the weights of the best epoch under the first validator (default true when a validator is set). */
@@ -186,6 +201,8 @@ export interface AdaptationEpochLog extends TrainingLog {
   scores: Partial<Record<ValidatorName, number>>;
   /** Layer index the steps started from (0: the input; higher: activations cached below it). */
   cachedFrom?: number;
+  /** Label shift: the estimated target class priors (in `classNames` order). */
+  targetPriors?: number[];
 }
 
 /** Result of {@link DomainAdapter.fit}. */
@@ -196,7 +213,9 @@ export interface AdaptationResult {
   history: AdaptationEpochLog[];
   /**
    * Which epoch's weights were returned, as a 1-based position in `history` (the last one unless
-   * a validator selected another).
+   * a validator selected another). A training-free step after training (`'label-shift'`, `'adabn'`)
+   * applies to the weights the validator selected among the epochs before it, and is not itself a
+   * candidate: `selectedEpoch` is then that step's entry.
    */
   selectedEpoch: number;
   /** True when `signal` stopped the run early (resume it with `resumeFrom`). */
@@ -230,6 +249,13 @@ export class DomainAdapter {
     for (const [k, v] of Object.entries({ epochs: options.epochs, batchSize: options.batchSize, stepsPerEpoch: options.stepsPerEpoch })) {
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: ${k} must be an integer > 0. Received: ${k}=${v}.`);
     }
+    const ls = this.methods.indexOf('label-shift');
+    const retrained = this.methods.slice(ls + 1).filter((m) => !TRAINING_FREE.has(m));
+    if (ls >= 0 && retrained.length > 0) {
+      throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: 'label-shift' must come after every training method (training after it learns the source priors back). Received: method=${JSON.stringify(options.method)}; move ${retrained.join(', ')} before it.`);
+    }
+    checkLabelShiftOptions(options.labelShift, 'DomainAdapter labelShift');
+    if (options.clipNorm !== undefined && !(options.clipNorm > 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: clipNorm must be > 0 (leave it out for no clipping). Received: clipNorm=${options.clipNorm}.`);
     if (options.learningRate !== undefined && !(options.learningRate >= 0)) throw new TransferKitError('E_BAD_OPTION', `DomainAdapter: learningRate must be >= 0. Received: learningRate=${options.learningRate}.`);
   }
 
@@ -261,7 +287,7 @@ export class DomainAdapter {
     return adaptTextModel(tm, data, {
       method: this.methods[0] as 'mlm' | 'source-only',
       fineTune: {
-        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}),
+        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}), ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
         seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.callbacks !== undefined ? { callbacks: o.callbacks } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}),
       },
       mlm: { seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) },
@@ -278,6 +304,13 @@ export class DomainAdapter {
     }
     if (featureIndex >= lm.layers.length - 1) throw new TransferKitError('E_MODEL_TOPOLOGY', `DomainAdapter: feature layer '${featureLayer}' is the model's output; name the layer that feeds the classifier.`);
     checkData(lm, data);
+    if (this.methods.includes('label-shift')) {
+      // Before any training: a head label shift cannot rewrite fails now, not after the epochs.
+      outputDense(lm);
+      if (data.sourceVal === undefined && this.options.labelShift?.calibration !== undefined && this.options.labelShift.calibration !== 'none') {
+        throw new TransferKitError('E_DATA', `DomainAdapter: labelShift.calibration '${this.options.labelShift.calibration}' fits on labelled source validation data: pass data.sourceVal, or leave calibration out (without sourceVal label shift runs uncalibrated on the source training data).`);
+      }
+    }
     const pm: PretrainedModel = isPretrained(model)
       ? model
       : { model: lm, inputShape: lm.inputs[0].shape.slice(1) as number[], preprocessing: { scale: 1, offset: 0, source: 'identity' }, featureLayer, headLayers: lm.layers.slice(featureIndex + 1).map((l) => l.name), source: lm.name };
@@ -319,11 +352,11 @@ export class DomainAdapter {
       },
     };
 
-    // Split the method list into phases: AdaBN alone, consecutive loss methods together.
+    // Split the method list into phases: AdaBN and label shift alone, consecutive loss methods together.
     const phases: AdaptationMethod[][] = [];
     for (const m of this.methods) {
       const last = phases[phases.length - 1];
-      if (m !== 'adabn' && last !== undefined && last[0] !== 'adabn') last.push(m);
+      if (!TRAINING_FREE.has(m) && last !== undefined && !TRAINING_FREE.has(last[0])) last.push(m);
       else phases.push([m]);
     }
     const recipe = `adapt:${phases.map((ph) => ph.join('+')).join(',')}`;
@@ -333,29 +366,55 @@ export class DomainAdapter {
       throw new TransferKitError('E_BAD_OPTION', `The checkpoint at ${o.resumeFrom} was written by a DomainAdapter with methods '${resume.recipe.slice(6)}'. Received: method=${JSON.stringify(o.method)}. Resume with the same options.`);
     }
     if (resume !== null) history.push(...(resume.history as AdaptationEpochLog[]));
+    /**
+     * A training-free step after training (label shift, AdaBN) post-processes the model the
+     * validator chose: restore the best epoch so far first, and keep the step out of selection
+     * (label shift is built to lower source accuracy; selecting on it would undo it).
+     */
+    const settleSelection = (): void => {
+      const chosen = best as { index: number; score: number; weights: tf.Tensor[] } | null;
+      if (chosen === null) return;
+      if (restoreBest && chosen.index !== history.length) lm.weights.forEach((w, j) => w.write(chosen.weights[j]));
+      tf.dispose(chosen.weights);
+      best = null;
+      sinceBest = 0;
+    };
     let interrupted = false;
+    let trained = resume !== null && resume.stageIndex > 0 && phases.slice(0, resume.stageIndex).some((ph) => !TRAINING_FREE.has(ph[0]));
     for (const [i, phase] of phases.entries()) {
-      if (context.stopTraining || interrupted) break;
+      if (interrupted) break;
+      // Early stopping ends training; the training-free steps after it still run.
+      if (context.stopTraining && !TRAINING_FREE.has(phase[0])) continue;
       if (resume !== null && i < resume.stageIndex) continue; // done before the checkpoint
       const here = resume !== null && i === resume.stageIndex ? resume : null;
       if (o.signal?.aborted === true) {
         interrupted = true;
         break;
       }
-      if (phase[0] === 'adabn') {
+      if (TRAINING_FREE.has(phase[0])) {
         if (here !== null) await (ckpt as CheckpointModule).readCheckpoint(o.resumeFrom as string, { model: lm });
+        if (trained) settleSelection();
         const t0 = performance.now();
-        await adaBN(lm, data.target.xs, o.adabn);
-        const log = await complete({ stage: 'adabn', epoch: 1, steps: 0, learningRate: 0, loss: 0, classLoss: 0, transferLoss: 0, accuracy: 0, seconds: 0, numTensors: 0 });
+        let targetPriors: number[] | undefined;
+        if (phase[0] === 'adabn') await adaBN(lm, data.target.xs, o.adabn);
+        else {
+          // Calibrate on held-out source data when there is some; else the training data, uncalibrated (it would fit the training fit).
+          const validation = data.sourceVal ?? data.source;
+          const calibration = data.sourceVal !== undefined ? o.labelShift?.calibration : 'none';
+          targetPriors = (await labelShift(lm, data.target.xs, validation, { ...o.labelShift, ...(calibration !== undefined ? { calibration } : {}) })).targetPriors;
+        }
+        const log = await complete({ stage: phase[0], epoch: 1, steps: 0, learningRate: 0, loss: 0, classLoss: 0, transferLoss: 0, accuracy: 0, seconds: 0, numTensors: 0, ...(targetPriors !== undefined ? { targetPriors } : {}) });
         log.seconds = (performance.now() - t0) / 1000;
         log.numTensors = tf.memory().numTensors;
         history.push(log);
         if (o.checkpoint !== undefined) {
           await (ckpt as CheckpointModule).writeCheckpoint(o.checkpoint.dir, { model: lm }, { version: 1, recipe, stageIndex: i + 1, epochsDone: 0, step: 0, optimizer: null, schedule: null, rng: 0, history });
         }
-        await select.onEpochEnd?.(log, context);
+        if (trained) o.onEpochEnd?.(log);
+        else await select.onEpochEnd?.(log, context);
         continue;
       }
+      trained = true;
       interrupted = await this.trainPhase(lm, featureIndex, phase.filter((m) => m !== 'source-only') as LossMethod[], data, {
         history, context, callbacks: [select, ...(o.callbacks ?? [])], recipe, stageIndex: i, resume: here, complete,
       });
@@ -508,7 +567,7 @@ export class DomainAdapter {
             parts.transfer = tf.keep(transfer);
             return tf.add(cls, transfer) as tf.Scalar;
           }, vars);
-          optimizer.step(grads);
+          optimizer.step(o.clipNorm !== undefined ? clipGradNorm(grads, o.clipNorm).grads : grads);
           return { loss: value, ...parts } as unknown as tf.NamedTensorMap;
         });
         const names = Object.keys(figures);

@@ -112,6 +112,31 @@ describe('DomainAdapter', () => {
     await expect(new DomainAdapter({ method: 'coral' }).fit(m, { source: badLabels, target: { xs: target.xs } })).rejects.toThrow(/label 5 at index 0/);
   });
 
+  it('clipNorm clips the global gradient norm of every step (model and discriminator together), as torch.nn.utils.clip_grad_norm_', async () => {
+    expect(() => new DomainAdapter({ method: 'dann', clipNorm: 0 })).toThrow(/clipNorm must be > 0/);
+    const step = async (clipNorm?: number) => {
+      const m = net(9);
+      const before = m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+      await new DomainAdapter({ method: 'mmd', optimizer: 'sgd', weightDecay: 0, learningRate: 0.5, schedule: 'constant', epochs: 1, stepsPerEpoch: 1, batchSize: 16, seed: 3, progress: false, ...(clipNorm !== undefined ? { clipNorm } : {}) }).fit(m, data);
+      const after = m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+      return Math.sqrt(before.reduce((a, b, i) => a + b.reduce((s, v, j) => s + (after[i][j] - v) ** 2, 0), 0));
+    };
+    const free = await step();
+    // One plain SGD step moves the weights by lr * |g|: clipped, by exactly lr * clipNorm.
+    expect(free / 0.5).toBeGreaterThan(0.02);
+    expect(await step(0.01)).toBeCloseTo(0.5 * 0.01, 5);
+    // A bound above the norm changes nothing.
+    expect(await step(1e6)).toBeCloseTo(free, 6);
+    // DANN: the discriminator's gradients count toward the global norm, so the model alone moves less than lr * clipNorm.
+    const m = net(9);
+    const before = m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+    await new DomainAdapter({ method: 'dann', optimizer: 'sgd', weightDecay: 0, learningRate: 0.5, schedule: 'constant', epochs: 1, stepsPerEpoch: 1, batchSize: 16, seed: 3, progress: false, grl: { alpha: 10, lo: 1, hi: 1, maxIters: 1 }, clipNorm: 0.01 }).fit(m, data);
+    const after = m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+    const moved = Math.sqrt(before.reduce((a, b, i) => a + b.reduce((s, v, j) => s + (after[i][j] - v) ** 2, 0), 0));
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThan(0.5 * 0.01 * 0.999);
+  });
+
   it('featureLayer names where the discriminator attaches: the layers up to it are the backbone (backboneLrScale), the rest the label predictor', async () => {
     // A two-hidden-layer net: default feature layer 'hidden2' (the layer before the last); the paper's
     // digits setup attaches at the lower 'features' layer instead.
