@@ -31,6 +31,7 @@ export default defineConfig({
           { text: 'Frozen encoders (ONNX, TF.js)', link: '/encoders' },
           { text: 'Domain adaptation', link: '/adaptation' },
           { text: 'Hyperparameter search', link: '/tuning' },
+          { text: 'Trials on queue workers', link: '/scale' },
           { text: 'Reliability: hostile files and crashes', link: '/reliability' },
         ],
       },

@@ -16,6 +16,7 @@ import { lrFindCommand } from './commands/lr_find.js';
 import { modelsCommand } from './commands/models.js';
 import { predictCommand } from './commands/predict.js';
 import { tuneCommand } from './commands/tune.js';
+import { workerCommand } from './commands/worker.js';
 import { VERSION } from '../version.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; about: string }> = {
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; about
   models: { run: modelsCommand, about: 'the model zoo and what is cached' },
   doctor: { run: doctorCommand, about: 'which backends run here and what to install for speed' },
   tune: { run: tuneCommand, about: 'hyperparameter search from a study file' },
+  worker: { run: workerCommand, about: 'run the trials of studies queued on Redis (BullMQ), on this machine' },
 };
 
 function help(): string {

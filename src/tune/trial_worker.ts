@@ -9,6 +9,8 @@
 export const TRIAL_WORKER_SOURCE = `
 import { pathToFileURL } from 'node:url';
 const [moduleFile, exportName] = process.argv.slice(-2);
+// The parent is gone (killed): nobody will read the result, so stop now instead of computing on.
+process.on('disconnect', () => process.exit(1));
 process.once('message', async ({ config, trialId }) => {
   try {
     const mod = await import(pathToFileURL(moduleFile).href);

@@ -46,8 +46,27 @@ export interface ObjectiveModule {
  * forwards its intermediate reports through `report` (whose answer says whether to go on).
  */
 export interface TrialExecutor {
-  run(trialId: number, config: TrialConfig, report: TrialContext['report']): Promise<number>;
+  run(trialId: number, config: TrialConfig, report: TrialReport): Promise<number>;
+  /** Called once before the first trial with the study's description and folder (an executor that keys its jobs by study binds here). */
+  open?(study: StudyInfo): Promise<void>;
+  /** Called when every trial of the study is recorded (nothing is left to resume: an executor may clean up). */
+  end?(): Promise<void>;
 }
+
+/** What {@link TrialExecutor.open} learns about the study. */
+export interface StudyInfo {
+  /** Strategy, mode, seed, budget, space, ASHA settings and initial configurations (as `study.json`). */
+  description: Record<string, unknown>;
+  /** The study folder, when there is one. */
+  dir?: string;
+}
+
+/**
+ * How an executor forwards a trial's report: resolves to whether the trial goes on. `decided`
+ * replays a report whose decision was already acted on (a driver restarted while its workers ran
+ * on): the value is recorded for the strategy, and that decision stands.
+ */
+export type TrialReport = (step: number, value: number, decided?: boolean) => Promise<boolean>;
 
 /** Runs an in-process objective function. */
 export function functionExecutor(objective: Objective): TrialExecutor {
@@ -133,15 +152,24 @@ function better(mode: 'max' | 'min', a: number, b: number): boolean {
   return mode === 'max' ? a > b : a < b;
 }
 
-/** Runs `objective` in a child process (see trial_worker.ts). */
-function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: number, report: TrialContext['report'], timeoutS?: number): Promise<number> {
+/** Runs `objective` in a child process (see trial_worker.ts); also the queue workers' way to run a trial. */
+export function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: number, report: TrialContext['report'], timeoutS?: number, options: { detached?: boolean; signal?: AbortSignal } = {}): Promise<number> {
   const file = path.resolve(obj.module);
   if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `tune: objective module ${file} does not exist.`);
   const loader = /\.[cm]?ts$/.test(file) ? ['--import', 'tsx'] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', TRIAL_WORKER_SOURCE, file, obj.exportName ?? 'objective'], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-    let stderr = '';
+    // detached: its own process group, so a Ctrl-C meant for a queue worker does not kill its trials (they still exit when the worker dies: IPC disconnect).
+    const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', TRIAL_WORKER_SOURCE, file, obj.exportName ?? 'objective'], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], detached: options.detached === true });
     let settled = false;
+    const abort = () => {
+      if (settled) return;
+      settled = true;
+      child.kill('SIGKILL');
+      reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error(`trial ${trialId} was aborted`));
+    };
+    options.signal?.addEventListener('abort', abort, { once: true });
+    if (options.signal?.aborted === true) abort();
+    let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
@@ -151,10 +179,21 @@ function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: number, 
       reject(new Error(`trial ${trialId} timed out after ${timeoutS} s`));
     }, timeoutS * 1000);
     child.on('message', (m: { type: string; step?: number; value?: number; message?: string }) => {
-      if (m.type === 'report') void report(m.step as number, m.value as number).then((go) => child.connected && child.send({ type: 'decision', continue: go }));
-      else if (m.type === 'done' && !settled) {
+      if (m.type === 'report') {
+        // JSON turned a non-finite value into null on the way: it was not a number.
+        report(m.step as number, typeof m.value === 'number' ? m.value : Number.NaN).then(
+          (go) => child.connected && child.send({ type: 'decision', continue: go }),
+          (err: unknown) => {
+            // The report could not be decided (a queue worker lost its job): end the trial with that reason.
+            if (settled) return;
+            settled = true;
+            child.kill('SIGKILL');
+            reject(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
+      } else if (m.type === 'done' && !settled) {
         settled = true;
-        resolve(m.value as number);
+        resolve(typeof m.value === 'number' ? m.value : Number.NaN);
       } else if (m.type === 'error' && !settled) {
         settled = true;
         reject(new Error(m.message));
@@ -162,6 +201,7 @@ function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: number, 
     });
     child.on('exit', (code, signal) => {
       if (timer !== undefined) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', abort);
       if (!settled) {
         settled = true;
         reject(new Error(`trial ${trialId} exited with ${signal ?? `code ${code}`} before reporting a result${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
@@ -214,6 +254,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
       fs.renameSync(`${studyFile}.tmp`, studyFile);
     }
   }
+  await executor.open?.({ description: study, ...(dir !== undefined ? { dir } : {}) });
   const asha = strategy === 'asha' ? new Asha({ ...(options.asha as { maxResource: number }), mode }) : null;
   const done = new Map<number, TrialRecord>();
   for (const r of previous.sort((a, b) => a.id - b.id)) {
@@ -229,9 +270,10 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
     const config = configOf(id);
     const reports: [number, number][] = [];
     let stopped = false;
-    const report = async (step: number, value: number): Promise<boolean> => {
+    const report = async (step: number, value: number, decided?: boolean): Promise<boolean> => {
       reports.push([step, value]);
-      const go = asha === null ? true : asha.report(step, value) === 'continue' || step >= (options.asha as { maxResource: number }).maxResource;
+      const rule = asha === null ? true : asha.report(step, value) === 'continue' || step >= (options.asha as { maxResource: number }).maxResource;
+      const go = decided ?? rule;
       if (!go) stopped = true;
       return go;
     };
@@ -256,6 +298,7 @@ export async function tune(options: TuneOptions): Promise<TuneResult> {
   await Promise.all(Array.from({ length: Math.min(parallel, Math.max(1, queue.length)) }, worker));
 
   const trials = [...done.values()].sort((a, b) => a.id - b.id);
+  if (trials.length === total) await executor.end?.();
   if (dir !== undefined) writePlots(path.join(dir, 'plots'), trials, options.space);
   const pick = (xs: TrialRecord[]): TrialRecord | null => xs.filter((t) => t.value !== undefined && Number.isFinite(t.value)).reduce<TrialRecord | null>((b, t) => (b === null || better(mode, t.value as number, b.value as number) ? t : b), null);
   return { best: pick(trials.filter((t) => t.status === 'completed')) ?? pick(trials), trials, resumed };

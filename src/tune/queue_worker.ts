@@ -1,0 +1,159 @@
+/**
+ * `runWorker` (and `transferkit worker`): takes trials from a queue fed by a driver's
+ * {@link queueExecutor} and runs each in a child process of its own (a crash, a leak or an
+ * exhausted wasm heap ends that trial only), with the objective module *this worker* was started
+ * with — a job names a trial and its configuration, never code to load, so whoever can write to
+ * Redis cannot make a worker import a module of their choosing.
+ *
+ * Each intermediate report becomes the job's progress; the worker then waits for the driver's
+ * decision (see queue_connection.ts) and re-publishes the report every few seconds until it comes,
+ * so a restarted driver picks it up. When the driver's heartbeat has been gone for
+ * `driverTimeoutMs`, the trial is stopped and put back on the queue for later (it reruns from the
+ * start once a driver is back) — a worker never waits forever for a driver that is gone. A worker
+ * killed mid-trial (`kill -9`) leaves its job locked until the lock expires (`lockDurationMs`, then up
+ * to `stalledIntervalMs` more); any worker's stalled-job check then puts it back on the queue (at
+ * most `retries` times, BullMQ `maxStalledCount`) and it runs again from the start. Trials run in
+ * their own process group, so a Ctrl-C meant for the worker lets them finish.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TransferKitError } from '../errors.js';
+import { checkName, decisionsKey, fileHash, heartbeatKey, loadBullmq, redisClient, redisConnection, sleep, type TrialJobData, type TrialProgress } from './queue_connection.js';
+import { runInChild } from './tune.js';
+
+/** Options of {@link runWorker}. */
+export interface WorkerOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  redis: string;
+  /** Queue name (the driver's `queue`). */
+  queue: string;
+  /** The objective module this worker runs (.js/.mjs, or .ts through tsx); jobs name only its export. */
+  module: string;
+  /** Trials at once in this worker (default 1: one per process keeps timings honest). */
+  concurrency?: number;
+  /** How long a job's lock lasts without renewal: a killed worker's trial is rerun after about this long (default 30000, BullMQ's). */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (default: `lockDurationMs`). */
+  stalledIntervalMs?: number;
+  /** Times a trial whose worker died is put back on the queue before it is recorded as failed (BullMQ `maxStalledCount`; default 1). */
+  retries?: number;
+  /** Put a trial back on the queue when the driver's heartbeat has been gone this long (default 60000 ms). */
+  driverTimeoutMs?: number;
+  /** Key prefix (default `'tk'`, as the driver's). */
+  prefix?: string;
+  /** Stops taking trials and closes when aborted (running trials are finished first). */
+  signal?: AbortSignal;
+  /** Called when a trial starts and ends. */
+  onTrial?: (event: { type: 'start' | 'end'; trialId: number; value?: number; error?: string }) => void;
+}
+
+/** A running worker. */
+export interface QueueWorker {
+  /** Stops taking trials, waits for the running ones, closes the connections. */
+  close(): Promise<void>;
+  /** Resolves when the worker has closed. */
+  closed: Promise<void>;
+}
+
+/** Starts a worker (see module doc). */
+export async function runWorker(options: WorkerOptions): Promise<QueueWorker> {
+  const queueName = checkName('queue', options.queue);
+  const prefix = checkName('prefix', options.prefix ?? 'tk');
+  const file = path.resolve(options.module);
+  if (!fs.existsSync(file)) throw new TransferKitError('E_IO_NOT_FOUND', `runWorker: objective module ${file} does not exist. Pass the module exporting the study's objective (the driver's jobs name only its export).`);
+  const concurrency = options.concurrency ?? 1;
+  const lockDuration = options.lockDurationMs ?? 30_000;
+  const retries = options.retries ?? 1;
+  for (const [k, v] of Object.entries({ concurrency, lockDurationMs: lockDuration })) {
+    if (!(Number.isInteger(v) && v >= 1)) throw new TransferKitError('E_BAD_OPTION', `runWorker: ${k} must be an integer >= 1. Received: ${k}=${v}.`);
+  }
+  if (!(Number.isInteger(retries) && retries >= 0)) throw new TransferKitError('E_BAD_OPTION', `runWorker: retries must be an integer >= 0. Received: retries=${retries}.`);
+  const driverTimeout = options.driverTimeoutMs ?? 60_000;
+  const moduleHash = fileHash(file);
+  const connection = redisConnection(options.redis);
+  const { Worker, DelayedError, UnrecoverableError } = await loadBullmq();
+  const redis = await redisClient(connection);
+  let stopping = false;
+  const driverAlive = async (study: string): Promise<boolean> => (await redis.exists(heartbeatKey(prefix, queueName, study))) === 1;
+
+  let worker: InstanceType<typeof Worker<TrialJobData, number>>;
+  try {
+    worker = new Worker<TrialJobData, number>(
+      queueName,
+      async (job, token) => {
+        const d = job.data;
+        if (d.moduleHash !== undefined && d.moduleHash !== moduleHash) {
+          throw new UnrecoverableError(`trial ${d.trialId}: this worker runs ${file} (sha256 ${moduleHash}), the study expects another module (sha256 ${d.moduleHash}). One queue per objective module.`);
+        }
+        // No driver to decide the reports: leave the trial for later rather than run it blind.
+        const later = async (): Promise<never> => {
+          await job.moveToDelayed(Date.now() + 5_000, token);
+          throw new DelayedError();
+        };
+        if (!(await driverAlive(d.study))) return later();
+        const key = decisionsKey(prefix, queueName, d.study, d.trialId);
+        const trial = new AbortController();
+        let driverGone = false;
+        options.onTrial?.({ type: 'start', trialId: d.trialId });
+        const report = async (step: number, value: number): Promise<boolean> => {
+          const progress: TrialProgress = { step, value };
+          await job.updateProgress(progress);
+          // Wait for the driver's decision; re-publish now and then for a driver that restarted.
+          let lastSeen = Date.now();
+          for (let waited = 100; !trial.signal.aborted; waited += 100) {
+            await sleep(100);
+            const v = await redis.hget(key, String(step));
+            if (v !== null) return (JSON.parse(v) as { go: boolean }).go;
+            if (waited % 5000 === 0) {
+              if (await driverAlive(d.study)) lastSeen = Date.now();
+              else if (Date.now() - lastSeen > driverTimeout) {
+                driverGone = true;
+                trial.abort(new Error(`trial ${d.trialId}: no driver for ${Math.round(driverTimeout / 1000)} s`));
+                return false;
+              }
+              await job.updateProgress(progress);
+            }
+          }
+          return false;
+        };
+        try {
+          const value = await runInChild({ module: file, exportName: d.exportName }, d.config, d.trialId, report, d.trialTimeoutS, { detached: true, signal: trial.signal });
+          options.onTrial?.({ type: 'end', trialId: d.trialId, value });
+          return value;
+        } catch (err) {
+          if (driverGone) {
+            options.onTrial?.({ type: 'end', trialId: d.trialId, error: 'put back on the queue: no driver' });
+            return later();
+          }
+          options.onTrial?.({ type: 'end', trialId: d.trialId, error: (err as Error).message });
+          throw err;
+        } finally {
+          // Stops a report loop still polling for a trial that has ended.
+          trial.abort();
+        }
+      },
+      { connection, prefix, concurrency, lockDuration, stalledInterval: options.stalledIntervalMs ?? lockDuration, maxStalledCount: retries },
+    );
+  } catch (err) {
+    await redis.quit().catch(() => undefined);
+    throw err;
+  }
+  // A lost connection is retried by the client; BullMQ reports it here instead of crashing the process.
+  worker.on('error', (err) => {
+    if (!stopping) console.error(`[transferkit worker] ${err.message}`);
+  });
+  const close = async (): Promise<void> => {
+    stopping = true;
+    await worker.close();
+    await redis.quit().catch(() => undefined);
+  };
+  const closed = new Promise<void>((resolve) => worker.once('closed', () => resolve()));
+  options.signal?.addEventListener('abort', () => void close(), { once: true });
+  try {
+    await worker.waitUntilReady();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { close, closed };
+}
