@@ -14,10 +14,19 @@
  * to `stalledIntervalMs` more); any worker's stalled-job check then puts it back on the queue (at
  * most `retries` times, BullMQ `maxStalledCount`) and it runs again from the start. Trials run in
  * their own process group, so a Ctrl-C meant for the worker lets them finish.
+ *
+ * The same worker embeds feature-extraction shards (`extractFeaturesOnQueue`): its module's
+ * `encoder` export (an async function returning a FrozenEncoder, which starts its own backend) is
+ * built once per process and kept; each shard's rows go to the shared feature store.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TransferKitError } from '../errors.js';
+import { decodeImageAsync } from '../data/decode_image_node.js';
+import { featureCacheKey, readFeatureCache, writeFeatureCache } from '../encoders/feature_cache.js';
+import { isFrozenEncoder, type FrozenEncoder } from '../models/frozen_encoder.js';
+import type { ShardJobData } from './queue_extract.js';
 import { checkName, decisionsKey, fileHash, heartbeatKey, loadBullmq, redisClient, redisConnection, sleep, type TrialJobData, type TrialProgress } from './queue_connection.js';
 import { runInChild } from './tune.js';
 
@@ -27,7 +36,7 @@ export interface WorkerOptions {
   redis: string;
   /** Queue name (the driver's `queue`). */
   queue: string;
-  /** The objective module this worker runs (.js/.mjs, or .ts through tsx); jobs name only its export. */
+  /** The module this worker runs (.js/.mjs, or .ts through tsx): its objective export for trials, its encoder export for extraction shards; jobs name only the export. */
   module: string;
   /** Trials at once in this worker (default 1: one per process keeps timings honest). */
   concurrency?: number;
@@ -43,6 +52,8 @@ export interface WorkerOptions {
   prefix?: string;
   /** Stops taking trials and closes when aborted (running trials are finished first). */
   signal?: AbortSignal;
+  /** Called when this worker has embedded a feature-extraction shard (not when the store had it). */
+  onShard?: (event: { key: string; rows: number; seconds: number }) => void;
   /** Called when a trial starts and ends. */
   onTrial?: (event: { type: 'start' | 'end'; trialId: number; value?: number; error?: string }) => void;
 }
@@ -76,12 +87,50 @@ export async function runWorker(options: WorkerOptions): Promise<QueueWorker> {
   let stopping = false;
   const driverAlive = async (study: string): Promise<boolean> => (await redis.exists(heartbeatKey(prefix, queueName, study))) === 1;
 
-  let worker: InstanceType<typeof Worker<TrialJobData, number>>;
+  // Encoders are built once per process (loading weights is the expensive part), per export name.
+  const encoders = new Map<string, Promise<FrozenEncoder>>();
+  const encoderFor = (exportName: string): Promise<FrozenEncoder> => {
+    let e = encoders.get(exportName);
+    if (e === undefined) {
+      e = (import(pathToFileURL(file).href) as Promise<Record<string, unknown>>).then(async (mod) => {
+        const make = mod[exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[exportName];
+        if (typeof make !== 'function') throw new UnrecoverableError(`${file} exports no function named '${exportName}' (an async function returning the frozen encoder).`);
+        const enc: unknown = await (make as () => Promise<unknown>)();
+        if (!isFrozenEncoder(enc)) throw new UnrecoverableError(`${file}'s '${exportName}' did not return a frozen encoder (loadOnnxEncoder, textEncoder or imageEncoder build one).`);
+        return enc;
+      });
+      e.catch(() => encoders.delete(exportName));
+      encoders.set(exportName, e);
+    }
+    return e;
+  };
+  const embedShard = async (d: ShardJobData): Promise<number> => {
+    const enc = await encoderFor(d.exportName);
+    if (enc.fingerprint !== d.fingerprint) throw new UnrecoverableError(`shard ${d.key}: this worker's encoder '${enc.id}' (fingerprint ${enc.fingerprint.slice(0, 12)}) is not the driver's (${d.fingerprint.slice(0, 12)}): other weights or files.`);
+    const { key, inputs: digest } = featureCacheKey(enc, d.inputs);
+    if (key !== d.key) throw new UnrecoverableError(`shard ${d.key}: its inputs hash to ${key} on this worker: the files differ from the driver's.`);
+    if ((await readFeatureCache(d.cacheDir, key, enc, d.inputs.length)) !== null) return d.inputs.length; // another worker embedded it
+    const t0 = performance.now();
+    const out = new Float32Array(d.inputs.length * enc.dim);
+    for (let i = 0; i < d.inputs.length; i += d.batchSize) {
+      const batch = d.inputs.slice(i, i + d.batchSize);
+      const xs = enc.modality === 'image' ? await Promise.all(batch.map(async (p) => decodeImageAsync(await fs.promises.readFile(p), p))) : batch;
+      const r = await enc.encode(xs);
+      if (r.length !== batch.length * enc.dim) throw new TransferKitError('E_MODEL_TOPOLOGY', `Encoder '${enc.id}' returned ${r.length} values for ${batch.length} inputs; expected ${batch.length} x ${enc.dim}.`);
+      out.set(r, i * enc.dim);
+    }
+    await writeFeatureCache(d.cacheDir, key, enc, digest, out);
+    options.onShard?.({ key, rows: d.inputs.length, seconds: (performance.now() - t0) / 1000 });
+    return d.inputs.length;
+  };
+
+  let worker: InstanceType<typeof Worker<TrialJobData | ShardJobData, number>>;
   try {
-    worker = new Worker<TrialJobData, number>(
+    worker = new Worker<TrialJobData | ShardJobData, number>(
       queueName,
       async (job, token) => {
-        const d = job.data;
+        if (job.name === 'extract') return embedShard(job.data as unknown as ShardJobData);
+        const d = job.data as TrialJobData;
         if (d.moduleHash !== undefined && d.moduleHash !== moduleHash) {
           throw new UnrecoverableError(`trial ${d.trialId}: this worker runs ${file} (sha256 ${moduleHash}), the study expects another module (sha256 ${d.moduleHash}). One queue per objective module.`);
         }

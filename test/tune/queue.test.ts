@@ -11,6 +11,16 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Asha, queueExecutor, tune, uniform, type TrialConfig, type TrialExecutor, type TrialRecord } from '../../src/entries/tune.js';
 import { TestRedis, redisUnavailable } from '../helpers/redis.js';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
+import { extractFeatures, extractFeaturesOnQueue } from '../../src/entries/encoders.js';
+import { decodeImage } from '../../src/entries/io.js';
+import { loadMnist } from '../../src/entries/datasets.js';
+import { fileSystem } from '../../src/io/file_system.js';
+import type { FrozenEncoder } from '../../src/models/frozen_encoder.js';
+import { asset } from '../helpers/assets.js';
+import { useBackend } from '../../src/index.js';
+import { tinyConvNet } from '../helpers/tiny_model.js';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -20,6 +30,8 @@ const ASHA = { strategy: 'asha' as const, asha: { maxResource: 9 }, seed: 0 };
 let skip: string | null = null;
 let redis: TestRedis;
 const children: ChildProcess[] = [];
+/** Everything each worker wrote to stderr. */
+const workerLog = new Map<ChildProcess, string>();
 
 beforeAll(async () => {
   skip = (await redisUnavailable()) ?? (fs.existsSync(CLI) ? null : 'dist/cli.js not built (npm test builds it first)');
@@ -82,6 +94,7 @@ async function workers(n: number, queue: string, module: string, env: Record<str
       let err = '';
       child.stderr?.on('data', (d: Buffer) => {
         err += d.toString();
+        workerLog.set(child, err);
         if (err.includes('waiting for trials')) resolve(child);
       });
       child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${err}`)));
@@ -290,6 +303,72 @@ describe('queueExecutor + transferkit worker (BullMQ on Redis)', () => {
     expect(err).toContain('trial 0: failed (put back on the queue: no driver)');
     await stopWorkers([w]);
   }, 120_000);
+});
+
+describe('extractFeaturesOnQueue (shards on worker processes, a shared feature store)', () => {
+  it('2,000 MNIST digits in 8 shards over 2 workers equal the single-process rows exactly; a second run reads every shard from the store, a third recomputes only a lost one', async (ctx) => {
+    if (skip !== null) return ctx.skip();
+    const images = asset('data/mnist/t10k-images-idx3-ubyte.gz');
+    const labels = asset('data/mnist/t10k-labels-idx1-ubyte.gz');
+    if (images === null || labels === null) return ctx.skip();
+    await useBackend('cpu');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-extract-'));
+    // 2,000 real digits as PNG files (what workers on other hosts would read from a shared volume).
+    const mnist = await loadMnist(images, labels);
+    const files: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const png = new PNG({ width: 28, height: 28 });
+      for (let p = 0; p < 784; p++) {
+        const v = mnist.images[i * 784 + p];
+        png.data.set([v, v, v, 255], p * 4);
+      }
+      files.push(path.join(dir, `digit-${i}.png`));
+      fs.writeFileSync(files[i], PNG.sync.write(png));
+    }
+    // The encoder: a small seeded convnet saved as a TF.js folder, built by the workers' module.
+    const modelDir = path.join(dir, 'model');
+    const net = tinyConvNet({ inputSize: 32, seed: 5 });
+    await net.save(fileSystem(modelDir));
+    net.dispose();
+    const dist = (f: string) => JSON.stringify(pathToFileURL(path.resolve(__dirname, '../../dist', f)).href);
+    const module = path.join(dir, 'encoder.mjs');
+    fs.writeFileSync(module, `
+      import { useBackend, loadPretrained } from ${dist('index.js')};
+      import { imageEncoder } from ${dist('encoders.js')};
+      export async function encoder() {
+        await useBackend('cpu');
+        return imageEncoder(await loadPretrained(${JSON.stringify(modelDir)}));
+      }
+    `);
+    const ws = await workers(2, 'q-extract', module);
+    const enc = (await (await import(module)).encoder()) as FrozenEncoder;
+    const single = await extractFeatures(enc, files.map((f) => decodeImage(fs.readFileSync(f), f)), { cache: false, progress: 'silent' });
+    const want = single.features.dataSync().slice();
+    single.features.dispose();
+    const store = path.join(dir, 'store');
+    const run = () => extractFeaturesOnQueue(enc, files, { redis: redis.url, queue: 'q-extract', shardSize: 256, cacheDir: store });
+    const first = await run();
+    expect([first.shards, first.computed, first.fromCache]).toEqual([8, 8, 0]);
+    expect(first.features.shape).toEqual([2000, enc.dim]);
+    expect(first.features.dataSync()).toEqual(want);
+    first.features.dispose();
+    const again = await run();
+    expect([again.computed, again.fromCache]).toEqual([0, 8]);
+    expect(again.features.dataSync()).toEqual(want);
+    again.features.dispose();
+    // Lose one shard's rows: only that shard is embedded again.
+    const lost = fs.readdirSync(store).find((f) => f.endsWith('.f32')) as string;
+    fs.rmSync(path.join(store, lost));
+    const third = await run();
+    expect([third.computed, third.fromCache]).toEqual([1, 7]);
+    expect(third.features.dataSync()).toEqual(want);
+    third.features.dispose();
+    // Both workers embedded shards (8 in the first run, 1 in the third).
+    const embedded = ws.map((w) => (workerLog.get(w) ?? '').split('\n').filter((l) => / embedded 256 inputs| embedded 208 inputs/.test(l)).length);
+    expect(embedded.every((n) => n >= 1), `shards per worker: ${embedded.join(', ')}`).toBe(true);
+    expect(embedded[0] + embedded[1]).toBe(9);
+    await stopWorkers(ws);
+  }, 180_000);
 });
 
 describe('queue options', () => {

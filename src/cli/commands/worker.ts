@@ -25,6 +25,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     driverTimeoutMs: int(values, 'driver-timeout-ms', 60_000, 1),
     ...(typeof values.prefix === 'string' ? { prefix: values.prefix } : {}),
     signal: stop.signal,
+    onShard: (e) => console.error(`shard ${e.key.slice(0, 12)}: embedded ${e.rows} inputs in ${e.seconds.toFixed(1)} s`),
     onTrial: (e) => console.error(e.type === 'start' ? `trial ${e.trialId}: started` : `trial ${e.trialId}: ${e.error !== undefined ? `failed (${e.error.split('\n')[0]})` : `done ${e.value}`}`),
   });
   console.error(`transferkit worker: waiting for trials on queue '${String(values.queue)}' (pid ${process.pid})`);
