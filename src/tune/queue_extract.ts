@@ -87,6 +87,7 @@ export async function extractFeaturesOnQueue(encoder: FrozenEncoder, inputs: rea
   for (const [k, v] of Object.entries({ shardSize, batchSize, attempts })) {
     if (!(Number.isInteger(v) && v >= 1)) throw new TransferKitError('E_BAD_OPTION', `extractFeaturesOnQueue: ${k} must be an integer >= 1. Received: ${k}=${v}.`);
   }
+  if (!(pollMs > 0)) throw new TransferKitError('E_BAD_OPTION', `extractFeaturesOnQueue: pollMs must be > 0. Received: pollMs=${pollMs}.`);
   if (inputs.length === 0) throw new TransferKitError('E_DATA', `extractFeaturesOnQueue: no inputs to embed with '${encoder.id}'.`);
   const bad = inputs.findIndex((x) => typeof x !== 'string');
   if (bad >= 0) throw new TransferKitError('E_DATA', `extractFeaturesOnQueue: input ${bad} is not a string; shards travel as texts or image file paths (decoded images stay in this process: use extractFeatures).`);
@@ -104,18 +105,37 @@ export async function extractFeaturesOnQueue(encoder: FrozenEncoder, inputs: rea
     const queue = new Queue<ShardJobData>(queueName, { connection, prefix });
     queue.on('error', () => undefined);
     try {
-      await queue.addBulk(missing.map((i) => ({
+      const job = (i: number) => ({
         name: 'extract',
         data: { key: keys[i], inputs: shards[i], fingerprint: encoder.fingerprint, exportName: options.exportName ?? 'encoder', cacheDir, batchSize },
         opts: { jobId: `x-${keys[i]}`, attempts, removeOnComplete: false, removeOnFail: false },
-      })));
+      });
+      await queue.addBulk(missing.map(job));
+      // An id that already existed keeps its old job: a failed one (fixed since?) or a completed one
+      // whose rows are gone must run again; one writing to another store is refused.
+      for (const i of missing) {
+        const old = await Job.fromId<ShardJobData>(queue, `x-${keys[i]}`);
+        if (old === undefined) continue;
+        if (old.data.cacheDir !== cacheDir) {
+          throw new TransferKitError('E_BAD_OPTION', `extractFeaturesOnQueue: shard ${i} is already queued by another driver writing to ${old.data.cacheDir}, not ${cacheDir}. Use the same cacheDir (a shared folder), or wait for that run.`);
+        }
+        const state = await old.getState();
+        if (state === 'failed' || (state === 'completed' && (await readFeatureCache(cacheDir, keys[i], encoder, shards[i].length)) === null)) {
+          await old.remove();
+          const again = job(i);
+          await queue.add(again.name, again.data, again.opts);
+        }
+      }
       const pending = new Set(missing);
       while (pending.size > 0) {
         for (const i of [...pending]) {
           const job = await Job.fromId(queue, `x-${keys[i]}`);
           const state = job === undefined ? 'missing' : await job.getState();
           if (state === 'failed') {
-            const reason = (await Job.fromId(queue, `x-${keys[i]}`))?.failedReason ?? 'unknown';
+            const failed = await Job.fromId(queue, `x-${keys[i]}`);
+            const reason = failed?.failedReason ?? 'unknown';
+            // Not left behind: a rerun after the cause is fixed must embed the shard again.
+            await failed?.remove().catch(() => undefined);
             throw new TransferKitError('E_DATA', `extractFeaturesOnQueue: shard ${i} (inputs ${i * shardSize}–${i * shardSize + shards[i].length - 1}) failed on a worker: ${reason}`);
           }
           // Completed (or already cleaned up by another driver): the rows are in the store.
