@@ -14,7 +14,11 @@
  * by reading its loss (or output) back, so GPU work is finished inside the timed interval.
  * Every configuration runs in its own child process, so peak resident memory is per
  * configuration (and the wasm heap, which never shrinks, starts empty each time).
- * Output: one JSON line per measurement, then a summary JSON line with tk/PyTorch ratios.
+ * On webgpu, one warm step's GPU dispatches are counted (`countGpuDispatches`) and printed beside
+ * the timing (`dispatchesPerStep`, and per TF.js kernel); on a software rasteriser (llvmpipe) the
+ * step runs at batch 2 and only the dispatches are reported (they barely depend on batch).
+ * Output: one JSON line per measurement, then a summary JSON line with tk/PyTorch ratios and the
+ * webgpu dispatch counts.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -50,16 +54,17 @@ interface Result extends Partial<Job> {
   [k: string]: unknown;
 }
 
-async function child(job: Job): Promise<void> {
+async function child(spec: Job): Promise<void> {
+  let job = spec;
   const tf = await import('@tensorflow/tfjs-core');
   const tk = { ...(await import('transferkit')), ...(await import('transferkit/optimizers')) };
   const { trainStepAsync } = await import('../src/train/train_step.js');
   if (job.backend === 'webgpu') await (await import('./_webgpu_preload.js')).preloadWebgpu();
   const info = await tk.useBackend(job.backend as never);
-  if (info.gpuAdapter?.software === true && process.env.TK_BENCH_SOFTWARE_GPU !== '1') {
-    console.log(JSON.stringify({ framework: 'transferkit', ...job, skipped: `webgpu adapter is a software rasteriser (${info.gpuAdapter.device}): correctness only, not timed (set TK_BENCH_SOFTWARE_GPU=1 to time it)` }));
-    return;
-  }
+  // A software rasteriser (llvmpipe) is for correctness: its timings mean nothing, but its
+  // dispatch counts are exact, so count them (at batch 2: the counts barely depend on batch).
+  const software = info.gpuAdapter?.software === true && process.env.TK_BENCH_SOFTWARE_GPU !== '1';
+  if (software) job = { ...job, batch: Math.min(job.batch, 2), microBatch: Math.min(job.microBatch, 2) };
   const pm = job.arch === 'resnet50'
     ? await tk.loadPretrained('resnet50', { weights: null, seed: 1, inputShape: [job.size, job.size, 3] })
     : await tk.loadPretrained(job.model, { inputShape: [job.size, job.size, 3], cutAt: 'out_relu' });
@@ -80,11 +85,23 @@ async function child(job: Job): Promise<void> {
     const mem = tf.memory() as { numBytesInGPUAllocated?: number; numBytesInGPU?: number };
     peakGpuBytes = Math.max(peakGpuBytes, mem.numBytesInGPUAllocated ?? mem.numBytesInGPU ?? 0);
   };
+  // Dispatches of one warm step (webgpu): the first step creates the optimizer's slots.
+  let dispatches: { dispatchesPerStep: number; dispatchTop: string } | undefined;
+  if (job.backend === 'webgpu') {
+    const { countGpuDispatches } = await import('transferkit/backends');
+    await step();
+    const { counts } = await countGpuDispatches(step);
+    dispatches = { dispatchesPerStep: counts.dispatches, dispatchTop: counts.byKernel.slice(0, 6).map(([k, v]) => `${k}:${v}`).join(' ') };
+  }
+  if (software) {
+    console.log(JSON.stringify({ framework: 'transferkit', ...job, ...dispatches, gpu: info.gpuAdapter?.device, skipped: `webgpu adapter is a software rasteriser (${info.gpuAdapter?.device}): dispatches counted at batch ${job.batch}, not timed (set TK_BENCH_SOFTWARE_GPU=1 to time it)` }));
+    return;
+  }
   const sec = await medianStepSeconds(step, job.steps);
   const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
   console.log(JSON.stringify({
     framework: 'transferkit', tfjs: tf.version_core, ...job, model: job.arch === 'resnet50' ? 'resnet50' : path.basename(job.model), threads: info.threads,
-    samplesPerSec: Number((job.batch / sec).toFixed(2)), stepSeconds: Number(sec.toFixed(3)),
+    samplesPerSec: Number((job.batch / sec).toFixed(2)), stepSeconds: Number(sec.toFixed(3)), ...dispatches,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     ...(heap !== undefined ? { wasmHeapMB: Math.round(heap / 2 ** 20) } : {}),
     ...(info.gpuAdapter !== undefined ? { gpu: info.gpuAdapter.device || info.gpuAdapter.description, dawnBackend: info.gpuAdapter.dawnBackend, gpuResidentMB: Math.round(peakGpuBytes / 2 ** 20) } : {}),
@@ -176,7 +193,8 @@ async function main(): Promise<void> {
       ratios[`${r.arch}/${r.backend}/${r.mode}/${r.size}px vs ${label}`] = Number(((r.samplesPerSec as number) / (t.samplesPerSec as number)).toFixed(3));
     }
   }
-  console.log(JSON.stringify({ summary: 'transferkit samples/s divided by PyTorch samples/s, same model, batch, input, machine and run', batch, ratios }));
+  const dispatches = Object.fromEntries(results.filter((r) => typeof r.dispatchesPerStep === 'number').map((r) => [`${r.arch}/${r.mode}/${r.size}px batch ${r.batch}`, r.dispatchesPerStep as number]));
+  console.log(JSON.stringify({ summary: 'transferkit samples/s divided by PyTorch samples/s, same model, batch, input, machine and run', batch, ratios, ...(Object.keys(dispatches).length > 0 ? { webgpuDispatches: dispatches } : {}) }));
 }
 
 void main();

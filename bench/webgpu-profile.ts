@@ -14,7 +14,7 @@ import { preloadWebgpu } from './_webgpu_preload.js';
 import { registerWebgpuTrainingKernels } from '../src/backends/webgpu/register.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' }, backend: { type: 'string', default: 'webgpu' }, depthwise: { type: 'string', default: 'fold' } } });
+const { values } = parseArgs({ options: { model: { type: 'string' }, size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' }, backend: { type: 'string', default: 'webgpu' }, depthwise: { type: 'string', default: 'wgsl' } } });
 const MODEL = values.model ?? path.join(process.env.TRANSFERKIT_ASSETS ?? path.resolve(here, '..', '..', 'shared'), 'models/mobilenet_v2_1.0_224_nsfwjs');
 const size = Number(values.size);
 const batch = Number(values.batch);
@@ -22,7 +22,7 @@ const batch = Number(values.batch);
 async function main(): Promise<void> {
   if (values.backend === 'webgpu') await preloadWebgpu();
   const info = await tk.useBackend(values.backend as tk.BackendName);
-  if (values.backend === 'webgpu') registerWebgpuTrainingKernels({ depthwise: values.depthwise as 'taps' | 'fold' });
+  if (values.backend === 'webgpu') registerWebgpuTrainingKernels({ depthwise: values.depthwise as 'wgsl' | 'taps' | 'fold' });
   const step = await mobilenetTrainStep(MODEL, size, batch);
   await step();
   await step();

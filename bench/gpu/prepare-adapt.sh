@@ -10,7 +10,7 @@ assets=${TRANSFERKIT_ASSETS:-../shared}
 npx tsx bench/adaptation/digits.ts --steps 1 --seeds 0 --methods source-only --cache-dir runs/cache >/dev/null
 rm -rf .gpu-adapt && mkdir -p .gpu-adapt/node_modules/webgpu/dist/linux-x64 .gpu-adapt/assets/data/mnist .gpu-adapt/cache
 banner="import { createRequire as __cr } from 'module'; import { fileURLToPath as __fu } from 'url'; import { dirname as __dn } from 'path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
-npx esbuild bench/adaptation/digits.ts --bundle --platform=node --format=esm --target=node18 --external:webgpu --log-level=error "--banner:js=$banner" --outfile=.gpu-adapt/digits.mjs
+npx esbuild bench/adaptation/digits.ts --bundle --platform=node --format=esm --target=node18 --external:webgpu "--external:./wasm/tfjs-backend-wasm*" --log-level=error "--banner:js=$banner" --outfile=.gpu-adapt/digits.mjs
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm .gpu-adapt/
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js .gpu-adapt/node_modules/webgpu/
 xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > .gpu-adapt/node_modules/webgpu/dist/linux-x64/dawn.node.xz

@@ -10,9 +10,9 @@ assets=${TRANSFERKIT_ASSETS:-../shared}
 rm -rf .gpu && mkdir -p .gpu/node_modules/webgpu/dist/linux-x64 .gpu/model
 banner="import { createRequire as __cr } from 'module'; import { fileURLToPath as __fu } from 'url'; import { dirname as __dn } from 'path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
 for e in train-throughput webgpu-check webgpu-profile; do
-  npx esbuild "bench/$e.ts" --bundle --platform=node --format=esm --target=node18 --external:webgpu --log-level=error "--banner:js=$banner" --outfile=".gpu/$e.mjs"
+  npx esbuild "bench/$e.ts" --bundle --platform=node --format=esm --target=node18 --external:webgpu "--external:./wasm/tfjs-backend-wasm*" --log-level=error "--banner:js=$banner" --outfile=".gpu/$e.mjs"
 done
-cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm bench/torch_mobilenet_v2.py .gpu/
+cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm bench/torch_cnn.py .gpu/
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js .gpu/node_modules/webgpu/
 xz -T2 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > .gpu/node_modules/webgpu/dist/linux-x64/dawn.node.xz
 cp "$assets"/models/mobilenet_v2_1.0_224_nsfwjs/* .gpu/model/

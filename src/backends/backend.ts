@@ -19,7 +19,7 @@ import { TransferKitError } from '../errors.js';
 import { registerWebgpuTrainingKernels } from './webgpu/register.js';
 import { liveEncoders, type LiveEncoderInfo } from './live_encoders.js';
 import { dawnAdapterInfo, installDawn, type GpuAdapterInfo } from './webgpu_node.js';
-import { registerClipByValueGrad } from './clip_by_value_grad.js';
+import { registerClipByValueGrad, registerReluGrad } from './clip_by_value_grad.js';
 import { registerBatchNormInferenceGrad } from '../ops/batch_norm_inference_grad.js';
 import { missingTrainingKernels, registerCpuTrainingKernels, registerWasmTrainingKernels } from './register_training_kernels.js';
 import { simdKernels } from './wasm/simd/simd_kernels.js';
@@ -197,6 +197,7 @@ async function activate(name: BackendName, options: UseBackendOptions): Promise<
 /** Registers the gradients and kernels transferkit adds to the running backend `tfName`. */
 function prepareForTraining(tfName: string): void {
   registerClipByValueGrad();
+  registerReluGrad();
   registerBatchNormInferenceGrad();
   const added = tfName === 'wasm' ? registerWasmTrainingKernels() : tfName === 'cpu' ? registerCpuTrainingKernels() : tfName === 'webgpu' ? registerWebgpuTrainingKernels() : [];
   addedKernels.set(tfName, [...(addedKernels.get(tfName) ?? []), ...added]);

@@ -6,7 +6,8 @@
  * single-threaded loops; measured here they took 563 ms of a 2.4 s MobileNetV2 training step
  * (96 px, batch 32, 36 ReLU6 layers). On wasm the kernel below is one JavaScript pass over the
  * backend's heap (no temporaries), four values per instruction where wasm SIMD runs
- * (`backends/wasm/simd/clip_by_value_grad.wat`); on other backends it is tfjs-core's formula unchanged. The
+ * (`backends/wasm/simd/clip_by_value_grad.wat`); on webgpu one WGSL dispatch (`webgpu/kernels/ClipByValueGrad.ts`);
+ * on other backends it is tfjs-core's formula unchanged. The
  * values are identical to tfjs-core's gradient, NaN included (a NaN x gives 0).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -120,6 +121,37 @@ export function registerClipByValueGrad(): void {
         x: () => {
           // Same dtype rule as tfjs-core's `where`: float inputs only (ReLU6 activations are float32).
           return clipByValueGrad(dy as tf.Tensor, x, clipValueMin, clipValueMax);
+        },
+      };
+    },
+  });
+}
+
+let reluRegistered = false;
+
+/**
+ * ReLU's gradient as one kernel on webgpu: `dy` where `x > 0`, NaN where `x` is NaN, else +0 (the
+ * ReLU6 gradient's WGSL kernel with bounds (0, ∞)). tfjs-core's is `dy * step(x)`, two dispatches;
+ * the one difference: where `dy < 0` and `x <= 0` it gives +0 (tfjs-core: −0). Other backends keep
+ * tfjs-core's formula exactly. Idempotent.
+ */
+export function registerReluGrad(): void {
+  if (reluRegistered) return;
+  reluRegistered = true;
+  tf.registerGradient({
+    kernelName: tf.Relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      return {
+        x: () => {
+          const d = dy as tf.Tensor;
+          if (tf.getBackend() === 'webgpu' && x.dtype === 'float32' && d.dtype === 'float32' && x.size > 0) {
+            registerClipByValueGrad();
+            ensureKernel();
+            return tf.engine().runKernel(ClipByValueGrad, { dy: d, x }, { clipValueMin: 0, clipValueMax: Infinity, lowerExclusive: true, nanThrough: true } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          }
+          return tf.mul(d, tf.cast(tf.step(x), 'float32'));
         },
       };
     },

@@ -12,7 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { batchNormTrain } from '../ops/batch_norm_train.js';
+import { batchNormMovingUpdateComposed, batchNormTrain, canFuseBatchNormActivation } from '../ops/batch_norm_train.js';
+import { fusedActivationAfter, passThroughAt } from './fold_batch_norm.js';
 
 /**
  * How a BatchNorm layer behaves while training.
@@ -55,15 +56,20 @@ function fusedTrainingCall(layer: tfl.layers.Layer, input: tf.Tensor): tf.Tensor
   const bn = layer as unknown as BnInternals;
   const lastAxis = bn.axis === -1 || bn.axis === input.rank - 1;
   if (!fused || !lastAxis || !bn.center || !bn.scale) return null;
-  const { y, mean, variance } = batchNormTrain(input, bn.gamma.read() as tf.Tensor1D, bn.beta.read() as tf.Tensor1D, bn.epsilon);
-  // Same update as tfjs-layers (and Keras): moving -= (moving - batch) * (1 - momentum).
+  // BN → ReLU/ReLU6 as one kernel where the backend has it (webgpu): the activation layer that
+  // follows then passes this output through (the plan of fold_batch_norm.ts says which layer).
+  const act = canFuseBatchNormActivation() ? fusedActivationAfter(layer) : null;
+  const moving = { mean: bn.movingMean.read(), variance: bn.movingVariance.read(), momentum: bn.momentum };
+  const { y, mean, variance, moving: updated, activated } = batchNormTrain(input, bn.gamma.read() as tf.Tensor1D, bn.beta.read() as tf.Tensor1D, bn.epsilon, moving, act?.max);
+  if (act !== null && activated) passThroughAt(y, act.layer);
+  // Same update as tfjs-layers (and Keras): moving -= (moving - batch) * (1 - momentum); in the
+  // forward kernel where the backend does it there (webgpu), else here.
   tf.tidy(() => {
-    for (const [v, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
-      const orig = v.read();
-      v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - bn.momentum)));
-    }
+    const [mm, mv] = updated !== undefined ? [updated.mean, updated.variance] : batchNormMovingUpdateComposed(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
+    bn.movingMean.write(mm);
+    bn.movingVariance.write(mv);
   });
-  tf.dispose([mean, variance]);
+  tf.dispose([mean, variance, ...(updated !== undefined ? [updated.mean, updated.variance] : [])]);
   return y;
 }
 

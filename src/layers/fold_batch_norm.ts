@@ -18,14 +18,19 @@
  * is one more consumer the plan did not see: a chain that the read layer ends early (the read is
  * its convolution, or its BN with an activation after it) is not folded past that layer in that
  * run, so the caller gets the layer's own output (AdaBN reads each BN's *input* this way).
+ * Training calls use the plan too, on backends with a fused BN + ReLU/ReLU6 training kernel
+ * (webgpu): `fusedActivationAfter` names the activation that follows a BN, and `passThroughAt` makes
+ * it pass the fused output through (`batch_norm.ts`).
  * Folding happens only for calls with `training` not true, BN in inference mode, float32 inputs and
  * no gradient tape recording (TF.js has no gradient for a fused ReLU6). The BN and activation layers
  * then pass the already-final tensor through (a shared-buffer clone). Outputs equal the unfolded
  * ones to float32 rounding (tested).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { FoldBatchNorm } from '../kernel_names.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { isBatchNorm, type BnInternals } from './batch_norm.js';
+// Type-only: batch_norm.ts imports this module (training-time BN → activation fusion).
+import type { BnInternals } from './batch_norm.js';
 
 type Layer = tfl.layers.Layer;
 type Kwargs = Record<string, unknown>;
@@ -67,7 +72,8 @@ const perModel = new WeakMap<tfl.LayersModel, boolean>();
  * Turns inference-time Conv→BatchNorm(→ReLU) folding on or off for `model`, or process-wide (the
  * default for models without their own setting; on unless turned off). Off, every layer computes
  * its stock output; for bit-exact comparisons with unpatched models and A/B timing. Folded outputs
- * equal the unfolded ones to float32 rounding.
+ * equal the unfolded ones to float32 rounding. The same plan drives the training-time BN → ReLU
+ * fusion on webgpu, which off is off too.
  */
 export function setInferenceFolding(on: boolean, model?: tfl.LayersModel | { model: tfl.LayersModel }): void {
   if (model !== undefined) perModel.set('model' in model && !('layers' in model) ? model.model : (model as tfl.LayersModel), on);
@@ -116,7 +122,7 @@ function buildPlan(model: tfl.LayersModel): Map<Layer, Fusion> {
     // tfjs-layers' DepthwiseConv2D ignores its dilation rate: leave such layers to their stock call.
     if (conv.padding === 'causal' || (cls === 'DepthwiseConv2D' && conv.dilationRate.some((d) => d !== 1))) continue;
     const bn = soleConsumer(layer, inModel, outputs);
-    if (bn === null || !isBatchNorm(bn)) continue;
+    if (bn === null || bn.getClassName() !== 'BatchNormalization') continue;
     const bnInt = bn as unknown as BnInternals;
     if (bnInt.axis !== -1 && bnInt.axis !== 3) continue;
     const next = soleConsumer(bn, inModel, outputs);
@@ -134,21 +140,37 @@ function foldedCall(layer: Layer, fusion: Fusion, x: tf.Tensor, kwargs: Kwargs):
   const conv = layer as unknown as ConvInternals;
   const bn = fusion.bn as unknown as BnInternals;
   return tf.tidy(() => {
-    const variance = bn.movingVariance.read();
-    const gamma = bn.scale ? bn.gamma.read() : tf.onesLike(variance);
-    const scale = tf.div(gamma, tf.sqrt(tf.add(variance, bn.epsilon)));
-    const beta = bn.center ? bn.beta.read() : tf.zerosLike(variance);
-    const bias0 = conv.bias !== null ? conv.bias.read() : tf.zerosLike(variance);
-    const bias = tf.add(tf.mul(tf.sub(bias0, bn.movingMean.read()), scale), beta) as tf.Tensor1D;
     const strides = conv.strides as [number, number];
+    const kernel = (conv.depthwiseKernel ?? (conv.kernel as tfl.LayerVariable)).read() as tf.Tensor4D;
+    const [filter, bias] = foldedWeights(kernel, conv, bn);
     if (conv.depthwiseKernel !== undefined) {
-      const k = conv.depthwiseKernel.read() as tf.Tensor4D;
-      const filter = tf.mul(k, tf.reshape(scale, [k.shape[2], k.shape[3]])) as tf.Tensor4D;
       return tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter, strides, pad: conv.padding as 'same' | 'valid', bias, activation: fusion.activation });
     }
-    const filter = tf.mul((conv.kernel as tfl.LayerVariable).read(), scale) as tf.Tensor4D;
     return tf.fused.conv2d({ x: x as tf.Tensor4D, filter, strides, pad: conv.padding as 'same' | 'valid', dilations: conv.dilationRate as [number, number], bias, activation: fusion.activation });
   });
+}
+
+/**
+ * W · scale and (b − mean) · scale + beta, scale = gamma / sqrt(var + eps), per output channel
+ * (a depthwise filter's [C, M] output channels flattened): one kernel where the backend has it
+ * (webgpu: one dispatch instead of ~8 per layer and call), else these ops.
+ */
+function foldedWeights(kernel: tf.Tensor4D, conv: ConvInternals, bn: BnInternals): [tf.Tensor4D, tf.Tensor1D] {
+  const mean = bn.movingMean.read();
+  const variance = bn.movingVariance.read();
+  const gamma = bn.scale ? bn.gamma.read() : undefined;
+  const beta = bn.center ? bn.beta.read() : undefined;
+  const bias0 = conv.bias !== null ? conv.bias.read() : undefined;
+  if (kernel.dtype === 'float32' && tf.getKernel(FoldBatchNorm, tf.getBackend()) !== undefined) {
+    const inputs = { filter: kernel, mean, variance, ...(gamma ? { gamma } : {}), ...(beta ? { beta } : {}), ...(bias0 ? { bias: bias0 } : {}) };
+    const out = tf.engine().runKernel(FoldBatchNorm, inputs, { epsilon: bn.epsilon }) as tf.Tensor[];
+    return [out[0] as tf.Tensor4D, out[1] as tf.Tensor1D];
+  }
+  const scale = tf.div(gamma ?? tf.onesLike(variance), tf.sqrt(tf.add(variance, bn.epsilon)));
+  const bias = tf.add(tf.mul(tf.sub(bias0 ?? tf.zerosLike(variance), mean), scale), beta ?? tf.zerosLike(variance)) as tf.Tensor1D;
+  const k = kernel.shape;
+  const filter = conv.depthwiseKernel !== undefined ? tf.mul(kernel, tf.reshape(scale, [k[2], k[3]])) : tf.mul(kernel, scale);
+  return [filter as tf.Tensor4D, bias];
 }
 
 function patchLayer(layer: Layer, wrap: (original: Callable) => Callable): void {
@@ -185,6 +207,23 @@ function planReading(plan: Map<Layer, Fusion>, layer: Layer): Map<Layer, Fusion>
     return cut;
   }
   return plan;
+}
+
+/**
+ * Training calls: the ReLU / ReLU6 layer that the running model's plan puts right after the BN
+ * layer `bn` (its sole consumer), so BN + activation can run as one kernel where the backend has
+ * it (webgpu). Null outside a model's run, with folding off, or when the plan has none.
+ */
+export function fusedActivationAfter(bn: Layer): { layer: Layer; max: number } | null {
+  const plan = active[active.length - 1];
+  if (plan === undefined) return null;
+  for (const f of plan.values()) if (f.bn === bn && f.act !== null) return { layer: f.act, max: f.activation === 'relu6' ? 6 : Infinity };
+  return null;
+}
+
+/** Marks `y` as already holding `layer`'s output: that (plan-patched) layer passes it through. */
+export function passThroughAt(y: tf.Tensor, layer: Layer): void {
+  passThrough.set(y, { layer, then: null });
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { asTensor } from './_conv_util.js';
-import { BatchNormTrain, BatchNormTrainGrad } from '../kernel_names.js';
+import { BatchNormActTrain, BatchNormActTrainGrad, BatchNormTrain, BatchNormTrainGrad } from '../kernel_names.js';
 
 /** The closed-form gradient with TF.js ops: returns [dx, dgamma, dbeta]. */
 export function batchNormTrainGradComposed(dyT: tf.Tensor, xT: tf.Tensor, g: tf.Tensor1D, m: tf.Tensor1D, r: tf.Tensor1D): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
@@ -26,6 +26,23 @@ export function batchNormTrainGradComposed(dyT: tf.Tensor, xT: tf.Tensor, g: tf.
   const centered = tf.sub(tf.sub(dyT, tf.div(dbeta, count)), tf.mul(xhat, tf.div(dgamma, count)));
   const dx = tf.mul(centered, tf.mul(g, r));
   return [dx, dgamma, dbeta];
+}
+
+/**
+ * The gradient of BN followed by ReLU/ReLU6 (clamp to [0, max]) with TF.js ops: `dy` masked where
+ * `0 < pre <= max` (the activations' own gradients; NaN where pre is NaN), then the BN gradient.
+ * Returns [dx, dgamma, dbeta].
+ */
+export function batchNormActTrainGradComposed(dyT: tf.Tensor, xT: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, m: tf.Tensor1D, r: tf.Tensor1D, max: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  const pre = tf.add(tf.mul(tf.mul(tf.sub(xT, m), r), g), b);
+  const masked = tf.where(tf.isNaN(pre), pre, tf.where(tf.logicalAnd(tf.greater(pre, 0), tf.lessEqual(pre, max)), dyT, tf.zerosLike(dyT)));
+  return batchNormTrainGradComposed(masked, xT, g, m, r);
+}
+
+/** True when the active backend runs BN + ReLU/ReLU6 as one training kernel (webgpu), so fusing them saves work. */
+export function canFuseBatchNormActivation(): boolean {
+  const backend = tf.getBackend();
+  return tf.getKernel(BatchNormActTrain, backend) !== undefined && tf.getKernel(BatchNormActTrainGrad, backend) !== undefined;
 }
 
 /** The forward with TF.js ops (tfjs-layers' `normalizeBatchInTraining`): returns [y, mean, variance, rstd]. */
@@ -59,35 +76,59 @@ export interface BatchNormTrainResult {
   y: tf.Tensor;
   mean: tf.Tensor1D;
   variance: tf.Tensor1D;
+  /** The updated moving statistics, when asked for and the backend's kernel computed them (webgpu). */
+  moving?: { mean: tf.Tensor1D; variance: tf.Tensor1D };
+  /** True when `y` already includes the activation asked for (`activationMax`). */
+  activated: boolean;
+}
+
+/** The moving statistics to update in the same kernel, where the backend can (tfjs-layers' momentum). */
+export interface BatchNormMovingStats {
+  mean: tf.Tensor;
+  variance: tf.Tensor;
+  momentum: number;
 }
 
 /**
  * `y = gamma * (x - mean_b) / sqrt(var_b + eps) + beta` with batch statistics over every axis
  * but the last, differentiable in x, gamma and beta through the fused gradient kernel.
  */
-export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormTrainResult {
+export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number, moving?: BatchNormMovingStats, activationMax?: number): BatchNormTrainResult {
   ensureKernel();
-  const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+  // A fused ReLU/ReLU6 only where the backend has the kernels (see canFuseBatchNormActivation).
+  const act = activationMax !== undefined && x.dtype === 'float32' && canFuseBatchNormActivation();
+  const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D; moving?: { mean: tf.Tensor1D; variance: tf.Tensor1D } } = {};
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
     // A backend's one-kernel forward where it has one (wasm: `backends/wasm/kernels/BatchNormTrain.ts`).
-    const fused = xi.dtype === 'float32' && tf.getKernel(BatchNormTrain, tf.getBackend()) !== undefined;
-    const [y, mean, variance, rstd] = fused
-      ? (tf.engine().runKernel(BatchNormTrain, { x: xi, gamma: g, beta: b }, { epsilon }) as tf.Tensor[])
+    const fused = act || (xi.dtype === 'float32' && tf.getKernel(BatchNormTrain, tf.getBackend()) !== undefined);
+    // Kernels that also update the moving statistics (webgpu) return them as outputs 5 and 6;
+    // the others ignore the extra inputs and the caller updates them.
+    const outs = fused
+      ? (tf.engine().runKernel(act ? BatchNormActTrain : BatchNormTrain, { x: xi, gamma: g, beta: b, ...(moving === undefined ? {} : { movingMean: moving.mean, movingVariance: moving.variance }) }, { epsilon, ...(moving === undefined ? {} : { momentum: moving.momentum }), ...(act ? { max: activationMax } : {}) }) as tf.Tensor[])
       : tf.tidy(() => batchNormTrainComposed(xi, g as tf.Tensor1D, b as tf.Tensor1D, epsilon));
+    const [y, mean, variance, rstd] = outs;
+    if (outs.length === 6) stats.moving = { mean: tf.keep(outs[4]) as tf.Tensor1D, variance: tf.keep(outs[5]) as tf.Tensor1D };
     stats.mean = tf.keep(mean) as tf.Tensor1D;
     stats.variance = tf.keep(variance) as tf.Tensor1D;
-    save([xi, g, mean, rstd]);
+    save([xi, g, mean, rstd, b]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [sx, sg, sm, sr] = saved;
-        const outs = tf.engine().runKernel(BatchNormTrainGrad, { dy: dy as tf.Tensor, x: sx, gamma: sg, mean: sm, rstd: sr }, {}) as tf.Tensor[];
+        const [sx, sg, sm, sr, sb] = saved;
+        const outs = act
+          ? (tf.engine().runKernel(BatchNormActTrainGrad, { dy: dy as tf.Tensor, x: sx, gamma: sg, beta: sb, mean: sm, rstd: sr }, { max: activationMax as number }) as tf.Tensor[])
+          : (tf.engine().runKernel(BatchNormTrainGrad, { dy: dy as tf.Tensor, x: sx, gamma: sg, mean: sm, rstd: sr }, {}) as tf.Tensor[]);
         return [outs[0], outs[1], outs[2]];
       },
     };
   });
   const y = op(x, gamma, beta);
-  return { y, mean: stats.mean as tf.Tensor1D, variance: stats.variance as tf.Tensor1D };
+  return { y, mean: stats.mean as tf.Tensor1D, variance: stats.variance as tf.Tensor1D, activated: act, ...(stats.moving === undefined ? {} : { moving: stats.moving }) };
+}
+
+/** tfjs-layers' (and Keras') moving-average update with TF.js ops: `moving - (moving - batch) * (1 - momentum)`. */
+export function batchNormMovingUpdateComposed(movingMean: tf.Tensor, movingVariance: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, momentum: number): [tf.Tensor, tf.Tensor] {
+  return [tf.sub(movingMean, tf.mul(tf.sub(movingMean, mean), 1 - momentum)), tf.sub(movingVariance, tf.mul(tf.sub(movingVariance, variance), 1 - momentum))];
 }
