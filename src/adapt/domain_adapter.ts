@@ -281,16 +281,15 @@ export class DomainAdapter {
       throw new TransferKitError('E_BAD_OPTION', `DomainAdapter on a text model supports method 'mlm' or 'source-only' alone. Received: method=${JSON.stringify(this.options.method)}. For ${other.join(', ') || 'feature-alignment methods'}, adapt a LayersModel over the text model's pooled features.`);
     }
     const o = this.options;
-    if (o.checkpoint !== undefined || o.resumeFrom !== undefined) {
-      throw new TransferKitError('E_NOT_IMPLEMENTED', "DomainAdapter on a text model does not checkpoint yet (its two phases are masked-LM then fine-tuning). Run them yourself with checkpoints: pretrainMaskedLM(model, texts, { checkpoint }) then fineTune(model, source, { checkpoint }).");
-    }
     return adaptTextModel(tm, data, {
+      ...(o.checkpoint !== undefined ? { checkpoint: o.checkpoint } : {}),
+      ...(o.resumeFrom !== undefined ? { resumeFrom: o.resumeFrom } : {}),
       method: this.methods[0] as 'mlm' | 'source-only',
       fineTune: {
         ...(o.epochs !== undefined ? { epochs: o.epochs } : {}), ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}), ...(o.learningRate !== undefined ? { learningRate: o.learningRate } : {}), ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
         seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.callbacks !== undefined ? { callbacks: o.callbacks } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}),
       },
-      mlm: { seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) },
+      mlm: { seed: o.seed ?? 0, ...(o.progress !== undefined ? { progress: o.progress } : {}), ...(o.callbacks !== undefined ? { callbacks: o.callbacks } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) },
     });
   }
 
@@ -394,6 +393,12 @@ export class DomainAdapter {
       if (TRAINING_FREE.has(phase[0])) {
         if (here !== null) await (ckpt as CheckpointModule).readCheckpoint(o.resumeFrom as string, { model: lm });
         if (trained) settleSelection();
+        // The user's callbacks and the progress output see the step as a one-epoch stage, as
+        // every training phase (the loop's events, in its order).
+        context.stage = phase[0];
+        const userCallbacks = o.callbacks ?? [];
+        for (const cb of userCallbacks) await cb.onTrainBegin?.(context);
+        for (const cb of userCallbacks) await cb.onEpochBegin?.(1, context);
         const t0 = performance.now();
         let targetPriors: number[] | undefined;
         if (phase[0] === 'adabn') await adaBN(lm, data.target.xs, o.adabn);
@@ -410,8 +415,11 @@ export class DomainAdapter {
         if (o.checkpoint !== undefined) {
           await (ckpt as CheckpointModule).writeCheckpoint(o.checkpoint.dir, { model: lm }, { version: 1, recipe, stageIndex: i + 1, epochsDone: 0, step: 0, optimizer: null, schedule: null, rng: 0, history });
         }
+        progressReporter(o.progress ?? 'auto')?.({ type: 'epoch', log });
         if (trained) o.onEpochEnd?.(log);
         else await select.onEpochEnd?.(log, context);
+        for (const cb of userCallbacks) await cb.onEpochEnd?.(log, context);
+        for (const cb of userCallbacks) await cb.onTrainEnd?.([log], context);
         continue;
       }
       trained = true;

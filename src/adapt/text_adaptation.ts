@@ -36,6 +36,17 @@ export interface TextAdaptationOptions {
   mlmOnSource?: boolean;
   /** Fine-tuning options (the HF recipe of `fineTuneText`). */
   fineTune?: FineTuneTextOptions;
+  /**
+   * Checkpoint both phases under `dir`: the masked-LM phase in `dir/masked-lm`, fine-tuning in
+   * `dir/fine-tune` (each as its own function writes them). Overrides the phases' own `checkpoint`.
+   */
+  checkpoint?: { dir: string; everyEpochs?: number; everySteps?: number };
+  /**
+   * Continue a run checkpointed with `checkpoint` (same model, data and options): from its
+   * fine-tuning checkpoint when there is one (the masked-LM phase was done; `mlm` is then absent
+   * from the result), else from its masked-LM checkpoint. The weights equal an uninterrupted run's.
+   */
+  resumeFrom?: string;
 }
 
 /** What {@link adaptTextModel} did. */
@@ -55,16 +66,30 @@ export async function adaptTextModel(tm: TextModel, data: TextAdaptationData, op
   const method = options.method ?? 'mlm';
   if (method !== 'mlm' && method !== 'source-only') throw new TransferKitError('E_BAD_OPTION', `Text adaptation supports 'mlm' and 'source-only'. Received: method='${String(method)}'.`);
   if (data.target.texts.length === 0 && method === 'mlm') throw new TransferKitError('E_DATA', "Method 'mlm' needs unlabeled target texts; data.target.texts is empty.");
+  const phaseDir = (root: string, phase: 'masked-lm' | 'fine-tune') => `${root.replace(/[\\/]+$/, '')}/${phase}`;
+  const save = (phase: 'masked-lm' | 'fine-tune') => (options.checkpoint !== undefined ? { checkpoint: { ...options.checkpoint, dir: phaseDir(options.checkpoint.dir, phase) } } : {});
+  // Resume: fine-tuning's checkpoint when it has one (masked-LM finished before it began), else masked-LM's.
+  let resumeFineTune = false;
+  if (options.resumeFrom !== undefined) {
+    const { peekCheckpoint } = await import('../train/checkpoint.js');
+    const has = async (dir: string) => peekCheckpoint(dir).then(() => true, (err: unknown) => ((err as { code?: string }).code === 'E_IO_NOT_FOUND' ? false : Promise.reject(err)));
+    resumeFineTune = await has(phaseDir(options.resumeFrom, 'fine-tune'));
+    if (!resumeFineTune && (method !== 'mlm' || !(await has(phaseDir(options.resumeFrom, 'masked-lm'))))) {
+      throw new TransferKitError('E_IO_NOT_FOUND', `No text-adaptation checkpoint under ${options.resumeFrom} (expected ${phaseDir(options.resumeFrom, 'fine-tune')}${method === 'mlm' ? ` or ${phaseDir(options.resumeFrom, 'masked-lm')}` : ''}). Pass the folder given as checkpoint.dir.`);
+    }
+  }
   let mlm: Omit<MaskedLMResult, 'head'> | undefined;
-  if (method === 'mlm') {
+  if (method === 'mlm' && !resumeFineTune) {
     const texts = options.mlmOnSource === true ? [...data.target.texts, ...data.source.texts] : data.target.texts;
-    const { head: _head, ...rest } = await pretrainMaskedLM(tm, texts, { learningRate: 5e-5, ...options.mlm, keepHead: false });
+    const resume = options.resumeFrom !== undefined ? { resumeFrom: phaseDir(options.resumeFrom, 'masked-lm') } : {};
+    const { head: _head, ...rest } = await pretrainMaskedLM(tm, texts, { learningRate: 5e-5, ...options.mlm, ...save('masked-lm'), ...resume, keepHead: false });
     void _head;
     mlm = rest;
     // Stopped during masked-LM: the fine-tuning phase does not start.
     if (rest.interrupted === true) return { model: tm, method, history: [], mlm, interrupted: true };
   }
-  const ft = await fineTuneText(tm, data.source, { ...options.fineTune, ...(data.sourceVal !== undefined ? { validation: data.sourceVal } : {}) });
+  const resume = resumeFineTune ? { resumeFrom: phaseDir(options.resumeFrom as string, 'fine-tune') } : {};
+  const ft = await fineTuneText(tm, data.source, { ...options.fineTune, ...save('fine-tune'), ...resume, ...(data.sourceVal !== undefined ? { validation: data.sourceVal } : {}) });
   const out: TextAdaptationResult = { model: tm, method, history: ft.history, ...(mlm !== undefined ? { mlm } : {}), ...(ft.interrupted === true ? { interrupted: true } : {}) };
   if (data.targetVal !== undefined) out.targetValAccuracy = (await evaluateText(tm, data.targetVal, { maxLength: options.fineTune?.maxLength ?? 128 })).accuracy;
   return out;

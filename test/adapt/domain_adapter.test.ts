@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, freeze, useBackend, type AdaptationEpochLog, type LabeledData } from '../../src/index.js';
+import { DomainAdapter, freeze, useBackend, type AdaptationEpochLog, type Callback, type LabeledData, type ProgressEvent } from '../../src/index.js';
 import { scoreModel, warmStartCoefficient } from '../../src/entries/adapt.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
 import { applyKerasBatchNormSemantics } from '../../src/layers/batch_norm.js';
@@ -86,6 +86,26 @@ describe('DomainAdapter', () => {
     await new DomainAdapter({ ...base, method: 'source-only', epochs: 2 }).fit(m, data);
     const res = await new DomainAdapter({ ...base, method: ['adabn', 'self-training'], epochs: 2, learningRate: 0.01 }).fit(m, data);
     expect(res.history.map((h) => h.stage)).toEqual(['adabn', 'self-training', 'self-training']);
+  });
+
+  it("training-free steps ('adabn', 'label-shift') reach the callbacks and the progress output as one-epoch stages", async () => {
+    const m = net(6);
+    const seen: string[] = [];
+    const recorder: Callback = {
+      onTrainBegin: (ctx) => void seen.push(`trainBegin:${ctx.stage}`),
+      onEpochBegin: (e, ctx) => void seen.push(`epochBegin:${ctx.stage}:${e}`),
+      onEpochEnd: (l, ctx) => void seen.push(`epochEnd:${ctx.stage}:${l.stage}`),
+      onTrainEnd: (h, ctx) => void seen.push(`trainEnd:${ctx.stage}:${h.length}`),
+    };
+    const events: ProgressEvent[] = [];
+    const res = await new DomainAdapter({ ...base, method: ['source-only', 'adabn', 'label-shift'], epochs: 1, labelShift: { calibration: 'none' }, callbacks: [recorder], progress: (e) => events.push(e) }).fit(m, data);
+    expect(res.history.map((h) => h.stage)).toEqual(['source-only', 'adabn', 'label-shift']);
+    for (const stage of ['adabn', 'label-shift']) {
+      const at = seen.indexOf(`trainBegin:${stage}`);
+      expect(seen.slice(at, at + 4)).toEqual([`trainBegin:${stage}`, `epochBegin:${stage}:1`, `epochEnd:${stage}:${stage}`, `trainEnd:${stage}:1`]);
+    }
+    expect(seen.filter((e) => e.startsWith('epochEnd:'))).toHaveLength(3);
+    expect(events.filter((e) => e.type === 'epoch').map((e) => (e as { log: { stage: string } }).log.stage)).toEqual(['source-only', 'adabn', 'label-shift']);
   });
 
   it('a validator selects the epoch returned (the best SND), and the returned weights score exactly that', async () => {

@@ -145,6 +145,41 @@ describe('one loop: Ctrl-C within one step and exact resume on every path', () =
     tf.dispose([data.source.xs, data.target.xs]);
   });
 
+  it("DomainAdapter 'mlm' on a text model: interrupted in masked-LM or in fine-tuning, the resume equals the uninterrupted run", async () => {
+    const data = { source: texts(32, 1), target: { texts: texts(96, 5).texts } };
+    // Masked-LM: 96 texts, its default batch 32, one epoch (3 steps); fine-tuning: 32 texts, batch 8, 2 epochs (8 steps).
+    const run = (tm: TextModel, extra: { checkpoint?: { dir: string }; resumeFrom?: string; signal?: AbortSignal; callbacks?: Callback[] }) =>
+      new DomainAdapter({ method: 'mlm', epochs: 2, batchSize: 8, learningRate: 3e-3, seed: 3, progress: false, ...extra }).fit(tm, data);
+    const whole = smallBert('sequence-classification');
+    await run(whole, {});
+    for (const [stage, at] of [['masked-lm', 1], ['fine-tune', 5]] as const) {
+      const dir = path.join(tmp(), 'ckpt');
+      const controller = new AbortController();
+      const seen: string[] = [];
+      const watch: Callback = {
+        onBatchEnd: (b: BatchLog, ctx: TrainingContext) => {
+          seen.push(`${ctx.stage}:${b.step}`);
+          if (ctx.stage === stage && b.step === at) controller.abort();
+        },
+      };
+      const first = smallBert('sequence-classification');
+      const r = await run(first, { checkpoint: { dir }, signal: controller.signal, callbacks: [watch] });
+      expect(r.interrupted, stage).toBe(true);
+      expect(seen.at(-1), stage).toBe(`${stage}:${at}`);
+      expect(fs.existsSync(path.join(dir, stage, 'state.json')), stage).toBe(true);
+      const resumed = smallBert('sequence-classification');
+      const before = tf.memory().numTensors;
+      const rest = await run(resumed, { resumeFrom: dir });
+      expect(rest.interrupted).toBeUndefined();
+      expect(maxDiff(snapshot(whole.model), snapshot(resumed.model)), stage).toBeLessThan(1e-6);
+      expect(tf.memory().numTensors - before).toBe(0);
+      first.model.dispose();
+      resumed.model.dispose();
+    }
+    await expect(run(smallBert('sequence-classification'), { resumeFrom: path.join(tmp(), 'none') })).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND' });
+    whole.model.dispose();
+  });
+
   it('an interrupted DomainAdapter run keeps the last step\'s weights (no best-epoch restore), as fineTune', async () => {
     const data = { source: blobs(64, 0, 1), target: { xs: blobs(40, 3, 3).xs }, sourceVal: blobs(32, 0, 2) };
     const dir = path.join(tmp(), 'ckpt');
