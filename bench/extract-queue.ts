@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/extract-queue.ts [--images 2000] [--shard 128] [--workers 1,2]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startQueueWorkers } from './_queue_workers.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -61,17 +61,7 @@ async function main(): Promise<void> {
   try {
     for (const w of String(values.workers).split(',').map(Number)) {
       const queue = `extract-${w}`;
-      const workers: ChildProcess[] = [];
-      await Promise.all(Array.from({ length: w }, () => new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, [path.resolve(here, '..', 'dist', 'cli.js'), 'worker', '--queue', queue, '--redis', redis.url, '--module', module], { stdio: ['ignore', 'ignore', 'pipe'] });
-        workers.push(child);
-        let err = '';
-        child.stderr?.on('data', (d: Buffer) => {
-          err += d.toString();
-          if (err.includes('waiting for trials')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${err}`)));
-      })));
+      const workers = await startQueueWorkers(w, [path.resolve(here, '..', 'dist', 'cli.js')], queue, redis.url, module);
       const r = await extractFeaturesOnQueue(enc, files, { redis: redis.url, queue, shardSize: Number(values.shard), cacheDir: path.join(dir, `store-${w}`) });
       const rows = r.features.dataSync() as Float32Array;
       const equal = reference === null ? true : rows.every((v, i) => v === (reference as Float32Array)[i]);

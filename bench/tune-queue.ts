@@ -9,7 +9,7 @@
  * idle 2-core machine 2 workers should finish ~2× sooner. Output: one JSON line per worker count,
  * then a summary line with the ratios.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startQueueWorkers } from './_queue_workers.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -47,17 +47,7 @@ async function main(): Promise<void> {
   try {
     for (const n of String(values.workers).split(',').map(Number)) {
       const queue = `bench-${n}`;
-      const workers: ChildProcess[] = [];
-      await Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', cli, 'worker', '--queue', queue, '--redis', redis.url, '--module', module], { stdio: ['ignore', 'ignore', 'pipe'] });
-        workers.push(child);
-        let err = '';
-        child.stderr?.on('data', (d: Buffer) => {
-          err += d.toString();
-          if (err.includes('waiting for trials')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${err}`)));
-      })));
+      const workers = await startQueueWorkers(n, ['--import', 'tsx', cli], queue, redis.url, module);
       const executor = await queueExecutor({ redis: redis.url, queue, study: `s${n}` });
       const t0 = performance.now();
       const r = await tune({ space: { q: uniform(0, 1) }, objective: executor, strategy: 'random', trials: Number(values.trials), parallel: Number(values.trials), seed: 0 });

@@ -4,24 +4,16 @@
  * synchronously). Without a GPU this runs on Mesa's llvmpipe through OpenGL ES (slow, correct).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { fineTune, freeze, unfreeze, useBackend, type BackendInfo, type PretrainedModel } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { fineTune, freeze, unfreeze, type PretrainedModel } from '../../src/index.js';
 import { AdamW, SGD } from '../../src/entries/optimizers.js';
 import { trainStepAsync } from '../../src/train/train_step.js';
 import { registerWebgpuTrainingKernels } from '../../src/backends/webgpu/register.js';
 import { relErr, worstGradError } from '../helpers/compare.js';
 import { quadrantImages, tinyHeaded } from '../helpers/tiny_model.js';
+import { webgpuForTests } from '../helpers/webgpu.js';
 
-let gpu: BackendInfo | null = null;
-let why = '';
-
-beforeAll(async () => {
-  try {
-    gpu = await useBackend('webgpu');
-  } catch (err) {
-    why = (err as Error).message;
-  }
-}, 120_000);
+const webgpu = webgpuForTests();
 
 /** Three SGD steps of the tiny MobileNet-shaped net (all layers trainable, BN in train mode) on `backend`. */
 async function threeSteps(backend: string, weights: Float32Array[], optimizer: 'sgd' | 'adamw' = 'sgd'): Promise<{ losses: number[]; weights: Float32Array[]; leaked: number }> {
@@ -67,7 +59,7 @@ describe('webgpu filter-gradient kernels (composed) match cpu', () => {
     for (const [kind, ws, s, pad, h] of cases) {
       if (method !== 'wgsl' && kind.startsWith('conv')) continue;
       it(`${kind}, stride ${s}, ${pad}, ${h}x${h}${kind.startsWith('depthwise') ? ` (${method})` : ''}`, async (ctx) => {
-        if (gpu === null) return ctx.skip();
+        if (webgpu.info === null) return ctx.skip();
         registerWebgpuTrainingKernels({ depthwise: method });
         await tf.setBackend('cpu');
         const xs = [2, h, h, 3];
@@ -82,7 +74,7 @@ describe('webgpu filter-gradient kernels (composed) match cpu', () => {
   }
 
   it('WGSL conv filter gradient (stems: few input channels): 3x3/2 and 7x7/2 with 70 output channels, asymmetric same padding', async (ctx) => {
-    if (gpu === null) return ctx.skip();
+    if (webgpu.info === null) return ctx.skip();
     await tf.setBackend('cpu');
     const xs = [4, 75, 60, 3]; // 3x3/1 'valid': 16,936 output positions (two passes); strided ones fewer (one pass)
     const x = tf.randomNormal(xs, 0, 1, 'float32', 21).dataSync() as Float32Array;
@@ -97,7 +89,7 @@ describe('webgpu filter-gradient kernels (composed) match cpu', () => {
   });
 
   it('WGSL depthwise filter gradient: 70 channels, 5x5, many output positions, dilation 2, asymmetric padding', async (ctx) => {
-    if (gpu === null) return ctx.skip();
+    if (webgpu.info === null) return ctx.skip();
     registerWebgpuTrainingKernels({ depthwise: 'wgsl' });
     await tf.setBackend('cpu');
     const xs = [6, 41, 38, 70]; // stride 1: 9,348 output positions (two passes); stride 2: one pass
@@ -128,7 +120,7 @@ describe('webgpu filter-gradient kernels (composed) match cpu', () => {
   });
 
   it("depthwise filter gradient with dilation 2: 'taps', 'fold' and 'wgsl' agree", async (ctx) => {
-    if (gpu === null) return ctx.skip();
+    if (webgpu.info === null) return ctx.skip();
     await tf.setBackend('webgpu');
     const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 5);
     const dy = tf.randomNormal([2, 7, 7, 6], 0, 1, 'float32', 6);
@@ -151,20 +143,20 @@ describe('webgpu filter-gradient kernels (composed) match cpu', () => {
 
 describe('webgpu backend (Dawn in Node)', () => {
   it('starts with a real adapter (never Dawn\'s null backend) and reports it', (ctx) => {
-    if (gpu === null) {
-      console.log(`[skip] webgpu: ${why}`);
+    if (webgpu.info === null) {
+      console.log(`[skip] webgpu: ${webgpu.why}`);
       ctx.skip();
       return;
     }
-    console.log(`[webgpu] adapter: ${JSON.stringify(gpu.gpuAdapter)}; missing kernels: ${gpu.missingKernels.join(', ') || 'none'}`);
-    expect(gpu.name).toBe('webgpu');
-    expect(gpu.gpuAdapter?.dawnBackend).not.toBe('null');
-    expect(gpu.gpuAdapter?.description.length).toBeGreaterThan(0);
+    console.log(`[webgpu] adapter: ${JSON.stringify(webgpu.info.gpuAdapter)}; missing kernels: ${webgpu.info.missingKernels.join(', ') || 'none'}`);
+    expect(webgpu.info.name).toBe('webgpu');
+    expect(webgpu.info.gpuAdapter?.dawnBackend).not.toBe('null');
+    expect(webgpu.info.gpuAdapter?.description.length).toBeGreaterThan(0);
   });
 
   for (const optimizer of ['sgd', 'adamw'] as const) {
   it(`three ${optimizer} training steps (BN in train mode, micro-batches, clipping) match the cpu backend`, async (ctx) => {
-    if (gpu === null) {
+    if (webgpu.info === null) {
       ctx.skip();
       return;
     }
@@ -191,7 +183,7 @@ describe('webgpu backend (Dawn in Node)', () => {
   }
 
   it('runs a whole fineTune (head, then unfrozen) with stable tensor counts', async (ctx) => {
-    if (gpu === null) {
+    if (webgpu.info === null) {
       ctx.skip();
       return;
     }

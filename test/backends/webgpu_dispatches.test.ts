@@ -8,24 +8,16 @@
  * 489 per inference batch, ResNet50 5,094 and 465.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { loadPretrained, replaceHead, unfreeze, useBackend, type BackendInfo } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { loadPretrained, replaceHead, unfreeze } from '../../src/index.js';
 import { Adam } from '../../src/entries/optimizers.js';
 import { countGpuDispatches } from '../../src/entries/backends.js';
 import { trainStepAsync } from '../../src/train/train_step.js';
 import { asset } from '../helpers/assets.js';
 import { caught } from '../helpers/errors.js';
+import { webgpuForTests } from '../helpers/webgpu.js';
 
-let gpu: BackendInfo | null = null;
-let why = '';
-
-beforeAll(async () => {
-  try {
-    gpu = await useBackend('webgpu');
-  } catch (err) {
-    why = (err as Error).message;
-  }
-}, 120_000);
+const webgpu = webgpuForTests();
 
 /** Dispatches of one warm training step (Adam, every layer trained) and one inference batch. */
 async function countModel(load: () => Promise<Awaited<ReturnType<typeof loadPretrained>>>, size: number, batch: number) {
@@ -59,8 +51,8 @@ const show = (c: { dispatches: number; byProgram: Array<[string, number]>; byKer
 
 describe('webgpu dispatches per step (llvmpipe in CI)', () => {
   it('countGpuDispatches counts every dispatch, names its program, and refuses misuse', async (ctx) => {
-    if (gpu === null) {
-      console.log(`[skip] webgpu: ${why}`);
+    if (webgpu.info === null) {
+      console.log(`[skip] webgpu: ${webgpu.why}`);
       return ctx.skip();
     }
     await tf.setBackend('webgpu');
@@ -89,7 +81,7 @@ describe('webgpu dispatches per step (llvmpipe in CI)', () => {
 
   it('MobileNetV2 1.0, 224 px: a training step stays <= 600 dispatches (from 4,282), inference <= 140 (from 489)', async (ctx) => {
     const dir = asset('models/mobilenet_v2_1.0_224_nsfwjs');
-    if (gpu === null || dir === null) return ctx.skip();
+    if (webgpu.info === null || dir === null) return ctx.skip();
     const r = await countModel(() => loadPretrained(dir, { inputShape: [224, 224, 3], cutAt: 'out_relu' }), 224, 2);
     console.log(`[dispatches] MobileNetV2 1.0 train step (${r.vars} variables): ${show(r.train)}`);
     console.log(`[dispatches] MobileNetV2 1.0 inference batch: ${show(r.infer)}`);
@@ -107,7 +99,7 @@ describe('webgpu dispatches per step (llvmpipe in CI)', () => {
   }, 300_000);
 
   it('ResNet50, 96 px: a training step stays <= 850 dispatches (from 5,094), inference <= 160 (from 465)', async (ctx) => {
-    if (gpu === null) return ctx.skip();
+    if (webgpu.info === null) return ctx.skip();
     const r = await countModel(() => loadPretrained('resnet50', { weights: null, seed: 1, inputShape: [96, 96, 3] }), 96, 1);
     console.log(`[dispatches] ResNet50 train step (${r.vars} variables): ${show(r.train)}`);
     console.log(`[dispatches] ResNet50 inference batch: ${show(r.infer)}`);

@@ -4,24 +4,15 @@
  * gradient and moving update, the ReLU6 gradient. Without a GPU this runs on Mesa's llvmpipe.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { useBackend, type BackendInfo } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { adamStepComposed, type AdamStepAttrs } from '../../src/ops/adam_step.js';
 import { batchNormActTrainGradComposed, batchNormMovingUpdateComposed, batchNormTrainComposed, batchNormTrainGradComposed } from '../../src/ops/batch_norm_train.js';
 import { AdamUpdate, BatchNormActTrain, BatchNormActTrainGrad, BatchNormTrain, BatchNormTrainGrad, ClipByValueGrad, FoldBatchNorm } from '../../src/kernel_names.js';
 import { relErr } from '../helpers/compare.js';
+import { webgpuForTests } from '../helpers/webgpu.js';
 import { crossEntropy, taskMetricSum } from '../../src/train/losses.js';
 
-let gpu: BackendInfo | null = null;
-let why = '';
-
-beforeAll(async () => {
-  try {
-    gpu = await useBackend('webgpu');
-  } catch (err) {
-    why = (err as Error).message;
-  }
-}, 120_000);
+const webgpu = webgpuForTests();
 
 /** Random values (deterministic) copied out of the cpu backend. */
 function rand(shape: number[], seed: number, mean = 0, std = 1): { shape: number[]; data: Float32Array } {
@@ -45,8 +36,8 @@ async function on(backend: string, args: Array<{ shape: number[]; data: Float32A
 }
 
 const skipWithout = (ctx: { skip: () => void }): boolean => {
-  if (gpu !== null) return false;
-  console.log(`[skip] webgpu: ${why}`);
+  if (webgpu.info !== null) return false;
+  console.log(`[skip] webgpu: ${webgpu.why}`);
   ctx.skip();
   return true;
 };

@@ -111,18 +111,11 @@ const gradPartials = {
 };
 
 /**
- * Statistics and normalisation in one dispatch: each workgroup (64 channels × 4 lanes, one slice
- * of rows) adds the slices' partial sums for its channels in workgroup memory (all workgroups in
- * the same order, so all agree), computes mean, variance and rstd, normalises its rows
- * (y = ((x - mean) · rstd) · gamma + beta, the composed ops' order; clamped to [0, max] with a
- * fused activation); the slice-0 workgroups store the statistics and, with `moving`, tfjs-layers'
- * update `moving - (moving - batch) · (1 - momentum)`.
+ * The second passes' prologue: the workgroup's 64 channels × 4 lanes add the slices' partial sums
+ * (`partials[s, 0 | 1, c]`, `nwg.y` slices) into `sum1`, `sum2` for channel `c`, every workgroup in
+ * the same order (so all agree); lanes past the last channel return after the barrier.
  */
-function applyCode(act: boolean, moving: boolean): () => string {
-  const outputs = ['y', 'mean', 'variance', 'rstd', ...(moving ? ['mmOut', 'mvOut'] : [])];
-  return () => `${wgslBindings(outputs, ['x', 'partials'], [['rows', 'u32'], ['c', 'u32'], ['rps', 'u32'], ['eps', 'f32'], ['keep', 'f32'], ['clampMax', 'u32'], ['max', 'f32']])}
-${NAN_FN}
-var<workgroup> s1: array<f32, ${CH * LANES}>;
+const SLICE_SUMS = `var<workgroup> s1: array<f32, ${CH * LANES}>;
 var<workgroup> s2: array<f32, ${CH * LANES}>;
 @compute @workgroup_size(${CH}, ${LANES})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -140,12 +133,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   s2[lid.y * ${CH}u + lid.x] = a2;
   workgroupBarrier();
   if (c >= u.c) { return; }
-  var d1 = 0.0;
-  var d2 = 0.0;
+  var sum1 = 0.0;
+  var sum2 = 0.0;
   for (var k = 0u; k < ${LANES}u; k = k + 1u) {
-    d1 = d1 + s1[k * ${CH}u + lid.x];
-    d2 = d2 + s2[k * ${CH}u + lid.x];
-  }
+    sum1 = sum1 + s1[k * ${CH}u + lid.x];
+    sum2 = sum2 + s2[k * ${CH}u + lid.x];
+  }`;
+
+/**
+ * Statistics and normalisation in one dispatch: each workgroup (64 channels × 4 lanes, one slice
+ * of rows) adds the slices' partial sums for its channels in workgroup memory (all workgroups in
+ * the same order, so all agree), computes mean, variance and rstd, normalises its rows
+ * (y = ((x - mean) · rstd) · gamma + beta, the composed ops' order; clamped to [0, max] with a
+ * fused activation); the slice-0 workgroups store the statistics and, with `moving`, tfjs-layers'
+ * update `moving - (moving - batch) · (1 - momentum)`.
+ */
+function applyCode(act: boolean, moving: boolean): () => string {
+  const outputs = ['y', 'mean', 'variance', 'rstd', ...(moving ? ['mmOut', 'mvOut'] : [])];
+  return () => `${wgslBindings(outputs, ['x', 'partials'], [['rows', 'u32'], ['c', 'u32'], ['rps', 'u32'], ['eps', 'f32'], ['keep', 'f32'], ['clampMax', 'u32'], ['max', 'f32']])}
+${NAN_FN}
+${SLICE_SUMS}
+  let d1 = sum1;
+  let d2 = sum2;
   let n = f32(u.rows);
   let m1 = d1 / n;
   let v = max(d2 / n - m1 * m1, 0.0);
@@ -179,30 +188,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 function gradApplyCode(act: boolean): () => string {
   return () => `${wgslBindings(['dx', 'dgamma', 'dbeta'], ['dy', 'x', 'gamma', 'partials', ...(act ? ['beta'] : [])], [['rows', 'u32'], ['c', 'u32'], ['rps', 'u32'], ['count', 'f32'], ['clampMax', 'u32'], ['max', 'f32']])}
 ${NAN_FN}
-var<workgroup> s1: array<f32, ${CH * LANES}>;
-var<workgroup> s2: array<f32, ${CH * LANES}>;
-@compute @workgroup_size(${CH}, ${LANES})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = wid.x * ${CH}u + lid.x;
-  let slices = nwg.y;
-  var a1 = 0.0;
-  var a2 = 0.0;
-  if (c < u.c) {
-    for (var s = lid.y; s < slices; s = s + ${LANES}u) {
-      a1 = a1 + partials[s * 2u * u.c + c];
-      a2 = a2 + partials[s * 2u * u.c + u.c + c];
-    }
-  }
-  s1[lid.y * ${CH}u + lid.x] = a1;
-  s2[lid.y * ${CH}u + lid.x] = a2;
-  workgroupBarrier();
-  if (c >= u.c) { return; }
-  var db = 0.0;
-  var dg = 0.0;
-  for (var k = 0u; k < ${LANES}u; k = k + 1u) {
-    db = db + s1[k * ${CH}u + lid.x];
-    dg = dg + s2[k * ${CH}u + lid.x];
-  }
+${SLICE_SUMS}
+  let db = sum1;
+  let dg = sum2;
   if (wid.y == 0u && lid.y == 0u) {
     dbeta[c] = db;
     dgamma[c] = dg;

@@ -41,12 +41,14 @@ function positionSlicing(positions: number): { pps: number; slices: number } {
 const DIRECT_MAX_ROWS = 256;
 
 /**
- * dW[i, j, ci, co] = Σ_{n, oh, ow} x[n, oh·s + i·d − pad, ow·s + j·d − pad, ci] · dy[n, oh, ow, co]
- * over slices of the output positions: a workgroup is 64 output channels × 4 position lanes (dy
- * read coalesced, the x value shared), one (tap, input channel) row and one slice.
+ * Partial sums over slices of the output positions of
+ *   conv:      dW[i, j, ci, co] = Σ_{n, oh, ow} x[n, oh·s + i·d − pad, ow·s + j·d − pad, ci] · dy[n, oh, ow, co]
+ *   depthwise: dW[i, j, c]      = Σ_{n, oh, ow} x[n, oh·s + i·d − pad, ow·s + j·d − pad, c]  · dy[n, oh, ow, c]
+ * A workgroup is 64 output channels × 4 position lanes (dy read coalesced), one row of dW's
+ * leading axes ((tap, input channel) for conv, tap for depthwise) and one slice.
  */
-function convPartialsCode(): string {
-  return `${wgslBindings(['partials'], ['x', 'dy'], [
+function tapPartialsCode(depthwise: boolean): () => string {
+  return () => `${wgslBindings(['partials'], ['x', 'dy'], [
     ['positions', 'u32'], ['co', 'u32'], ['ci', 'u32'], ['pps', 'u32'], ['kw', 'u32'],
     ['h', 'u32'], ['w', 'u32'], ['ho', 'u32'], ['wo', 'u32'],
     ['sh', 'u32'], ['sw', 'u32'], ['dh', 'u32'], ['dw', 'u32'],
@@ -57,8 +59,7 @@ var<workgroup> acc: array<f32, ${CH * LANES}>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let o = wid.x * ${CH}u + lid.x;
   let row = wid.y;
-  let ci = row % u.ci;
-  let tap = row / u.ci;
+  ${depthwise ? 'let tap = row;\n  let ci = o;' : 'let ci = row % u.ci;\n  let tap = row / u.ci;'}
   let ti = i32(tap / u.kw);
   let tj = i32(tap % u.kw);
   let start = wid.z * u.pps;
@@ -86,24 +87,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }`;
 }
 
-/** The direct reduction for convolutions with few (tap, input channel) rows, or null. */
-function directFilterGrad(x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry, filterShape: number[]): tf.TensorInfo | null {
-  const [kh, kw, ci, co] = filterShape;
-  const rowsOut = kh * kw * ci;
-  if (rowsOut > DIRECT_MAX_ROWS || x.dtype !== 'float32' || dy.dtype !== 'float32') return null;
+function sumCode(): string {
+  return `${wgslBindings(['dw'], ['partials'], [['n', 'u32'], ['slices', 'u32']])}
+@compute @workgroup_size(${CH})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= u.n) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < u.slices; k = k + 1u) { s = s + partials[k * u.n + i]; }
+  dw[i] = s;
+}`;
+}
+
+/**
+ * A filter gradient by the reduction above: one pass when there are few output positions (the
+ * partial sums of a single slice are dW itself: [1, rows, Co] is dW's layout), else partial sums
+ * and a pass over the slices.
+ */
+function filterGradByReduction(kernel: string, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry, filterShape: number[], depthwise: boolean): tf.TensorInfo {
+  const [kh, kw, ci, last] = filterShape;
+  const co = depthwise ? ci : last;
+  const rowsOut = depthwise ? kh * kw : kh * kw * ci;
   const positions = g.batch * g.outHeight * g.outWidth;
   const { pps, slices } = positionSlicing(positions);
   const u = (value: number) => ({ type: 'uint32' as const, value });
   const i = (value: number) => ({ type: 'int32' as const, value });
+  const mode = depthwise ? 'depthwise' : 'conv';
   const [partials] = runWgsl({
-    name: slices === 1 ? tf.Conv2DBackpropFilter : 'TkConvFilterGradPartials', variant: 'direct-partials', code: convPartialsCode, inputs: [x, dy],
-    // One slice: the partial sums are dW itself ([1, rows, Co] is [kh, kw, Ci, Co] in memory).
+    name: slices === 1 ? kernel : `${kernel}Partials`, variant: `${mode}/partials`, code: tapPartialsCode(depthwise), inputs: [x, dy],
     outputs: [{ shape: slices === 1 ? filterShape.slice() : [slices, rowsOut, co], dtype: 'float32' }],
     uniforms: [u(positions), u(co), u(ci), u(pps), u(kw), u(g.inHeight), u(g.inWidth), u(g.outHeight), u(g.outWidth), u(g.strideHeight), u(g.strideWidth), u(g.dilationHeight), u(g.dilationWidth), i(g.padTop), i(g.padLeft), u(rowsOut)],
     workgroups: [Math.ceil(co / CH), rowsOut, slices],
   });
   if (slices === 1) return partials;
-  const [dw] = runWgsl({ name: tf.Conv2DBackpropFilter, variant: 'direct-sum', code: sumCode, inputs: [partials], outputs: [{ shape: filterShape.slice(), dtype: 'float32' }], uniforms: [u(rowsOut * co), u(slices)], workgroups: [Math.ceil((rowsOut * co) / CH), 1, 1] });
+  const [dw] = runWgsl({ name: kernel, variant: `${mode}/sum`, code: sumCode, inputs: [partials], outputs: [{ shape: filterShape.slice(), dtype: 'float32' }], uniforms: [u(rowsOut * co), u(slices)], workgroups: [Math.ceil((rowsOut * co) / CH), 1, 1] });
   tf.backend().disposeData(partials.dataId);
   return dw;
 }
@@ -117,7 +134,10 @@ export const conv2DBackpropFilterWebgpuConfig: tf.KernelConfig = {
     const g = convGeometry(tf.Conv2DBackpropFilter, x.shape, filterShape, strides, pad, 1, dimRoundingMode, false, dataFormat);
     const [kh, kw, ci, co] = filterShape;
     const oneByOne = kh === 1 && kw === 1 && g.padTop === 0 && g.padLeft === 0 && g.dilationHeight === 1 && g.dilationWidth === 1;
-    if (!oneByOne) return directFilterGrad(x, dy, g, filterShape) ?? (conv2DBackpropFilterConfig.kernelFunc as tf.KernelFunc)({ ...args });
+    if (!oneByOne) {
+      const direct = kh * kw * ci <= DIRECT_MAX_ROWS && x.dtype === 'float32' && dy.dtype === 'float32';
+      return direct ? filterGradByReduction(tf.Conv2DBackpropFilter, x, dy, g, filterShape, false) : (conv2DBackpropFilterConfig.kernelFunc as tf.KernelFunc)({ ...args });
+    }
     return tf.tidy(() => {
       const m = g.batch * g.outHeight * g.outWidth;
       // Strided: the sampled pixels by one reshape + slice (tapWindow), then the same product.
@@ -128,81 +148,15 @@ export const conv2DBackpropFilterWebgpuConfig: tf.KernelConfig = {
   },
 };
 
-function partialsCode(): string {
-  return `${wgslBindings(['partials'], ['x', 'dy'], [
-    ['positions', 'u32'], ['c', 'u32'], ['pps', 'u32'], ['kw', 'u32'],
-    ['h', 'u32'], ['w', 'u32'], ['ho', 'u32'], ['wo', 'u32'],
-    ['sh', 'u32'], ['sw', 'u32'], ['dh', 'u32'], ['dw', 'u32'],
-    ['padTop', 'i32'], ['padLeft', 'i32'], ['taps', 'u32'],
-  ])}
-var<workgroup> acc: array<f32, ${CH * LANES}>;
-@compute @workgroup_size(${CH}, ${LANES})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let c = wid.x * ${CH}u + lid.x;
-  let tap = wid.y;
-  let ti = i32(tap / u.kw);
-  let tj = i32(tap % u.kw);
-  let start = wid.z * u.pps;
-  let end = min(u.positions, start + u.pps);
-  var a = 0.0;
-  if (c < u.c) {
-    for (var r = start + lid.y; r < end; r = r + ${LANES}u) {
-      let ow = r % u.wo;
-      let oh = (r / u.wo) % u.ho;
-      let n = r / (u.wo * u.ho);
-      let ih = i32(oh * u.sh) + ti * i32(u.dh) - u.padTop;
-      let iw = i32(ow * u.sw) + tj * i32(u.dw) - u.padLeft;
-      if (ih >= 0 && ih < i32(u.h) && iw >= 0 && iw < i32(u.w)) {
-        a = a + x[((n * u.h + u32(ih)) * u.w + u32(iw)) * u.c + c] * dy[r * u.c + c];
-      }
-    }
-  }
-  acc[lid.y * ${CH}u + lid.x] = a;
-  workgroupBarrier();
-  if (lid.y == 0u && c < u.c) {
-    var b = 0.0;
-    for (var k = 0u; k < ${LANES}u; k = k + 1u) { b = b + acc[k * ${CH}u + lid.x]; }
-    partials[(wid.z * u.taps + tap) * u.c + c] = b;
-  }
-}`;
-}
-
-function sumCode(): string {
-  return `${wgslBindings(['dw'], ['partials'], [['n', 'u32'], ['slices', 'u32']])}
-@compute @workgroup_size(${CH})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= u.n) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < u.slices; k = k + 1u) { s = s + partials[k * u.n + i]; }
-  dw[i] = s;
-}`;
-}
-
 export const depthwiseFilterGradWebgpuConfig: tf.KernelConfig = {
   kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
   backendName: 'webgpu',
   kernelFunc: (args) => {
     const { x, dy } = args.inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const { strides, dilations, pad, dimRoundingMode, filterShape } = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-    const [kh, kw, c, mult] = filterShape;
+    const mult = filterShape[3];
     if (mult !== 1 || x.dtype !== 'float32' || dy.dtype !== 'float32') return (depthwiseConv2dNativeBackpropFilterConfig.kernelFunc as tf.KernelFunc)({ ...args });
     const g = convGeometry(tf.DepthwiseConv2dNativeBackpropFilter, x.shape, filterShape, strides, pad, dilations, dimRoundingMode, true, 'NHWC');
-    const positions = g.batch * g.outHeight * g.outWidth;
-    const taps = kh * kw;
-    const { pps, slices } = positionSlicing(positions);
-    const u = (value: number) => ({ type: 'uint32' as const, value });
-    const i = (value: number) => ({ type: 'int32' as const, value });
-    const [partials] = runWgsl({
-      name: slices === 1 ? tf.DepthwiseConv2dNativeBackpropFilter : 'TkDepthwiseFilterGradPartials', variant: 'partials', code: partialsCode, inputs: [x, dy],
-      // One slice: the partial sums are dW itself ([1, taps, C] is [kh, kw, C, 1] in memory).
-      outputs: [{ shape: slices === 1 ? filterShape.slice() : [slices, taps, c], dtype: 'float32' }],
-      uniforms: [u(positions), u(c), u(pps), u(kw), u(g.inHeight), u(g.inWidth), u(g.outHeight), u(g.outWidth), u(g.strideHeight), u(g.strideWidth), u(g.dilationHeight), u(g.dilationWidth), i(g.padTop), i(g.padLeft), u(taps)],
-      workgroups: [Math.ceil(c / CH), taps, slices],
-    });
-    if (slices === 1) return partials;
-    const [dw] = runWgsl({ name: tf.DepthwiseConv2dNativeBackpropFilter, variant: 'sum', code: sumCode, inputs: [partials], outputs: [{ shape: filterShape.slice(), dtype: 'float32' }], uniforms: [u(taps * c), u(slices)], workgroups: [Math.ceil((taps * c) / CH), 1, 1] });
-    tf.backend().disposeData(partials.dataId);
-    return dw;
+    return filterGradByReduction(tf.DepthwiseConv2dNativeBackpropFilter, x, dy, g, filterShape, true);
   },
 };
