@@ -191,13 +191,23 @@ export async function runWorker(options: WorkerOptions): Promise<QueueWorker> {
   worker.on('error', (err) => {
     if (!stopping) console.error(`[transferkit worker] ${err.message}`);
   });
+  let markClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+    worker.once('closed', () => resolve());
+  });
   const close = async (): Promise<void> => {
     stopping = true;
-    await worker.close();
-    await redis.quit().catch(() => undefined);
+    try {
+      await worker.close();
+    } finally {
+      await redis.quit().catch(() => undefined);
+      markClosed(); // also when BullMQ's close failed: the process can still end
+    }
   };
-  const closed = new Promise<void>((resolve) => worker.once('closed', () => resolve()));
-  options.signal?.addEventListener('abort', () => void close(), { once: true });
+  // A failure while closing is reported, not left as an unhandled rejection (which would end the
+  // process with code 1 after its trials were handed back cleanly).
+  options.signal?.addEventListener('abort', () => void close().catch((err: unknown) => console.error(`[transferkit worker] while closing: ${(err as Error).message}`)), { once: true });
   try {
     await worker.waitUntilReady();
   } catch (err) {

@@ -182,7 +182,9 @@ export function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: n
       if (m.type === 'report') {
         // JSON turned a non-finite value into null on the way: it was not a number.
         report(m.step as number, typeof m.value === 'number' ? m.value : Number.NaN).then(
-          (go) => child.connected && child.send({ type: 'decision', continue: go }),
+          // With a callback, a send racing the child's exit (an aborted trial was just killed)
+          // reports the closed channel there instead of as an 'error' event that would crash us.
+          (go) => void (child.connected && child.send({ type: 'decision', continue: go }, () => undefined)),
           (err: unknown) => {
             // The report could not be decided (a queue worker lost its job): end the trial with that reason.
             if (settled) return;
@@ -199,6 +201,14 @@ export function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: n
         reject(new Error(m.message));
       }
     });
+    // Spawn and IPC errors: the trial fails with them (once it has ended they change nothing).
+    child.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    });
     child.on('exit', (code, signal) => {
       if (timer !== undefined) clearTimeout(timer);
       options.signal?.removeEventListener('abort', abort);
@@ -207,7 +217,7 @@ export function runInChild(obj: ObjectiveModule, config: TrialConfig, trialId: n
         reject(new Error(`trial ${trialId} exited with ${signal ?? `code ${code}`} before reporting a result${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
       }
     });
-    child.send({ config, trialId });
+    child.send({ config, trialId }, () => undefined);
   });
 }
 

@@ -114,7 +114,7 @@ const receivedDecisions = (file: string): Map<string, boolean> =>
   }));
 
 /** Stops workers with SIGTERM and checks that each exits 0 (running trials finished, connections closed). */
-async function stopWorkers(ws: ChildProcess[]): Promise<void> {
+async function stopWorkers(ws: ChildProcess[], logs = ''): Promise<void> {
   const codes = await Promise.all(ws.filter((w) => w.exitCode === null && w.signalCode === null).map((w) => new Promise<number | null>((resolve) => {
     const timer = setTimeout(() => resolve(-1), 15_000);
     w.once('exit', (code) => {
@@ -123,7 +123,7 @@ async function stopWorkers(ws: ChildProcess[]): Promise<void> {
     });
     w.kill('SIGTERM');
   })));
-  expect(codes.every((c) => c === 0), `worker exit codes ${codes.join(', ')}`).toBe(true);
+  expect(codes.every((c) => c === 0), `worker exit codes ${codes.join(', ')}${logs !== '' ? `; worker stderr:\n${logs.slice(-3000)}` : ''}`).toBe(true);
 }
 
 /** Wraps an executor so that every report reaching the strategy is logged in order, with its answer. */
@@ -301,7 +301,7 @@ describe('queueExecutor + transferkit worker (BullMQ on Redis)', () => {
     // The heartbeat expires (15 s), then the worker's next check (every 5 s) gives the trial back.
     for (let i = 0; i < 900 && !err.includes('put back on the queue'); i++) await sleep(50);
     expect(err).toContain('trial 0: failed (put back on the queue: no driver)');
-    await stopWorkers([w]);
+    await stopWorkers([w], err);
   }, 120_000);
 });
 
