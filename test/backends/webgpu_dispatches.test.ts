@@ -96,6 +96,11 @@ describe('webgpu dispatches per step (llvmpipe in CI)', () => {
     expect(by('TkBatchNormTrain')).toBe(2 * 17);
     expect(by('TkBatchNormActTrainGrad') + by('TkBatchNormTrainGrad')).toBe(2 * 52);
     expect(by('ClipByValue') + by('TkClipByValueGrad')).toBe(0);
+    // Uniforms: transferkit's kernels reuse theirs once the shapes were seen (all but Adam's,
+    // whose bias corrections change every step); TF.js's programs write theirs every dispatch.
+    const reusing = r.train.byProgram.filter(([k]) => !k.endsWith('Program') && k !== 'TkAdamUpdate').reduce((n, [, v]) => n + v, 0);
+    expect(reusing).toBeGreaterThan(200);
+    expect(r.train.uniformWrites).toBe(r.train.dispatches - reusing);
   }, 300_000);
 
   it('ResNet50, 96 px: a training step stays <= 850 dispatches (from 5,094), inference <= 160 (from 465)', async (ctx) => {

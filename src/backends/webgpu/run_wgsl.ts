@@ -10,7 +10,8 @@
  * and compute pass, TF.js's submit batching — so the kernels interleave with TF.js's own in order.
  *
  * Bindings: 0..outputs-1 the outputs (`read_write`), then the inputs (`read`), then one uniform
- * buffer of 4-byte scalars in the order given (padded to 16 bytes).
+ * buffer of 4-byte scalars in the order given (padded to 16 bytes), kept and reused for the same
+ * values (unlike TF.js's programs, whose uniforms are written into a pooled buffer every dispatch).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { noteGpuProgram } from './dispatch_counter.js';
@@ -33,6 +34,12 @@ export interface WgslDispatch {
   /** Shapes and dtypes of the outputs to allocate. */
   outputs: Array<{ shape: number[]; dtype: 'float32' | 'int32' }>;
   uniforms: WgslScalar[];
+  /**
+   * Whether the uniform values vary from call to call for the same shapes (Adam's bias
+   * corrections change every step). Default false: the uniform buffer is kept and reused by every
+   * later dispatch with the same values, instead of being written anew each time.
+   */
+  volatileUniforms?: boolean;
   /** Workgroup counts (each ≤ the device's maxComputeWorkgroupsPerDimension). */
   workgroups: [number, number, number];
 }
@@ -67,6 +74,8 @@ interface ComputePassLike {
 
 interface GPUDeviceLike {
   createQuerySet(d: object): unknown;
+  createBuffer(d: { size: number; usage: number }): unknown;
+  queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBuffer): void };
   createShaderModule(d: { code: string }): unknown;
   createComputePipeline(d: object): { getBindGroupLayout(i: number): unknown };
   createBindGroup(d: object): unknown;
@@ -88,6 +97,42 @@ function pipelineFor(device: GPUDeviceLike, d: WgslDispatch): { getBindGroupLayo
     cache.set(key, p);
   }
   return p;
+}
+
+/** Uniform buffers kept per device, by their values (least recently used first); at most this many. */
+const UNIFORM_CACHE_SIZE = 4096;
+const uniformCaches = new WeakMap<object, Map<string, { buffer: unknown; size: number }>>();
+
+/**
+ * A uniform buffer holding `scalars` (4-byte values in order), written once and reused: layers
+ * repeat the same shapes every step, so after the first step their kernels' uniforms are all
+ * cached. Evicted buffers are only dropped (never destroyed: recorded, unsubmitted commands may
+ * still use them); the garbage collector frees them.
+ */
+function cachedUniforms(device: GPUDeviceLike, scalars: Array<{ type: string; data: number[] }>): { buffer: unknown; offset: number; size: number } {
+  let cache = uniformCaches.get(device);
+  if (cache === undefined) {
+    cache = new Map();
+    uniformCaches.set(device, cache);
+  }
+  const key = scalars.map((v) => `${v.type[0]}${v.data[0]}`).join(',');
+  let entry = cache.get(key);
+  if (entry !== undefined) {
+    cache.delete(key); // most recently used last
+  } else {
+    const bytes = new ArrayBuffer(4 * scalars.length);
+    scalars.forEach((v, i) => {
+      if (v.type === 'float32') new Float32Array(bytes, 4 * i, 1)[0] = v.data[0];
+      else if (v.type === 'uint32') new Uint32Array(bytes, 4 * i, 1)[0] = v.data[0];
+      else new Int32Array(bytes, 4 * i, 1)[0] = v.data[0];
+    });
+    const usage = (globalThis as unknown as { GPUBufferUsage: { UNIFORM: number; COPY_DST: number } }).GPUBufferUsage;
+    entry = { buffer: device.createBuffer({ size: bytes.byteLength, usage: usage.UNIFORM | usage.COPY_DST }), size: bytes.byteLength };
+    device.queue.writeBuffer(entry.buffer, 0, bytes);
+    if (cache.size >= UNIFORM_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  }
+  cache.set(key, entry);
+  return { buffer: entry.buffer, offset: 0, size: entry.size };
 }
 
 /** The webgpu backend's device limit on workgroups per dimension. */
@@ -124,7 +169,8 @@ export function runWgsl(d: WgslDispatch): tf.TensorInfo[] {
   const pipeline = pipelineFor(backend.device, d);
   const scalars = d.uniforms.map((u) => ({ type: u.type, data: [u.value] }));
   while (scalars.length % 4 !== 0 || scalars.length === 0) scalars.push({ type: 'int32', data: [0] });
-  const bindings = [...outputs.map((t) => backend.tensorToBinding(t)), ...d.inputs.map((t) => backend.tensorToBinding(t)), backend.makeUniforms(scalars)];
+  const uniform = d.volatileUniforms === true ? backend.makeUniforms(scalars) : cachedUniforms(backend.device, scalars);
+  const bindings = [...outputs.map((t) => backend.tensorToBinding(t)), ...d.inputs.map((t) => backend.tensorToBinding(t)), uniform];
   for (const t of [...outputs, ...d.inputs]) backend.commandQueueOwnedIds.add(t.dataId);
   const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: bindings.map((resource, binding) => ({ binding, resource })) });
   // Warm-up compile passes (TF.js's WEBGPU_ENGINE_COMPILE_ONLY) build pipelines and dispatch nothing.

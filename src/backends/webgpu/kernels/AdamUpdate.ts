@@ -59,6 +59,8 @@ export const adamUpdateWebgpuConfig: tf.KernelConfig = {
         { type: 'uint32', value: wd === 0 ? 0 : decoupled ? 2 : 1 },
         f(b1), f(1 - b1), f(b2), f(1 - b2), f(Math.sqrt(1 - b2 ** t)), f(eps), f(lr / (1 - b1 ** t)), f(1 - lr * wd), f(wd),
       ],
+      // The learning rate and bias corrections change every step.
+      volatileUniforms: true,
       workgroups: grid1d(Math.ceil(n / WG)),
     });
   },
