@@ -20,7 +20,7 @@ export const AdamUpdate = 'TkAdamUpdate';
 /**
  * Training-mode batch normalisation followed by ReLU (attr max = ∞) or ReLU6 (max = 6), fused:
  * inputs and outputs as {@link BatchNormTrain}, y clamped to [0, max]. Registered where a backend
- * gains from it (webgpu); the layers use it only then.
+ * gains from it (webgpu: fewer dispatches; wasm: the tape keeps one activation less per layer); the layers use it only then.
  */
 export const BatchNormActTrain = 'TkBatchNormActTrain';
 

@@ -10,8 +10,11 @@ import { meanConfig, sumConfig } from './wasm/kernels/Reduce.js';
 import { conv2DBackpropInputConfig } from './wasm/kernels/Conv2DBackpropInput.js';
 import { identityConfig } from './wasm/kernels/Identity.js';
 import { castConfig } from './wasm/kernels/Cast.js';
+import { transposeConfig } from './wasm/kernels/Transpose.js';
+import { sliceConfig } from './wasm/kernels/Slice.js';
+import { maxPoolGradConfig } from './wasm/kernels/MaxPoolGrad.js';
 import { adamUpdateConfig } from './wasm/kernels/AdamUpdate.js';
-import { batchNormTrainConfig, batchNormTrainGradConfig } from './wasm/kernels/BatchNormTrain.js';
+import { batchNormActTrainConfig, batchNormActTrainGradConfig, batchNormTrainConfig, batchNormTrainGradConfig } from './wasm/kernels/BatchNormTrain.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './wasm/kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './wasm/kernels/UnsortedSegmentSum.js';
@@ -25,6 +28,8 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   adamUpdateConfig,
   batchNormTrainConfig,
   batchNormTrainGradConfig,
+  batchNormActTrainConfig,
+  batchNormActTrainGradConfig,
 ];
 
 /** Marks kernels registered by transferkit, so a second call can tell ours from tfjs's own. */
@@ -40,6 +45,9 @@ const WASM_WRAPPED_KERNELS: ReadonlyArray<[string, (stock: tf.KernelConfig) => t
   [tf.BatchMatMul, batchMatMulConfig, 'explicit transposes'],
   [tf.Sum, sumConfig, 'leading axes by average pooling'],
   [tf.Mean, meanConfig, 'leading axes by average pooling'],
+  [tf.Transpose, transposeConfig, 'matrix transposes by a SIMD kernel'],
+  [tf.Slice, sliceConfig, 'whole trailing axes moved in one copy'],
+  [tf.MaxPoolGrad, maxPoolGradConfig, 'a SIMD kernel'],
 ];
 
 /** Registers transferkit's training kernels for wasm. Returns the names it registered this call. */

@@ -56,7 +56,7 @@ function fusedTrainingCall(layer: tfl.layers.Layer, input: tf.Tensor): tf.Tensor
   const bn = layer as unknown as BnInternals;
   const lastAxis = bn.axis === -1 || bn.axis === input.rank - 1;
   if (!fused || !lastAxis || !bn.center || !bn.scale) return null;
-  // BN → ReLU/ReLU6 as one kernel where the backend has it (webgpu): the activation layer that
+  // BN → ReLU/ReLU6 as one kernel where the backend has it (webgpu, wasm): the activation layer that
   // follows then passes this output through (the plan of fold_batch_norm.ts says which layer).
   const act = canFuseBatchNormActivation() ? fusedActivationAfter(layer) : null;
   const moving = { mean: bn.movingMean.read(), variance: bn.movingVariance.read(), momentum: bn.momentum };

@@ -19,7 +19,7 @@
  * its convolution, or its BN with an activation after it) is not folded past that layer in that
  * run, so the caller gets the layer's own output (AdaBN reads each BN's *input* this way).
  * Training calls use the plan too, on backends with a fused BN + ReLU/ReLU6 training kernel
- * (webgpu): `fusedActivationAfter` names the activation that follows a BN, and `passThroughAt` makes
+ * (webgpu, wasm): `fusedActivationAfter` names the activation that follows a BN, and `passThroughAt` makes
  * it pass the fused output through (`batch_norm.ts`).
  * Folding happens only for calls with `training` not true, BN in inference mode, float32 inputs and
  * no gradient tape recording (TF.js has no gradient for a fused ReLU6). The BN and activation layers
@@ -73,7 +73,7 @@ const perModel = new WeakMap<tfl.LayersModel, boolean>();
  * default for models without their own setting; on unless turned off). Off, every layer computes
  * its stock output; for bit-exact comparisons with unpatched models and A/B timing. Folded outputs
  * equal the unfolded ones to float32 rounding. The same plan drives the training-time BN → ReLU
- * fusion on webgpu, which off is off too.
+ * fusion on webgpu and wasm, which off is off too.
  */
 export function setInferenceFolding(on: boolean, model?: tfl.LayersModel | { model: tfl.LayersModel }): void {
   if (model !== undefined) perModel.set('model' in model && !('layers' in model) ? model.model : (model as tfl.LayersModel), on);
@@ -212,7 +212,7 @@ function planReading(plan: Map<Layer, Fusion>, layer: Layer): Map<Layer, Fusion>
 /**
  * Training calls: the ReLU / ReLU6 layer that the running model's plan puts right after the BN
  * layer `bn` (its sole consumer), so BN + activation can run as one kernel where the backend has
- * it (webgpu). Null outside a model's run, with folding off, or when the plan has none.
+ * it (webgpu, wasm). Null outside a model's run, with folding off, or when the plan has none.
  */
 export function fusedActivationAfter(bn: Layer): { layer: Layer; max: number } | null {
   const plan = active[active.length - 1];

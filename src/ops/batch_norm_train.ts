@@ -39,7 +39,7 @@ export function batchNormActTrainGradComposed(dyT: tf.Tensor, xT: tf.Tensor, g: 
   return batchNormTrainGradComposed(masked, xT, g, m, r);
 }
 
-/** True when the active backend runs BN + ReLU/ReLU6 as one training kernel (webgpu), so fusing them saves work. */
+/** True when the active backend runs BN + ReLU/ReLU6 as one training kernel (webgpu, wasm), so fusing them saves work. */
 export function canFuseBatchNormActivation(): boolean {
   const backend = tf.getBackend();
   return tf.getKernel(BatchNormActTrain, backend) !== undefined && tf.getKernel(BatchNormActTrainGrad, backend) !== undefined;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runTsChild } from '../helpers/child.js';
 import { assembleSimdModules } from '../../scripts/build-wasm-simd.js';
 
-interface Out { threads: number; sharedMemory: boolean; simd: boolean; errors: number[]; inputErrors: number[]; leak: number }
+interface Out { threads: number; sharedMemory: boolean; simd: boolean; errors: number[]; inputErrors: number[]; transposeErrors: number[]; sliceErrors: number[]; poolErrors: number[]; leak: number }
 
 function run(env: Record<string, string>) {
   return runTsChild<Out>(path.join(__dirname, 'child', 'simd_child.ts'), env);
@@ -21,7 +21,7 @@ describe('wasm SIMD kernels', () => {
     expect(committed, 'stale: run npx tsx scripts/build-wasm-simd.ts').toBe(await assembleSimdModules());
   });
 
-  it('depthwise filter and input gradients equal their definitions: 1 thread (unshared memory), 2 threads (shared), and with SIMD off', async () => {
+  it('depthwise filter and input gradients, max-pool gradients, transposes and slices equal their definitions: 1 thread (unshared memory), 2 threads (shared), and with SIMD off', async () => {
     const [one, two, off] = await Promise.all([
       run({ TRANSFERKIT_WASM_THREADS: '1' }),
       run({ TRANSFERKIT_WASM_THREADS: '2' }),
@@ -37,6 +37,12 @@ describe('wasm SIMD kernels', () => {
       o.errors.forEach((e, i) => expect(e, `filter gradient, case ${i}`).toBeLessThan(1e-5));
       expect(o.inputErrors).toHaveLength(8);
       o.inputErrors.forEach((e, i) => expect(e, `input gradient, case ${i}`).toBeLessThan(1e-5));
+      expect(o.transposeErrors).toEqual(new Array(9).fill(0));
+      expect(o.sliceErrors).toEqual(new Array(7).fill(0));
+      expect(o.poolErrors).toHaveLength(4);
+      // With SIMD off, TF.js's own wasm MaxPoolGrad runs: it breaks ties (and NaN) differently
+      // from tfjs-cpu's maxPoolPositions, the definition here, so it is not held to it.
+      if (o.simd) o.poolErrors.forEach((e, i) => expect(e, `max-pool gradient, case ${i}`).toBeLessThan(1e-5));
       expect(o.leak).toBe(0);
     }
   }, 120_000);

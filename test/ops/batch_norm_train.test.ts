@@ -8,6 +8,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/index.js';
 import { applyKerasBatchNormSemantics, useFusedBatchNorm } from '../../src/layers/batch_norm.js';
 import { relErr, values } from '../helpers/compare.js';
+import { BatchNormActTrain, BatchNormActTrainGrad } from '../../src/kernel_names.js';
+import { batchNormActTrainGradComposed, batchNormTrainComposed } from '../../src/ops/batch_norm_train.js';
 
 function model(): tfl.LayersModel {
   const inp = tfl.input({ shape: [5, 5, 6] });
@@ -96,4 +98,50 @@ describe('one-kernel BatchNorm on wasm (SIMD) against the composed ops on cpu', 
       ref.forEach((r, i) => expect(relErr(r, got[i]), names[i]).toBeLessThan(2e-5));
     });
   }
+});
+
+describe('BN → ReLU/ReLU6 as one kernel on wasm (SIMD) against BN, clip and the masked gradient on cpu', () => {
+  const run = (backend: string, shape: number[], max: number, fused: boolean, gammaNaN = false) => {
+    tf.setBackend(backend);
+    const c = shape[shape.length - 1];
+    return tf.tidy(() => {
+      const x = tf.randomNormal(shape, 1, 0.5, 'float32', 41);
+      // beta around 3 and gamma around 2: a good share of outputs above 6 and below 0.
+      const g = gammaNaN ? tf.concat([tf.tensor1d([NaN]), tf.ones([c - 1])]) : tf.randomNormal([c], 2, 2, 'float32', 42);
+      const b = tf.randomNormal([c], 3, 3, 'float32', 43);
+      const dy = tf.randomNormal(shape, 0, 1, 'float32', 44);
+      if (!fused) {
+        const [y0, m, v, r] = batchNormTrainComposed(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3);
+        return [tf.clipByValue(y0, 0, max), m, v, r, ...batchNormActTrainGradComposed(dy, x, g as tf.Tensor1D, b as tf.Tensor1D, m, r, max)].map(values);
+      }
+      const f = tf.engine().runKernel(BatchNormActTrain, { x, gamma: g, beta: b }, { epsilon: 1e-3, max }) as tf.Tensor[];
+      const d = tf.engine().runKernel(BatchNormActTrainGrad, { dy, x, gamma: g, beta: b, mean: f[1], rstd: f[3] }, { max }) as tf.Tensor[];
+      return [...f, ...d].map(values);
+    });
+  };
+  // 70 channels: a scalar tail after 17 vectors; 3·17·19 rows: several 64-row blocks.
+  for (const max of [6, Infinity]) {
+    it(`${max === 6 ? 'ReLU6' : 'ReLU'}: output, statistics and gradients (max rel. error 2e-5; dx 5e-4)`, async () => {
+      const { simdKernels } = await import('../../src/backends/wasm/simd/simd_kernels.js');
+      const shape = [3, 17, 19, 70];
+      const ref = run('cpu', shape, max, false);
+      tf.setBackend('wasm');
+      expect(simdKernels(tf.backend())).not.toBeNull();
+      const before = tf.memory().numTensors;
+      const got = run('wasm', shape, max, true);
+      expect(tf.memory().numTensors).toBe(before);
+      const names = ['y', 'mean', 'variance', 'rstd', 'dx', 'dgamma', 'dbeta'];
+      ref.forEach((r, i) => expect(relErr(r, got[i]), names[i]).toBeLessThan(names[i] === 'dx' ? 5e-4 : 2e-5));
+      const clamped = ref[0].filter((v) => v === 0 || v === max).length;
+      expect(clamped / ref[0].length).toBeGreaterThan(max === 6 ? 0.2 : 0.1); // the mask matters
+    });
+  }
+
+  it('a NaN pre-activation passes through the fused forward and its gradient (as tfjs relu)', () => {
+    const [y, , , , dx] = run('wasm', [2, 5, 5, 6], Infinity, true, true);
+    for (let i = 0; i < y.length; i++) {
+      expect(Number.isNaN(y[i]), `y[${i}]`).toBe(i % 6 === 0);
+      expect(Number.isNaN(dx[i]), `dx[${i}]`).toBe(i % 6 === 0);
+    }
+  });
 });

@@ -8,15 +8,17 @@
  * sources are the .wat files beside this file; `scripts/build-wasm-simd.ts` assembles them into
  * `modules.ts`, and a test checks the committed bytes against the sources.
  *
- * They run on the calling thread (single-threaded). `TRANSFERKIT_WASM_SIMD=0` turns them off
- * (the composed kernels are then used), for A/B measurements.
+ * They run on the calling thread (single-threaded): helper threads on the same shared memory
+ * were tried and measured (docs/performance.md) — 1.8x on a lone transpose, no gain within noise
+ * on a 2-core training step, where XNNPACK's own pool threads hold both cores.
+ * `TRANSFERKIT_WASM_SIMD=0` turns them off (the composed kernels are then used), for A/B measurements.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SIMD_MODULES } from './modules.js';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` these kernels use. */
 interface WasmBackendInternals {
-  wasm: { HEAPF32: Float32Array; HEAPF64: Float64Array; wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  wasm: { HEAPU8: Uint8Array; HEAPF32: Float32Array; HEAPF64: Float64Array; wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: unknown): boolean;
@@ -51,20 +53,34 @@ export interface SimdKernelExports {
   bnApply(x: number, y: number, rows: number, c: number, mean: number, scale: number, beta: number): void;
   /** See batch_norm.wat: dx = a * ((dy - b) - (x - mean) * d). */
   bnGradApply(dy: number, x: number, dx: number, rows: number, c: number, mean: number, a: number, b: number, d: number): void;
+  /** See batch_norm.wat: y = min(max((x - mean) * scale + beta, 0), max) (NaN passes). */
+  bnApplyAct(x: number, y: number, rows: number, c: number, mean: number, scale: number, beta: number, max: number): void;
+  /** See batch_norm.wat: bnGradSums of dy masked by the clamp of pre = (x - mean) * a + beta. */
+  bnGradSumsAct(dy: number, x: number, rows: number, c: number, mean: number, blk1: number, blk2: number, s1: number, s2: number, a: number, beta: number, max: number): void;
+  /** See batch_norm.wat: bnGradApply of dy masked by the clamp of pre = (x - mean) * a + beta. */
+  bnGradApplyAct(dy: number, x: number, dx: number, rows: number, c: number, mean: number, a: number, b: number, d: number, beta: number, max: number): void;
+  /** See max_pool_grad.wat (dx zeroed by the caller). */
+  maxPoolGrad(
+    x: number, dy: number, dx: number,
+    n: number, h: number, w: number, c: number, ho: number, wo: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+  ): void;
+  /** See transpose.wat: dst[c, r] = src[r, c] of a [rows, cols] matrix of 32-bit elements, rows r0..r1. */
+  transpose2d(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
 }
 
 /** The kernels bound to one backend's memory, and helpers to address its tensors. */
 export interface SimdKernels extends SimdKernelExports {
   /** Byte offset of a tensor's data in the backend's memory. */
   offset(t: tf.TensorInfo): number;
-  /** A new float32 output tensor of `shape` (uninitialised) and its byte offset. */
-  output(shape: number[]): { info: tf.TensorInfo; offset: number };
+  /** A new output tensor of `shape` (uninitialised; float32 unless `dtype` says) and its byte offset. */
+  output(shape: number[], dtype?: 'float32' | 'int32' | 'bool'): { info: tf.TensorInfo; offset: number };
   /** A new float32 output tensor of `shape`, zero-filled, and its byte offset. */
   zeros(shape: number[]): { info: tf.TensorInfo; offset: number };
   /** Zeroed scratch memory of at least `bytes` (16-byte aligned start); `free()` releases it. */
   scratch(bytes: number): { offset: number; free(): void };
-  /** Current float32 / float64 views of the backend's memory (re-read after any allocation). */
-  heap(): { f32: Float32Array; f64: Float64Array };
+  /** Current byte / float32 / float64 views of the backend's memory (re-read after any allocation). */
+  heap(): { u8: Uint8Array; f32: Float32Array; f64: Float64Array };
 }
 
 /**
@@ -111,11 +127,20 @@ export function simdKernels(backend: unknown): SimdKernels | null {
         if (entry === undefined) throw new Error(`wasm SIMD kernel: tensor ${JSON.stringify(t.shape)} has no data on the wasm backend`);
         return entry.memoryOffset;
       };
-      const output = (shape: number[]) => {
-        const info = be.makeOutput(shape, 'float32');
+      const output = (shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => {
+        const info = be.makeOutput(shape, dtype);
         return { info, offset: offset(info) };
       };
-      const heap = () => ({ f32: be.wasm.HEAPF32, f64: be.wasm.HEAPF64 });
+      const heap = () => ({ u8: be.wasm.HEAPU8, f32: be.wasm.HEAPF32, f64: be.wasm.HEAPF64 });
+      const scratch = (bytes: number) => {
+        // Over-allocate 16 bytes so that the start can be aligned for float64 / v128 access.
+        const words = Math.ceil(bytes / 4) + 4;
+        const info = be.makeOutput([words], 'float32');
+        const base = offset(info);
+        const start = Math.ceil(base / 16) * 16;
+        heap().f32.fill(0, base >>> 2, (base >>> 2) + words);
+        return { offset: start, free: () => void be.disposeData(info.dataId) };
+      };
       kernels = {
         dwFilterGrad: exports.dwFilterGrad,
         dwInputGrad: exports.dwInputGrad,
@@ -125,17 +150,14 @@ export function simdKernels(backend: unknown): SimdKernels | null {
         bnGradSums: exports.bnGradSums,
         bnApply: exports.bnApply,
         bnGradApply: exports.bnGradApply,
+        bnApplyAct: exports.bnApplyAct,
+        bnGradSumsAct: exports.bnGradSumsAct,
+        bnGradApplyAct: exports.bnGradApplyAct,
+        transpose2d: exports.transpose2d,
+        maxPoolGrad: exports.maxPoolGrad,
         offset,
         heap,
-        scratch: (bytes) => {
-          // Over-allocate 16 bytes so that the start can be aligned for float64 / v128 access.
-          const words = Math.ceil(bytes / 4) + 4;
-          const info = be.makeOutput([words], 'float32');
-          const base = offset(info);
-          const start = Math.ceil(base / 16) * 16;
-          heap().f32.fill(0, base >>> 2, (base >>> 2) + words);
-          return { offset: start, free: () => void be.disposeData(info.dataId) };
-        },
+        scratch,
         output,
         zeros: (shape) => {
           const out = output(shape);
