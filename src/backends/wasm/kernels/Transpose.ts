@@ -53,7 +53,8 @@ export function transposeConfig(stock: tf.KernelConfig): tf.KernelConfig {
     const { perm } = attrs as unknown as tf.TransposeAttrs;
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return null;
     const m = asMatrixTranspose(x.shape, perm);
-    if (m === null) return null;
+    // Many tiny matrices (e.g. [65536, 3, 2] → [65536, 2, 3]) would cost one call each: stock.
+    if (m === null || (m.batch > 1 && m.rows * m.cols < 1024)) return null;
     const simd = simdKernels(backend);
     if (simd === null) return null;
     const out = simd.output(perm.map((axis) => x.shape[axis]), x.dtype);

@@ -9,8 +9,8 @@
  * `modules.ts`, and a test checks the committed bytes against the sources.
  *
  * They run on the calling thread (single-threaded): helper threads on the same shared memory
- * were tried and measured (docs/performance.md) — 1.8x on a lone transpose, no gain within noise
- * on a 2-core training step, where XNNPACK's own pool threads hold both cores.
+ * were tried and measured (docs/performance.md, "helper threads") — 1.8x on a lone transpose, no
+ * gain within noise on a 2-core training step, where XNNPACK's own pool threads hold both cores.
  * `TRANSFERKIT_WASM_SIMD=0` turns them off (the composed kernels are then used), for A/B measurements.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +18,7 @@ import { SIMD_MODULES } from './modules.js';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` these kernels use. */
 interface WasmBackendInternals {
-  wasm: { HEAPU8: Uint8Array; HEAPF32: Float32Array; HEAPF64: Float64Array; wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  wasm: { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: unknown): boolean;
@@ -120,7 +120,8 @@ export function simdKernels(backend: unknown): SimdKernels | null {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const modules = Object.values(SIMD_MODULES).map((m) => decodeBase64(m[shared ? 'shared' : 'unshared']));
     if (modules.every((bytes) => WebAssembly.validate(bytes))) {
-      // Synchronous compiles: each module is under 1 KB (browsers allow sync compiles < 4 KB).
+      // Synchronous compiles: each module is a few KB at most (browsers allow sync compiles < 4 KB;
+      // batch_norm, the largest, is 2.4 KB).
       const exports = Object.assign({}, ...modules.map((bytes) => new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports)) as SimdKernelExports;
       const offset = (t: tf.TensorInfo): number => {
         const entry = be.dataIdMap.get(t.dataId);
@@ -131,7 +132,15 @@ export function simdKernels(backend: unknown): SimdKernels | null {
         const info = be.makeOutput(shape, dtype);
         return { info, offset: offset(info) };
       };
-      const heap = () => ({ u8: be.wasm.HEAPU8, f32: be.wasm.HEAPF32, f64: be.wasm.HEAPF64 });
+      // Views of the memory as it is now: Emscripten refreshes its own HEAP* views lazily after a
+      // growth (in the threaded build another thread may have grown it), so build ours from
+      // `memory.buffer` whenever it changed.
+      let views = { u8: new Uint8Array(memory.buffer), f32: new Float32Array(memory.buffer), f64: new Float64Array(memory.buffer) };
+      const heap = () => {
+        const buffer = memory.buffer;
+        if (views.u8.buffer !== buffer) views = { u8: new Uint8Array(buffer), f32: new Float32Array(buffer), f64: new Float64Array(buffer) };
+        return views;
+      };
       const scratch = (bytes: number) => {
         // Over-allocate 16 bytes so that the start can be aligned for float64 / v128 access.
         const words = Math.ceil(bytes / 4) + 4;
@@ -161,8 +170,8 @@ export function simdKernels(backend: unknown): SimdKernels | null {
         output,
         zeros: (shape) => {
           const out = output(shape);
-          // HEAPF32 is re-created when the memory grows: read it after the allocation.
-          be.wasm.HEAPF32.fill(0, out.offset >>> 2, (out.offset >>> 2) + tf.util.sizeFromShape(shape));
+          // The memory may grow with the allocation: take the views after it.
+          heap().f32.fill(0, out.offset >>> 2, (out.offset >>> 2) + tf.util.sizeFromShape(shape));
           return out;
         },
       };
