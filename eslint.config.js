@@ -16,4 +16,13 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // A synchronous child process blocks a vitest worker's event loop; past 60 s vitest's RPC timer
+    // fires first and the run fails with `Timeout calling "onTaskUpdate"` although every test passed.
+    // Tests use test/helpers/run.ts; the few instant commands say so with an eslint-disable comment.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', importNames: ['spawnSync', 'execFileSync', 'execSync'], message: 'use runAsync from test/helpers/run.ts: a long synchronous child starves vitest\'s RPC' }] }],
+    },
+  },
 );

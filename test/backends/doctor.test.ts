@@ -1,6 +1,6 @@
 /** doctor(): probes every backend, restores the active one, and advises; the CLI prints the same. */
 import * as os from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { runCli } from '../helpers/cli.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -35,17 +35,17 @@ describe('doctor', () => {
     expect(report.onnxEncoders?.detail).toMatch(/@huggingface\/transformers \d+\.\d+/);
   }, 120_000);
 
-  it('`transferkit doctor --json` prints the same report', (ctx) => {
+  it('`transferkit doctor --json` prints the same report', async (ctx) => {
     const cli = path.resolve(__dirname, '../../dist/cli.js');
     if (!fs.existsSync(cli)) {
       console.log('[skip] dist/cli.js not built (npm test builds it first)');
       return ctx.skip();
     }
-    const r = spawnSync(process.execPath, [cli, 'doctor', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    const r = await runCli(cli, ['doctor', '--json'], 120_000);
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as DoctorReport;
     expect(report.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'webgpu']);
-    const bad = spawnSync(process.execPath, [cli, 'train'], { encoding: 'utf8' });
+    const bad = await runCli(cli, ['train']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("Unknown command 'train'");
   }, 120_000);

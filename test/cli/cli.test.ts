@@ -4,6 +4,7 @@
  * (a real SIGINT) and --resume reproducing the uninterrupted run, evaluate / predict /
  * extract-features / lr-find / adapt / models on the same data, and one-sentence errors.
  */
+// eslint-disable-next-line no-restricted-imports -- only instant commands (--version, shutdown, an empty node -e) run synchronously here
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -9,7 +9,7 @@
  * project holds transferkit and its declared dependencies only (not this repository's dev
  * dependencies): an import the package needs but does not declare fails here as it would for a user.
  */
-import { execFileSync } from 'node:child_process';
+import { runAsync } from '../helpers/run.js';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -39,12 +39,14 @@ export interface Consumer { dir: string; tarball: string; files: string[] }
  * with `devDependencies` (names, at this repository's locked versions) as a consumer's own tools.
  * @throws when dist/ is missing or the install fails (with npm's output).
  */
-export function packAndInstall(devDependencies: string[] = []): Consumer {
+export async function packAndInstall(devDependencies: string[] = []): Promise<Consumer> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')) || !fs.existsSync(path.join(ROOT, 'dist', 'wasm'))) {
     throw new Error('dist/ is not built: run `npm run build` (npm test does) before the consumer tests');
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-consumer-'));
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { filename: string; files: { path: string }[] }[];
+  const pack = await runAsync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT });
+  if (pack.status !== 0) throw new Error(`npm pack failed in ${ROOT}:\n${pack.stdout}\n${pack.stderr}`);
+  const packed = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
   const tarball = packed[0].filename;
   const me = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & { name: string; version: string; dependencies: Record<string, string> };
   const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
@@ -78,11 +80,7 @@ export function packAndInstall(devDependencies: string[] = []): Consumer {
   };
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
   fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify(consumerLock, null, 2));
-  try {
-    execFileSync('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    throw new Error(`npm ci of the packed tarball failed in ${dir}:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: err });
-  }
+  const install = await runAsync('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: dir });
+  if (install.status !== 0) throw new Error(`npm ci of the packed tarball failed in ${dir}:\n${install.stdout}\n${install.stderr}`);
   return { dir, tarball, files: packed[0].files.map((f) => f.path) };
 }

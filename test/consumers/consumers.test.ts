@@ -5,7 +5,6 @@
  * guide's examples, the CLI, and pages bundled by Vite (build and dev server) and by esbuild with
  * no configuration, training in headless Chromium on wasm. Each test's name says which client broke.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import jpeg from 'jpeg-js';
@@ -14,20 +13,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { blockSource, docBlocks, preambleLines } from '../helpers/doc_blocks.js';
 import { chromiumAbsent, resultOfPage, serveFolder } from '../helpers/chromium.js';
 import { packAndInstall, ROOT, type Consumer } from './_install.js';
+import { runAsync, type ProcessRun } from '../helpers/run.js';
 
 const CLIENTS = path.join(__dirname, 'clients');
 
-/** Runs a command to its end without blocking vitest's worker (a long spawnSync starves its RPC). */
-function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** Runs a command to its end without blocking vitest's worker (see ../helpers/run.ts). */
+const run = (cmd: string, args: string[], cwd: string): Promise<ProcessRun> => runAsync(cmd, args, { cwd, env: { ...process.env, NODE_OPTIONS: '' } });
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) as string) as T;
 
@@ -71,8 +62,8 @@ describe('consumers of the packed tarball', () => {
   let c: Consumer;
   const results: Record<string, NodeJobResult> = {};
 
-  beforeAll(() => {
-    c = packAndInstall(['@types/node']);
+  beforeAll(async () => {
+    c = await packAndInstall(['@types/node']);
     fs.cpSync(CLIENTS, c.dir, { recursive: true });
     console.log(`[consumers] ${c.tarball} installed offline in ${c.dir}`);
   }, 300_000);

@@ -4,7 +4,6 @@
  * network (scripts/onnx_export_vit.py), image files as inputs and in the cache key, and
  * transferkit's TF.js vision models as encoders (imageEncoder), with a head trained on them.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +15,7 @@ import { evaluate, extractFeatures, fineTune, loadPretrained, replaceHead, useBa
 import { imageEncoder, loadOnnxEncoder } from '../../src/entries/encoders.js';
 import { decodeImage, readSafetensors, type RgbImage } from '../../src/entries/io.js';
 import { importTransformers } from '../../src/encoders/onnx_encoder.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { runPythonScript, torchAvailable } from '../helpers/torch.js';
 import { HYMENOPTERA, MOBILENET, asset } from '../helpers/assets.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-imgenc-'));
@@ -30,9 +29,9 @@ beforeAll(async () => {
     console.warn('[skip] @huggingface/transformers is not installed; ONNX image encoder tests are skipped');
     return;
   }
-  if (!torchAvailable()) return;
+  if (!(await torchAvailable())) return;
   vitDir = path.join(tmp(), 'vit');
-  const r = spawnSync(PYTHON, [path.resolve(__dirname, '../../scripts/onnx_export_vit.py'), vitDir], { encoding: 'utf8' });
+  const r = await runPythonScript([path.resolve(__dirname, '../../scripts/onnx_export_vit.py'), vitDir]);
   if (r.status !== 0) throw new Error(`onnx_export_vit.py failed: ${r.stderr}`);
 }, 120_000);
 

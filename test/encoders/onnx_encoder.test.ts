@@ -6,7 +6,7 @@
  * graph, pooling). Also: the embedding cache (hits, invalidation), the layout errors, Hub ids over a
  * loopback server, and a head trained by fineTune on the frozen encoder's embeddings.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,7 @@ import { loadOnnxEncoder, textEncoder } from '../../src/entries/encoders.js';
 import { CosineDecay } from '../../src/entries/schedules.js';
 import { loadTextModel } from '../../src/entries/text.js';
 import { importTransformers } from '../../src/encoders/onnx_encoder.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { runPythonScript, torchAvailable } from '../helpers/torch.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-onnx-'));
 const SCRIPTS = path.resolve(__dirname, '../../scripts');
@@ -36,10 +36,10 @@ beforeAll(async () => {
     console.warn('[skip] @huggingface/transformers is not installed; ONNX encoder tests are skipped');
     return;
   }
-  if (!torchAvailable()) return;
+  if (!(await torchAvailable())) return;
   fixtures = tmp();
   for (const args of [['bert_fixtures.py', fixtures], ['onnx_export_bert.py', path.join(fixtures, 'bert'), path.join(fixtures, 'bert_onnx')]]) {
-    const r = spawnSync(PYTHON, [path.join(SCRIPTS, args[0]), ...args.slice(1)], { encoding: 'utf8' });
+    const r = await runPythonScript([path.join(SCRIPTS, args[0]), ...args.slice(1)]);
     if (r.status !== 0) throw new Error(`${args[0]} failed: ${r.stderr}`);
   }
   onnxDir = path.join(fixtures, 'bert_onnx');

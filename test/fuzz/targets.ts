@@ -2,7 +2,6 @@
  * What the fuzz suite feeds: one target per loader, each with real seed files (written by the
  * library's own writers or by PyTorch, from real models) and the public call that reads them.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +15,7 @@ import { loadPretrained, predict, saveModel } from '../../src/index.js';
 import { readCheckpoint, writeCheckpoint } from '../../src/train/checkpoint.js';
 import { SENTIMENT_VOCAB } from '../helpers/synthetic.js';
 import { tinyConvNet } from '../helpers/tiny_model.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { runPythonScript, torchAvailable } from '../helpers/torch.js';
 import type { Mutation, Mutator } from './mutate.js';
 import { exportModel } from '../fixtures/tflite_writer.js';
 
@@ -142,7 +141,7 @@ const safetensors: FuzzTarget = {
 const torchPth: FuzzTarget = {
   name: 'PyTorch .pth',
   async seeds(work) {
-    if (!torchAvailable()) return 'python3-torch is not installed (apt-get install python3-torch)';
+    if (!(await torchAvailable())) return 'python3-torch is not installed (apt-get install python3-torch)';
     fs.mkdirSync(work, { recursive: true });
     const seeds: SeedFiles[] = [];
     for (const [name, legacy] of [['model.pth', false], ['legacy.pth', true]] as const) {
@@ -151,7 +150,7 @@ const torchPth: FuzzTarget = {
 torch.manual_seed(0)
 sd = collections.OrderedDict(conv=torch.randn(4, 3, 3, 3), bias=torch.randn(4), steps=torch.tensor([3], dtype=torch.int64), half=torch.randn(2, 2).half(), view=torch.randn(6, 4)[1:3, ::2])
 torch.save({'state_dict': sd, 'epoch': 3, 'name': 'fuzz'}, ${JSON.stringify(file)}${legacy ? ', _use_new_zipfile_serialization=False' : ''})`;
-      const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+      const r = await runPythonScript(['-c', script]);
       if (r.status !== 0) return `torch.save failed: ${r.stderr.slice(-300)}`;
       seeds.push(new Map([['model.pth', read(file)]]));
     }

@@ -3,6 +3,7 @@
  * folder, with append-only persistence (so a restart keeps the queue, as in production). Tests skip
  * with the printed reason when `redis-server` or the optional peers (bullmq, ioredis) are absent.
  */
+// eslint-disable-next-line no-restricted-imports -- only instant commands (--version, shutdown, an empty node -e) run synchronously here
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';

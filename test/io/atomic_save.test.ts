@@ -3,6 +3,7 @@
  * removes what it did not write, never replaces a file, the swap window is recovered by the next
  * load, and leftovers are removed only when their process is dead.
  */
+// eslint-disable-next-line no-restricted-imports -- only instant commands (--version, shutdown, an empty node -e) run synchronously here
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -5,7 +5,7 @@
  * such a file ends in a coded `E_IO_FORMAT` instead of hanging the process, the next read gets a
  * fresh worker, and HDF5's diagnostics never reach the user's terminal.
  */
-import { spawnSync } from 'node:child_process';
+import { runAsync } from '../helpers/run.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,7 +101,7 @@ for (const file of ${JSON.stringify([good, cut, hang, good])}) {
 console.log(JSON.stringify(out));
 `);
     // A process kept alive by the worker would run into the timeout (and be killed: status null).
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', timeout: 60_000 });
+    const r = await runAsync(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '../..'), timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? 'null')).toEqual([22, 'E_IO_FORMAT', 'E_IO_FORMAT', 22]);
     expect(r.stderr).not.toContain('HDF5-DIAG');

@@ -11,8 +11,7 @@ import { useBackend } from '../../src/index.js';
 import { loadKerasH5, readKerasArchive, readKerasH5, saveKerasH5 } from '../../src/entries/io.js';
 import { buildZooModel } from '../../src/entries/models.js';
 import { halfToFloat } from '../../src/io/keras_h5.js';
-import { spawnSync } from 'node:child_process';
-import { PYTHON } from '../helpers/torch.js';
+import { PYTHON, runPythonScript } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-h5-'));
 
@@ -209,7 +208,7 @@ describe('float16 weights', () => {
 
   it('reads float16 datasets of Keras 2 .h5 and Keras 3 .keras files written by h5py, exactly', async (ctx) => {
     const dir = tmp();
-    const r = spawnSync(PYTHON, [path.resolve(__dirname, '../../scripts/keras_f16_fixtures.py'), dir], { encoding: 'utf8' });
+    const r = await runPythonScript([path.resolve(__dirname, '../../scripts/keras_f16_fixtures.py'), dir]);
     if (r.status !== 0) {
       console.warn(`[skip] ${PYTHON} cannot write the float16 fixtures (apt-get install python3-h5py): ${r.stderr.split('\n').filter(Boolean).at(-1)}`);
       return ctx.skip();

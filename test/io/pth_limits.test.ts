@@ -11,7 +11,6 @@
  * without Python; when Debian's python3-torch is installed, one test checks that torch.load itself
  * reads the hand-built bomb as the 30000 × 30000 expanded tensor the reader must refuse.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,7 +21,7 @@ import { readPickle, unpickle } from '../../src/io/pickle.js';
 import { OpaquePythonObject, readTorchCheckpoint, torchFindClass } from '../../src/io/torch_pth.js';
 import { defaultInputLimits, setInputLimits } from '../../src/utils/limits.js';
 import { mulberry32 } from '../../src/utils/random.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { runPythonScript, torchAvailable } from '../helpers/torch.js';
 import { codedError, tallyRead } from '../helpers/errors.js';
 
 afterEach(() => {
@@ -218,10 +217,10 @@ describe('.pth expansion bombs and tensor bounds', () => {
     }
   });
 
-  it('torch.load itself reads the hand-built bomb as a 30000 × 30000 expanded tensor (the files are real checkpoints)', (ctx) => {
-    if (!torchAvailable()) return ctx.skip();
+  it('torch.load itself reads the hand-built bomb as a 30000 × 30000 expanded tensor (the files are real checkpoints)', async (ctx) => {
+    if (!(await torchAvailable())) return ctx.skip();
     const file = zipPth(path.join(tmp(), 'bomb.pth'), stateDictPickle([bomb]), { '0': f32(7) });
-    const r = spawnSync(PYTHON, ['-c', `import torch; t = torch.load(${JSON.stringify(file)}, weights_only=True)['w']; print(list(t.shape), list(t.stride()), t.storage().size(), float(t[123, 456]))`], { encoding: 'utf8' });
+    const r = await runPythonScript(['-c', `import torch; t = torch.load(${JSON.stringify(file)}, weights_only=True)['w']; print(list(t.shape), list(t.stride()), t.storage().size(), float(t[123, 456]))`]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('[30000, 30000] [0, 0] 1 7.0');
   });

@@ -3,7 +3,6 @@
  * header errors) and torchvision parity: a random-initialised torchvision ResNet18 (BatchNorm
  * statistics randomised) loaded into the zoo's ResNet18 gives PyTorch's probabilities within 1e-4.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/index.js';
 import { loadTorchStateDict, readSafetensors, SafetensorsFile, torchvisionVgg16Mapping, writeSafetensors } from '../../src/entries/io.js';
 import { buildZooModel } from '../../src/entries/models.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { PYTHON, pythonImports, runPythonScript, torchAvailable } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-st-'));
 
@@ -80,13 +79,13 @@ describe('safetensors', () => {
 
 describe('torchvision parity', () => {
   it('torchvision ResNet18 and MobileNetV2 (probabilities) and the VGG16 conv base (feature maps) in the zoo equal PyTorch (1e-4)', async (ctx) => {
-    if (!torchAvailable()) return ctx.skip();
-    if (spawnSync(PYTHON, ['-c', 'import torchvision'], { encoding: 'utf8' }).status !== 0) {
+    if (!(await torchAvailable())) return ctx.skip();
+    if (!(await pythonImports('torchvision'))) {
       console.warn(`[skip] ${PYTHON} cannot import torchvision (apt-get install python3-torchvision)`);
       return ctx.skip();
     }
     const dir = tmp();
-    const r = spawnSync(PYTHON, [path.resolve(__dirname, '../../scripts/torchvision_fixtures.py'), dir, '--size', '64'], { encoding: 'utf8' });
+    const r = await runPythonScript([path.resolve(__dirname, '../../scripts/torchvision_fixtures.py'), dir, '--size', '64']);
     expect(r.status, r.stderr).toBe(0);
     const { model } = buildZooModel('resnet18.tv_in1k', { includeTop: true, classes: 10, inputShape: [64, 64, 3] });
     const report = loadTorchStateDict(model, readSafetensors(path.join(dir, 'resnet18.safetensors')));
@@ -138,7 +137,7 @@ describe('torchvision parity', () => {
   }, 180_000);
 
   it("a Linear after an NCHW flatten is permuted to TF's HWC flatten (flattenChw)", async (ctx) => {
-    if (!torchAvailable()) return ctx.skip();
+    if (!(await torchAvailable())) return ctx.skip();
     const script = `
 import json, sys, torch
 torch.manual_seed(1)
@@ -147,7 +146,7 @@ x = torch.randn(2, 3, 5, 6)
 with torch.no_grad(): y = m(x)
 print(json.dumps({k: {"shape": list(v.shape), "data": v.flatten().tolist()} for k, v in {**m.state_dict(), "x": x, "y": y}.items()}))
 `;
-    const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+    const r = await runPythonScript(['-c', script]);
     expect(r.status, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as Record<string, { shape: number[]; data: number[] }>;
     const tfl = await import('@tensorflow/tfjs-layers');

@@ -3,7 +3,6 @@
  * (scripts/torch_pth_fixtures.py) in both layouts, compared value for value with what torch
  * reports; then real torchvision state dicts loaded through loadPretrained.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,22 +12,22 @@ import { loadPretrained, useBackend } from '../../src/index.js';
 import { loadTorchStateDict, readSafetensors, readTorchCheckpoint } from '../../src/entries/io.js';
 import { buildZooModel } from '../../src/entries/models.js';
 import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { PYTHON, pythonImports, runPythonScript, torchAvailable } from '../helpers/torch.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pth-'));
 let fixtures: string | null = null;
 
-function writeFixtures(script: string, ...args: string[]): string | null {
-  if (!torchAvailable()) return null;
+async function writeFixtures(script: string, ...args: string[]): Promise<string | null> {
+  if (!(await torchAvailable())) return null;
   const dir = tmp();
-  const r = spawnSync(PYTHON, [path.resolve(__dirname, '../../scripts', script), dir, ...args], { encoding: 'utf8' });
+  const r = await runPythonScript([path.resolve(__dirname, '../../scripts', script), dir, ...args]);
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   return dir;
 }
 
 beforeAll(async () => {
   await useBackend('cpu');
-  fixtures = writeFixtures('torch_pth_fixtures.py');
+  fixtures = await writeFixtures('torch_pth_fixtures.py');
 });
 
 type Expected = Record<string, { shape: number[]; values: number[] }>;
@@ -93,11 +92,11 @@ describe('readTorchCheckpoint', () => {
 
 describe('torchvision .pth weights in the zoo', () => {
   it('the .pth state dicts equal the safetensors ones, and loadPretrained reads a full checkpoint into a no-top model', async (ctx) => {
-    if (!torchAvailable() || spawnSync(PYTHON, ['-c', 'import torchvision'], { encoding: 'utf8' }).status !== 0) {
+    if (!(await pythonImports('torch, torchvision'))) {
       console.warn(`[skip] ${PYTHON} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision)`);
       return ctx.skip();
     }
-    const dir = writeFixtures('torchvision_fixtures.py', '--size', '64', '--models', 'resnet18,mobilenet_v2') as string;
+    const dir = (await writeFixtures('torchvision_fixtures.py', '--size', '64', '--models', 'resnet18,mobilenet_v2')) as string;
     for (const name of ['resnet18', 'mobilenet_v2']) {
       const ref = readSafetensors(path.join(dir, `${name}.safetensors`));
       for (const f of [`${name}.pth`, `${name}_legacy.pth`]) {

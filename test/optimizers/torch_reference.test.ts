@@ -70,9 +70,9 @@ beforeAll(async () => {
 
 describe('optimizers match torch.optim over 5 steps', () => {
   for (const c of CASES) {
-    it(c.name, (ctx) => {
-      if (!torchAvailable()) return ctx.skip();
-      const ref = runPython<{ W: number[]; b: number[] }>(SCRIPT, { W0, B0, X, Y, lr: LR, scale: c.scale ?? 1, torch: c.torch, moms: c.moms ?? null, clip: c.clip ?? null });
+    it(c.name, async (ctx) => {
+      if (!(await torchAvailable())) return ctx.skip();
+      const ref = await runPython<{ W: number[]; b: number[] }>(SCRIPT, { W0, B0, X, Y, lr: LR, scale: c.scale ?? 1, torch: c.torch, moms: c.moms ?? null, clip: c.clip ?? null });
       const W = tf.variable(tf.tensor2d(W0, [3, 4]), true, `W_${c.name}`);
       const b = tf.variable(tf.tensor1d(B0), true, `b_${c.name}`);
       const x = tf.tensor2d(X, [5, 3]);

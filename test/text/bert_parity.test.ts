@@ -4,7 +4,6 @@
  * with and without padding; HF-folder loading (strictness, reports), export round trip, and a Hub
  * id served by a loopback HTTP server laid out like the Hub's resolve/main/ paths.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +15,7 @@ import { loadPretrained, useBackend, type TextModel } from '../../src/index.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/entries/io.js';
 import { applyLoRA } from '../../src/entries/peft.js';
 import { buildTextModel, fineTuneText, loadTextModel, saveTextModel } from '../../src/entries/text.js';
-import { PYTHON, torchAvailable } from '../helpers/torch.js';
+import { runPythonScript, torchAvailable } from '../helpers/torch.js';
 
 const REFERENCE_FROM_HF = path.resolve(__dirname, '../../scripts/torch_reference_from_hf.py');
 
@@ -25,9 +24,9 @@ let fixtures = '';
 
 beforeAll(async () => {
   await useBackend('wasm');
-  if (!torchAvailable()) return;
+  if (!(await torchAvailable())) return;
   fixtures = tmp();
-  const r = spawnSync(PYTHON, [path.resolve(__dirname, '../../scripts/bert_fixtures.py'), fixtures], { encoding: 'utf8' });
+  const r = await runPythonScript([path.resolve(__dirname, '../../scripts/bert_fixtures.py'), fixtures]);
   if (r.status !== 0) throw new Error(`bert_fixtures.py failed: ${r.stderr}`);
 });
 
@@ -131,7 +130,7 @@ shards = {"pytorch_model-00001-of-00002.bin": keys[:half], "pytorch_model-00002-
 for name, ks in shards.items(): torch.save({k: sd[k] for k in ks}, os.path.join(sys.argv[3], name))
 json.dump({"metadata": {}, "weight_map": {k: n for n, ks in shards.items() for k in ks}}, open(os.path.join(sys.argv[3], "pytorch_model.bin.index.json"), "w"))
 `;
-    const r = spawnSync(PYTHON, ['-c', script, path.join(src, 'model.safetensors'), dir, sharded], { encoding: 'utf8' });
+    const r = await runPythonScript(['-c', script, path.join(src, 'model.safetensors'), dir, sharded]);
     expect(r.status, r.stderr).toBe(0);
     const ref = readSafetensors(path.join(fixtures, 'bert', 'reference.safetensors'));
     for (const folder of [dir, sharded]) {
@@ -245,7 +244,7 @@ describe.each(['bert', 'distilbert', 'roberta'])('export read back by PyTorch co
     const batch = tm.tokenizer!.batch(['the film is good and fun', 'bad'], { maxLength: 16 });
     const logits = tm.model.predict(tm.inputNames.map((n) => (n === 'input_ids' ? batch.inputIds : n === 'attention_mask' ? batch.attentionMask : batch.tokenTypeIds))) as tf.Tensor;
     const input = { input_ids: batch.inputIds.arraySync(), attention_mask: batch.attentionMask.arraySync(), ...(family === 'bert' ? { token_type_ids: batch.tokenTypeIds.arraySync() } : {}) };
-    const r = spawnSync(PYTHON, [REFERENCE_FROM_HF, out], { input: JSON.stringify(input), encoding: 'utf8' });
+    const r = await runPythonScript([REFERENCE_FROM_HF, out], JSON.stringify(input));
     expect(r.status, r.stderr).toBe(0);
     const torchLogits = Float32Array.from((JSON.parse(r.stdout) as { logits: number[] }).logits);
     expect(maxAbsDiff(logits, { dtype: 'float32', shape: logits.shape, data: torchLogits })).toBeLessThan(1e-4);

@@ -202,8 +202,8 @@ describe('transferkit tune --config (JSON studies)', () => {
     fs.writeFileSync(path.join(dir, 'objective.mjs'), 'export async function objective(c) { return -((Math.log10(c.lr) + 2) ** 2) + (c.width === 32 ? 0.1 : 0); }\n');
     const config = { objective: './objective.mjs', space: { lr: { logUniform: [1e-4, 1e-1] }, width: { choice: [16, 32] } }, strategy: 'grid', gridPoints: 4, parallel: 2, studyDir: 'study' };
     fs.writeFileSync(path.join(dir, 'tune.json'), JSON.stringify(config));
-    const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/cli/main.ts'), 'tune', '--config', path.join(dir, 'tune.json')], { encoding: 'utf8', cwd: path.resolve(__dirname, '../..') });
+    const { runAsync } = await import('../helpers/run.js');
+    const r = await runAsync(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '../../src/cli/main.ts'), 'tune', '--config', path.join(dir, 'tune.json')], { cwd: path.resolve(__dirname, '../..') });
     expect(r.status, r.stderr).toBe(0);
     const last = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { best: { config: TrialConfig }; trials: number };
     expect(last.trials).toBe(8);

@@ -1,0 +1,33 @@
+/**
+ * Names any test that blocked its worker's event loop for more than 20 s at once. Past 60 s
+ * vitest's RPC timer fires before the main process's answer is read and the whole run fails with
+ * `[vitest-worker]: Timeout calling "onTaskUpdate"`, an error that names no test; this warning
+ * names the test first (test/helpers/run.ts runs children asynchronously for the same reason).
+ */
+import { afterAll, afterEach, beforeEach } from 'vitest';
+
+// Captured now: a test that installs fake timers must not stop the watch (or hang its hooks).
+const { setInterval, setTimeout } = globalThis;
+const PERIOD_MS = 500;
+const WARN_MS = 20_000;
+let last = Date.now();
+let longest = 0;
+setInterval(() => {
+  const now = Date.now();
+  longest = Math.max(longest, now - last - PERIOD_MS);
+  last = now;
+}, PERIOD_MS).unref();
+
+/** Warns when the loop was blocked since the last check, then starts a new window. */
+async function check(where: string): Promise<void> {
+  // An overdue interval fires before this later timer: a block that just ended is counted.
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  if (longest > WARN_MS) {
+    console.warn(`[event-loop] ${where} blocked this worker for ${(longest / 1000).toFixed(1)} s at once: run long synchronous work in a child process or yield (vitest's RPC times out at 60 s)`);
+  }
+  longest = 0;
+}
+
+beforeEach((ctx) => check(`loading the file or a hook before "${ctx.task.name}"`));
+afterEach((ctx) => check(`"${ctx.task.name}"`));
+afterAll(() => check('an afterAll hook'));
