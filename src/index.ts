@@ -8,7 +8,7 @@ export * from './browser.js';
 
 // Node only: local files (Node's loadPretrained also takes folders, HF folders and 'onnx:' sources;
 // this explicit export shadows the browser one).
-export { loadPretrained } from './pretrained/load_pretrained_node.js';
+export { loadPretrained, type AutoLoadOptions } from './pretrained/load_pretrained_node.js';
 export type { LoadTextModelOptions } from './models/text/load_text_model.js';
 export type { OnnxEncoderOptions, OnnxDtype } from './encoders/onnx_encoder.js';
 export { saveModel } from './models/save_model.js';

@@ -266,7 +266,15 @@ export class DomainAdapter {
    */
   async fit(model: TextModel, data: TextAdaptationData): Promise<TextAdaptationResult>;
   async fit(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult>;
+  /** Either modality ({@link TransferModel}, or a plain LayersModel); data of the other modality is refused (`E_DATA`). */
+  async fit(model: AdaptableModel | TextModel, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult>;
   async fit(model: AdaptableModel | TextModel, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult> {
+    if (isTextModel(model) && !(typeof data === 'object' && data !== null && 'source' in data && Array.isArray((data.source as { texts?: unknown }).texts))) {
+      throw new TransferKitError('E_DATA', `DomainAdapter.fit: this is a text model (${model.family}); it takes { source: { texts, labels }, target: { texts } }. Tensors go with an image model.`);
+    }
+    if (!isTextModel(model) && typeof data === 'object' && data !== null && 'source' in data && Array.isArray((data.source as { texts?: unknown }).texts)) {
+      throw new TransferKitError('E_DATA', "DomainAdapter.fit: texts ({ source: { texts } }) go with a text model (loadPretrained(dir, { modality: 'text' })); this model takes tensors { source: { xs, labels, classNames }, target: { xs } }.");
+    }
     await ensureBackend();
     if (isTextModel(model)) return this.fitText(model, data as TextAdaptationData);
     if (this.methods.includes('mlm')) {

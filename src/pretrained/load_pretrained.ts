@@ -53,6 +53,11 @@ export interface LoadPretrainedOptions {
   seed?: number;
   /** Zoo ids only: keep the ImageNet classifier (default false: the convolutional base, features pooled by the head you add). */
   includeTop?: boolean;
+  /**
+   * `'image'` (the only value this loader takes) says so explicitly; the Node entry's
+   * `loadPretrained` also takes `'text'` (a BERT-family Hugging Face model) and `'auto'`.
+   */
+  modality?: 'image';
 }
 
 const HEAD_CLASSES = new Set(['Dense', 'Dropout', 'Activation', 'Softmax', 'Flatten']);
@@ -96,7 +101,7 @@ async function resolveSource(source: string): Promise<SourceHandle> {
     throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a zoo id (e.g. mobilenet_v2_1.0_224, resnet50), a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.${zooHint}`);
   }
   if (!local.endsWith('.json') && !fs.existsSync(path.join(local, 'model.json')) && fs.existsSync(path.join(local, 'config.json'))) {
-    throw new TransferKitError('E_BAD_OPTION', `${local} holds a Hugging Face config.json, not a TF.js model.json. For BERT-family text models pass the modality: loadPretrained('${local}', { modality: 'text' }).`);
+    throw new TransferKitError('E_BAD_OPTION', `${local} holds a Hugging Face config.json, not a TF.js model.json. For BERT-family text models pass the modality: loadPretrained('${local}', { modality: 'text' }) (or { modality: 'auto' } to tell from the folder).`);
   }
   return {
     handler: fileSystem(local),
@@ -247,7 +252,7 @@ function preprocessingFrom(meta: Record<string, unknown> | null, opt?: Omit<Prep
 }
 
 /** Every option name of {@link LoadPretrainedOptions}: others are refused. */
-const LOAD_PRETRAINED_OPTIONS = optionNames<LoadPretrainedOptions>({ featureLayer: true, preprocessing: true, classNames: true, inputShape: true, cutAt: true, weights: true, download: true, seed: true, includeTop: true });
+const LOAD_PRETRAINED_OPTIONS = optionNames<LoadPretrainedOptions>({ featureLayer: true, preprocessing: true, classNames: true, inputShape: true, cutAt: true, weights: true, download: true, seed: true, includeTop: true, modality: true });
 
 /**
  * Loads a pretrained TF.js layers model and prepares it for transfer learning.
@@ -265,6 +270,9 @@ const LOAD_PRETRAINED_OPTIONS = optionNames<LoadPretrainedOptions>({ featureLaye
  */
 export async function loadPretrained(source: string, options: LoadPretrainedOptions = {}): Promise<PretrainedModel> {
   checkOptionKeys('loadPretrained', options, LOAD_PRETRAINED_OPTIONS);
+  if (options.modality !== undefined && options.modality !== 'image') {
+    throw new TransferKitError('E_BAD_OPTION', `loadPretrained: modality '${String(options.modality)}' is not one this entry loads; 'transferkit/browser' loads TF.js layers models (modality 'image'). Text models and 'auto' load through the Node entry ('transferkit').`);
+  }
   await ensureBackend();
   if (source.startsWith('onnx:')) {
     throw new TransferKitError('E_NOT_IMPLEMENTED', `loadPretrained('${source}'): ONNX encoders load through the Node entry ('transferkit'), not 'transferkit/browser'. In a browser, run transformers.js yourself and wrap it as a FrozenEncoder.`);

@@ -9,6 +9,18 @@ import type { FrozenEncoder } from '../models/frozen_encoder.js';
 import { loadOnnxEncoder, type OnnxEncoderOptions } from '../encoders/onnx_encoder.js';
 import { loadTextModel, type LoadTextModelOptions } from '../models/text/load_text_model.js';
 import type { TextModel } from '../models/text/text_model.js';
+import type { TransferModel } from '../models/transfer_model.js';
+import { pretrainedConfig } from '../models/vision/registry.js';
+import { TransferKitError } from '../errors.js';
+import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
+
+/** Options of `loadPretrained(source, { modality: 'auto' })`: what both loaders share. */
+export interface AutoLoadOptions {
+  /** Tell the modality from the source (see {@link loadPretrained}). */
+  modality: 'auto';
+  /** Zoo ids and Hub ids: download options (cache folder, progress, offline). */
+  download?: LoadPretrainedOptions['download'];
+}
 
 /**
  * `'onnx:<folder | hub id>'`: an ONNX encoder run by ONNX Runtime through the optional peer
@@ -33,6 +45,19 @@ export async function loadPretrained(source: `onnx:${string}`, options?: OnnxEnc
  */
 export async function loadPretrained(source: string, options: LoadTextModelOptions & { modality: 'text' }): Promise<TextModel>;
 /**
+ * `{ modality: 'auto' }`: the modality told from the source, for code that takes any model path
+ * (a CLI, an app's settings) and hands it to the primitives as one {@link TransferModel}. A folder
+ * with `config.json` and no `model.json` is a Hugging Face text model, as is an `org/name` Hub id
+ * that is not a local path; folders with `model.json`, `.json` files, http(s) URLs and zoo ids are
+ * image models. Narrow with {@link isTextModel} where one modality is needed.
+ * @example
+ * ```ts
+ * const model = replaceHead(await loadPretrained(userPath, { modality: 'auto' }), { numClasses: 2 });
+ * await fineTune(model, isTextModel(model) ? texts : images);
+ * ```
+ */
+export async function loadPretrained(source: string, options: AutoLoadOptions): Promise<TransferModel>;
+/**
  * Loads a pretrained TF.js layers model (a folder holding model.json, a model.json path, an
  * http(s) URL, or a zoo id) and prepares it for transfer learning: nested models are inlined so
  * every layer is addressable by its Keras name, and BatchNorm layers follow Keras' rule (a frozen
@@ -44,12 +69,40 @@ export async function loadPretrained(source: string, options: LoadTextModelOptio
  * ```
  */
 export async function loadPretrained(source: string, options?: LoadPretrainedOptions): Promise<PretrainedModel>;
-export async function loadPretrained(source: string, options: LoadPretrainedOptions | OnnxEncoderOptions | (LoadTextModelOptions & { modality: 'text' }) = {}): Promise<PretrainedModel | FrozenEncoder | TextModel> {
+export async function loadPretrained(source: string, options: LoadPretrainedOptions | OnnxEncoderOptions | (LoadTextModelOptions & { modality: 'text' }) | AutoLoadOptions = {}): Promise<PretrainedModel | FrozenEncoder | TextModel> {
   if (source.startsWith('onnx:')) return await loadOnnxEncoder(source.slice('onnx:'.length), options as OnnxEncoderOptions);
+  if ((options as { modality?: string }).modality === 'auto') {
+    checkOptionKeys("loadPretrained (modality 'auto')", options, AUTO_OPTIONS);
+    const { download } = options as AutoLoadOptions;
+    const modality = await detectModality(source);
+    if (modality === 'text') return await loadTextModel(source, download !== undefined ? { download } : {});
+    return await loadLayersPretrained(source, download !== undefined ? { download } : {});
+  }
   if ((options as { modality?: string }).modality === 'text') {
     const { modality: _m, ...text } = options as LoadTextModelOptions & { modality: 'text' };
     void _m;
     return await loadTextModel(source, text);
   }
   return await loadLayersPretrained(source, options as LoadPretrainedOptions);
+}
+
+/** Every option name of {@link AutoLoadOptions}: the rest belong to one modality, so name it. */
+const AUTO_OPTIONS = optionNames<AutoLoadOptions>({ modality: true, download: true });
+
+/** A Hugging Face Hub repository id, `org/name` (a bare `name` would be read as a zoo id). */
+const HUB_REPO = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** What `source` holds, told without loading it (see the `'auto'` overload for the rules). */
+async function detectModality(source: string): Promise<'image' | 'text'> {
+  if (/^https?:\/\//.test(source)) return 'image';
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const local = source.replace(/^file:\/\//, '');
+  if (fs.existsSync(local)) {
+    if (!fs.statSync(local).isDirectory() || fs.existsSync(path.join(local, 'model.json'))) return 'image';
+    if (fs.existsSync(path.join(local, 'config.json'))) return 'text';
+    throw new TransferKitError('E_IO_NOT_FOUND', `${local} holds neither model.json (a TF.js layers model) nor config.json (a Hugging Face text model). Point loadPretrained at the model's folder.`);
+  }
+  if (pretrainedConfig(source) !== null) return 'image';
+  return HUB_REPO.test(source) ? 'text' : 'image';
 }

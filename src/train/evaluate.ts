@@ -12,6 +12,7 @@ import { predictTta, type TtaOptions } from './tta.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 import { ensureBackend, requireBackend } from '../backends/backend.js';
 import { isTextModel, type TextModel } from '../models/text/text_model.js';
+import { checkModality, type TransferModel } from '../models/transfer_model.js';
 import { evaluateText, predictText, type TextClassificationData, type TextEvaluateOptions, type TextEvaluation } from './evaluate_text.js';
 
 /** Loss and metrics on a data set. */
@@ -50,9 +51,14 @@ export interface EvaluateOptions {
 export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize?: number): tf.Tensor2D;
 /** A text classifier's probabilities (regression: values) for `texts`, one row per text. Caller disposes the result. */
 export function predict(tm: TextModel, texts: readonly string[], batchSize?: number): tf.Tensor2D;
-export function predict(pm: PretrainedModel | TextModel, xs: tf.Tensor | readonly string[], batchSize = 32): tf.Tensor2D {
+/** Either modality ({@link TransferModel}): texts for a text model, a tensor for an image model. */
+export function predict(model: TransferModel, inputs: tf.Tensor | readonly string[], batchSize?: number): tf.Tensor2D;
+export function predict(pm: TransferModel, xs: tf.Tensor | readonly string[], batchSize = 32): tf.Tensor2D {
   requireBackend('predict');
-  if (isTextModel(pm)) return predictText(pm, xs as readonly string[], { batchSize });
+  if (isTextModel(pm)) {
+    if (!Array.isArray(xs)) throw new TransferKitError('E_DATA', `predict: this is a text model (${pm.family}); pass an array of texts (tensors go with an image model).`);
+    return predictText(pm, xs as readonly string[], { batchSize });
+  }
   if (!(xs instanceof tf.Tensor)) throw new TransferKitError('E_DATA', 'predict: pass a tensor of preprocessed inputs for an image model (texts go with a text model).');
   const parts: tf.Tensor[] = [];
   for (let i = 0; i < xs.shape[0]; i += batchSize) {
@@ -67,7 +73,10 @@ export function predict(pm: PretrainedModel | TextModel, xs: tf.Tensor | readonl
 export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderData, options?: number | EvaluateOptions): Promise<EvaluateResult>;
 /** A text classifier on labelled texts: loss, accuracy and predicted classes (see {@link evaluateText}). */
 export async function evaluate(tm: TextModel, data: TextClassificationData, options?: TextEvaluateOptions): Promise<TextEvaluation>;
-export async function evaluate(pm: PretrainedModel | TextModel, data: LabeledData | EncoderData | TextClassificationData, options: number | EvaluateOptions | TextEvaluateOptions = 32): Promise<EvaluateResult | TextEvaluation> {
+/** Either modality ({@link TransferModel}); data of the other modality is refused (`E_DATA`). */
+export async function evaluate(model: TransferModel, data: LabeledData | EncoderData | TextClassificationData, options?: number | EvaluateOptions | TextEvaluateOptions): Promise<EvaluateResult | TextEvaluation>;
+export async function evaluate(pm: TransferModel, data: LabeledData | EncoderData | TextClassificationData, options: number | EvaluateOptions | TextEvaluateOptions = 32): Promise<EvaluateResult | TextEvaluation> {
+  checkModality('evaluate', pm, data);
   if (isTextModel(pm)) return evaluateText(pm, data as TextClassificationData, typeof options === 'number' ? { batchSize: options } : (options as TextEvaluateOptions));
   return evaluateImages(pm, data as LabeledData | EncoderData, options as number | EvaluateOptions);
 }

@@ -1,5 +1,5 @@
 /**
- * Names any test that blocked its worker's event loop for more than 20 s at once. Past 60 s
+ * Names any test that blocked its worker's event loop for more than 10 s at once. Past 60 s
  * vitest's RPC timer fires before the main process's answer is read and the whole run fails with
  * `[vitest-worker]: Timeout calling "onTaskUpdate"`, an error that names no test; this warning
  * names the test first (test/helpers/run.ts runs children asynchronously for the same reason).
@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach } from 'vitest';
 // Captured now: a test that installs fake timers must not stop the watch (or hang its hooks).
 const { setInterval, setTimeout } = globalThis;
 const PERIOD_MS = 500;
-const WARN_MS = 20_000;
+const WARN_MS = 10_000;
 let last = Date.now();
 let longest = 0;
 setInterval(() => {

@@ -10,7 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, unfreeze, useBackend, type TextModel } from '../../src/index.js';
+import { DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, unfreeze, useBackend, type EncoderData, type LabeledData, type TextClassificationData, type TextModel, type TransferModel } from '../../src/index.js';
+import { fileSystem } from '../../src/entries/io.js';
+import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
 import { buildTextModel, TextTokenizer } from '../../src/entries/text.js';
 import { SENTIMENT_VOCAB as VOCAB, sentimentTexts as texts } from '../helpers/synthetic.js';
 
@@ -107,6 +109,55 @@ describe('the primitives on a BERT model', () => {
     expect(embeddings()).not.toEqual(before);
     expect(tf.memory().numTensors).toBe(tensors);
     model.model.dispose();
+  });
+
+  it("{ modality: 'auto' } tells the folders apart, and one TransferModel goes through every primitive unnarrowed", async () => {
+    const imageDir = path.join(tmp(), 'tiny-cnn');
+    const net = tinyConvNet({ seed: 1 });
+    await net.save(fileSystem(imageDir));
+    net.dispose();
+    const images: LabeledData = quadrantImages(24, 16, 2);
+    const sentences = texts(32, 6);
+
+    // What an application that takes any model path writes: no isTextModel() before the primitives.
+    const transfer = async (source: string, data: LabeledData | EncoderData | TextClassificationData): Promise<{ model: TransferModel; loss: number; saved: string[] }> => {
+      const model = replaceHead(await loadPretrained(source, { modality: 'auto' }), { numClasses: 2, seed: 1 });
+      freeze(model, 'backbone');
+      await fineTune(model, data, { epochs: 1, batchSize: 8, seed: 3, progress: false });
+      const { loss } = await evaluate(model, data);
+      const out = path.join(tmp(), 'saved');
+      await saveModel(model, out);
+      return { model, loss, saved: fs.readdirSync(out).sort() };
+    };
+    const text = await transfer(baseDir, sentences);
+    expect(isTextModel(text.model)).toBe(true);
+    expect(text.saved).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'vocab.txt']));
+    const image = await transfer(imageDir, images);
+    expect(isTextModel(image.model)).toBe(false);
+    expect(image.saved).toEqual(expect.arrayContaining(['model.json']));
+    for (const r of [text, image]) expect(Number.isFinite(r.loss)).toBe(true);
+
+    // Data of the other modality is refused by name before any work.
+    await expect(fineTune(text.model, images)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/text model \(bert\).*\{ texts, labels \}.*\{ xs, labels, classNames \}/) });
+    await expect(evaluate(image.model, sentences)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/image model.*texts go with a text model/) });
+    expect(() => predict(text.model, images.xs)).toThrow(/pass an array of texts/);
+    await expect(new DomainAdapter({ method: 'dann', progress: false }).fit(image.model, { source: sentences, target: { texts: sentences.texts } } as never)).rejects.toMatchObject({ code: 'E_DATA' });
+
+    // The rules: an 'org/name' that is no folder is a Hub id (offline here: the Hub loader says so);
+    // a folder holding neither file is named.
+    const prevOffline = process.env.TRANSFERKIT_OFFLINE;
+    process.env.TRANSFERKIT_OFFLINE = '1';
+    try {
+      await expect(loadPretrained('no-such-org/no-such-model', { modality: 'auto' })).rejects.toThrow(/no-such-org\/no-such-model/);
+    } finally {
+      if (prevOffline === undefined) delete process.env.TRANSFERKIT_OFFLINE;
+      else process.env.TRANSFERKIT_OFFLINE = prevOffline;
+    }
+    const empty = tmp();
+    await expect(loadPretrained(empty, { modality: 'auto' })).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND', message: expect.stringContaining('neither model.json') });
+    await expect(loadPretrained(baseDir, { modality: 'auto', task: 'base' } as never)).rejects.toThrow(/task/);
+    images.xs.dispose();
+    for (const r of [text, image]) r.model.model.dispose();
   });
 
   it('says what to pass when a Hugging Face folder is loaded without the modality, or an image primitive gets texts', async () => {
