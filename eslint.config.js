@@ -22,7 +22,14 @@ export default tseslint.config(
     // Tests use test/helpers/run.ts; the few instant commands say so with an eslint-disable comment.
     files: ['test/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', importNames: ['spawnSync', 'execFileSync', 'execSync'], message: 'use runAsync from test/helpers/run.ts: a long synchronous child starves vitest\'s RPC' }] }],
+      'no-restricted-imports': ['error', {
+        paths: ['node:child_process', 'child_process'].map((name) => ({ name, importNames: ['spawnSync', 'execFileSync', 'execSync'], message: 'use runAsync from test/helpers/run.ts: a long synchronous child starves vitest\'s RPC' })),
+      }],
+      // The same APIs reached through a dynamic import or require.
+      'no-restricted-syntax': ['error',
+        { selector: 'ImportExpression[source.value=/child_process$/]', message: 'import child_process statically (its sync APIs are restricted in tests); use test/helpers/run.ts' },
+        { selector: "CallExpression[callee.name='require'][arguments.0.value=/child_process$/]", message: 'use test/helpers/run.ts' },
+      ],
     },
   },
 );

@@ -41,7 +41,7 @@ export { schedules } from './schedules/index.js';
 export { fromTfDataset, type LabeledData, type Batch, type StreamingData, type TrainData } from './data/dataset.js';
 export { trainValSplit, kFoldSplit } from './data/split.js';
 export { DomainAdapter, type AdaptationMethod, type DomainAdapterOptions, type AdaptationData, type AdaptationResult, type AdaptationEpochLog, type AdaptableModel } from './adapt/domain_adapter.js';
-export type { TransferModel } from './models/transfer_model.js';
+export type { TransferModel, UnnarrowedModel } from './models/transfer_model.js';
 export { isTextModel, type TextModel, type TextModelOptions, type TextTask, type TextFamily, type TextConfig, type TextInputName } from './models/text/text_model.js';
 export type { TextEvaluateOptions } from './train/evaluate_text.js';
 export type { TextClassificationData, FineTuneTextOptions, FineTuneTextResult, TextEpochLog, TextEvaluation } from './transfer/fine_tune_text.js';

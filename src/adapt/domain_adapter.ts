@@ -35,6 +35,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TransferKitError } from '../errors.js';
 import type { TextModel } from '../models/text/text_model.js';
+import type { TransferModel, UnnarrowedModel } from '../models/transfer_model.js';
 import { adaptTextModel, type TextAdaptationData, type TextAdaptationResult } from './text_adaptation.js';
 import type { LabeledData } from '../data/dataset.js';
 import type { PretrainedModel } from '../models/pretrained_model.js';
@@ -267,12 +268,14 @@ export class DomainAdapter {
   async fit(model: TextModel, data: TextAdaptationData): Promise<TextAdaptationResult>;
   async fit(model: AdaptableModel, data: AdaptationData): Promise<AdaptationResult>;
   /** Either modality ({@link TransferModel}, or a plain LayersModel); data of the other modality is refused (`E_DATA`). */
-  async fit(model: AdaptableModel | TextModel, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult>;
+  async fit<M extends TransferModel>(model: M & UnnarrowedModel<M>, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult>;
   async fit(model: AdaptableModel | TextModel, data: AdaptationData | TextAdaptationData): Promise<AdaptationResult | TextAdaptationResult> {
-    if (isTextModel(model) && !(typeof data === 'object' && data !== null && 'source' in data && Array.isArray((data.source as { texts?: unknown }).texts))) {
+    const part = (k: 'source' | 'target'): unknown => (typeof data === 'object' && data !== null ? (data as unknown as Record<string, unknown>)[k] : undefined);
+    const hasTexts = (v: unknown): boolean => typeof v === 'object' && v !== null && Array.isArray((v as { texts?: unknown }).texts);
+    if (isTextModel(model) && !(hasTexts(part('source')) && hasTexts(part('target')))) {
       throw new TransferKitError('E_DATA', `DomainAdapter.fit: this is a text model (${model.family}); it takes { source: { texts, labels }, target: { texts } }. Tensors go with an image model.`);
     }
-    if (!isTextModel(model) && typeof data === 'object' && data !== null && 'source' in data && Array.isArray((data.source as { texts?: unknown }).texts)) {
+    if (!isTextModel(model) && (hasTexts(part('source')) || hasTexts(part('target')))) {
       throw new TransferKitError('E_DATA', "DomainAdapter.fit: texts ({ source: { texts } }) go with a text model (loadPretrained(dir, { modality: 'text' })); this model takes tensors { source: { xs, labels, classNames }, target: { xs } }.");
     }
     await ensureBackend();

@@ -4,7 +4,7 @@
 import type { PretrainedModel } from './pretrained_model.js';
 import { fileSystem } from '../io/file_system.js';
 import { isTextModel, type TextModel } from './text/text_model.js';
-import type { TransferModel } from './transfer_model.js';
+import type { TransferModel, UnnarrowedModel } from './transfer_model.js';
 import { saveTextModel, type SaveTextModelOptions } from './text/save_text_model.js';
 
 /**
@@ -19,7 +19,7 @@ export async function saveModel(pm: PretrainedModel, dir: string): Promise<void>
  */
 export async function saveModel(tm: TextModel, dir: string, options?: SaveTextModelOptions): Promise<void>;
 /** Either modality ({@link TransferModel}): the layout that fits it, as above. */
-export async function saveModel(model: TransferModel, dir: string, options?: SaveTextModelOptions): Promise<void>;
+export async function saveModel<M extends TransferModel>(model: M & UnnarrowedModel<M>, dir: string, options?: SaveTextModelOptions): Promise<void>;
 export async function saveModel(pm: TransferModel, dir: string, options: SaveTextModelOptions = {}): Promise<void> {
   if (isTextModel(pm)) return saveTextModel(pm, dir, options);
   const handler = fileSystem(dir);

@@ -13,6 +13,14 @@ import { isTextModel, type TextModel } from './text/text_model.js';
 export type TransferModel = PretrainedModel | TextModel;
 
 /**
+ * `M` when `M` is the whole {@link TransferModel} union (a model not narrowed to one kind), else
+ * `never`. The primitives' either-kind overloads take `M & UnnarrowedModel<M>`, so a model whose
+ * kind is known still resolves to its own overload, where data of the other kind is a compile
+ * error; only an unnarrowed model reaches the overload that checks the data at run time.
+ */
+export type UnnarrowedModel<M> = PretrainedModel extends M ? (TextModel extends M ? M : never) : never;
+
+/**
  * Refuses data of the other modality before any work, naming what the model takes: a text model
  * given tensors (or an image model given `{ texts }`) would otherwise fail deep inside with a
  * message about the wrong thing. `what` names the call, e.g. `'fineTune'`.
@@ -21,11 +29,20 @@ export type TransferModel = PretrainedModel | TextModel;
 export function checkModality(what: string, model: TransferModel, data: unknown): void {
   const isObject = typeof data === 'object' && data !== null;
   const hasTexts = isObject && Array.isArray((data as { texts?: unknown }).texts);
-  const keys = isObject ? Object.keys(data as object).join(', ') : typeof data;
+  const received = !isObject
+    ? typeof data
+    : Array.isArray(data)
+      ? 'an array'
+      : typeof (data as { dataSync?: unknown }).dataSync === 'function' && Array.isArray((data as { shape?: unknown }).shape)
+        ? `a tensor of shape [${(data as { shape: number[] }).shape.join(', ')}]`
+        : `{ ${Object.keys(data as object).join(', ')} }`;
   if (isTextModel(model) && !hasTexts) {
-    throw new TransferKitError('E_DATA', `${what}: this is a text model (${model.family}); it takes { texts, labels }. Received ${Array.isArray(data) ? 'an array' : `{ ${keys} }`}; tensors and images go with an image model.`);
+    throw new TransferKitError('E_DATA', `${what}: this is a text model (${model.family}); it takes { texts, labels }. Received ${received}; tensors and images go with an image model.`);
   }
   if (!isTextModel(model) && hasTexts) {
-    throw new TransferKitError('E_DATA', `${what}: this is an image model (from ${model.source}); it takes tensors ({ xs, labels, classNames }) or, on a frozen encoder, { inputs, labels, classNames }. Received { ${keys} }: texts go with a text model, loadPretrained(dir, { modality: 'text' }).`);
+    if (model.encoder !== undefined) {
+      throw new TransferKitError('E_DATA', `${what}: this model is a head on the frozen ${model.encoder.modality} encoder ${model.encoder.id}; it takes { inputs, labels, classNames } (inputs: the raw ${model.encoder.modality === 'text' ? 'texts' : 'images'}, labels: an Int32Array). Received ${received}.`);
+    }
+    throw new TransferKitError('E_DATA', `${what}: this is an image model (from ${model.source}); it takes tensors ({ xs, labels, classNames }) or, on a frozen encoder, { inputs, labels, classNames }. Received ${received}: texts go with a text model, loadPretrained(dir, { modality: 'text' }).`);
   }
 }

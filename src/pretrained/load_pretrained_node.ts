@@ -10,7 +10,7 @@ import { loadOnnxEncoder, type OnnxEncoderOptions } from '../encoders/onnx_encod
 import { loadTextModel, type LoadTextModelOptions } from '../models/text/load_text_model.js';
 import type { TextModel } from '../models/text/text_model.js';
 import type { TransferModel } from '../models/transfer_model.js';
-import { pretrainedConfig } from '../models/vision/registry.js';
+import { pretrainedConfig, zooIds } from '../models/vision/registry.js';
 import { TransferKitError } from '../errors.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
@@ -70,9 +70,11 @@ export async function loadPretrained(source: string, options: AutoLoadOptions): 
  */
 export async function loadPretrained(source: string, options?: LoadPretrainedOptions): Promise<PretrainedModel>;
 export async function loadPretrained(source: string, options: LoadPretrainedOptions | OnnxEncoderOptions | (LoadTextModelOptions & { modality: 'text' }) | AutoLoadOptions = {}): Promise<PretrainedModel | FrozenEncoder | TextModel> {
-  if (source.startsWith('onnx:')) return await loadOnnxEncoder(source.slice('onnx:'.length), options as OnnxEncoderOptions);
   if ((options as { modality?: string }).modality === 'auto') {
-    checkOptionKeys("loadPretrained (modality 'auto')", options, AUTO_OPTIONS);
+    checkAutoOptions(options as AutoLoadOptions);
+    if (source.startsWith('onnx:')) {
+      throw new TransferKitError('E_BAD_OPTION', `loadPretrained('${source}', { modality: 'auto' }): an 'onnx:' source is a frozen encoder, not a model to fine-tune. Load it without the modality (loadPretrained('${source}')), then replaceHead(encoder, { numClasses }) gives a model that takes its raw inputs.`);
+    }
     const { download } = options as AutoLoadOptions;
     const modality = await detectModality(source);
     if (modality === 'text') return await loadTextModel(source, download !== undefined ? { download } : {});
@@ -83,26 +85,42 @@ export async function loadPretrained(source: string, options: LoadPretrainedOpti
     void _m;
     return await loadTextModel(source, text);
   }
+  if (source.startsWith('onnx:')) return await loadOnnxEncoder(source.slice('onnx:'.length), options as OnnxEncoderOptions);
   return await loadLayersPretrained(source, options as LoadPretrainedOptions);
 }
 
 /** Every option name of {@link AutoLoadOptions}: the rest belong to one modality, so name it. */
 const AUTO_OPTIONS = optionNames<AutoLoadOptions>({ modality: true, download: true });
 
+function checkAutoOptions(options: AutoLoadOptions): void {
+  const other = Object.keys(options).filter((k) => !(AUTO_OPTIONS as readonly string[]).includes(k));
+  if (other.length > 0) {
+    throw new TransferKitError('E_BAD_OPTION', `loadPretrained: ${other.map((k) => `'${k}'`).join(', ')} ${other.length > 1 ? 'are options' : 'is an option'} of one modality; { modality: 'auto' } takes only download. Pass { modality: 'text', ... } or { modality: 'image', ... } to use ${other.length > 1 ? 'them' : 'it'}.`);
+  }
+  checkOptionKeys("loadPretrained (modality 'auto')", options, AUTO_OPTIONS);
+}
+
 /** A Hugging Face Hub repository id, `org/name` (a bare `name` would be read as a zoo id). */
 const HUB_REPO = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
 
 /** What `source` holds, told without loading it (see the `'auto'` overload for the rules). */
 async function detectModality(source: string): Promise<'image' | 'text'> {
-  if (/^https?:\/\//.test(source)) return 'image';
+  if (/^https?:\/\//.test(source) || /\.json$/i.test(source)) return 'image';
   const fs = await import('node:fs');
   const path = await import('node:path');
   const local = source.replace(/^file:\/\//, '');
+  // A save killed inside its folder swap leaves no folder at the path for a moment (as both loaders do).
+  await (await import('../io/_atomic.js')).settleFolder(local);
   if (fs.existsSync(local)) {
     if (!fs.statSync(local).isDirectory() || fs.existsSync(path.join(local, 'model.json'))) return 'image';
     if (fs.existsSync(path.join(local, 'config.json'))) return 'text';
     throw new TransferKitError('E_IO_NOT_FOUND', `${local} holds neither model.json (a TF.js layers model) nor config.json (a Hugging Face text model). Point loadPretrained at the model's folder.`);
   }
   if (pretrainedConfig(source) !== null) return 'image';
-  return HUB_REPO.test(source) ? 'text' : 'image';
+  if (source.startsWith('file://') || /^[.~]|^[A-Za-z]:[\\/]|^[\\/]/.test(source)) return 'image'; // a path that is not there: the image loader names it
+  if (HUB_REPO.test(source)) return 'text';
+  // A bare name that is no zoo id: a close zoo id means a typo (the image loader lists them);
+  // otherwise a legacy Hub id without an organisation (bert-base-uncased, roberta-base).
+  const stem = source.replace(/\d+$/, '').slice(0, 6);
+  return /^[\w.-]+$/.test(source) && !zooIds().some((id) => id.split('.')[0].startsWith(stem)) ? 'text' : 'image';
 }

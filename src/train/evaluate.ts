@@ -12,7 +12,7 @@ import { predictTta, type TtaOptions } from './tta.js';
 import { classificationReport, rocAuc, topKAccuracy, type ClassificationReport } from '../metrics/classification.js';
 import { ensureBackend, requireBackend } from '../backends/backend.js';
 import { isTextModel, type TextModel } from '../models/text/text_model.js';
-import { checkModality, type TransferModel } from '../models/transfer_model.js';
+import { checkModality, type TransferModel, type UnnarrowedModel } from '../models/transfer_model.js';
 import { evaluateText, predictText, type TextClassificationData, type TextEvaluateOptions, type TextEvaluation } from './evaluate_text.js';
 
 /** Loss and metrics on a data set. */
@@ -52,7 +52,7 @@ export function predict(pm: PretrainedModel, xs: tf.Tensor, batchSize?: number):
 /** A text classifier's probabilities (regression: values) for `texts`, one row per text. Caller disposes the result. */
 export function predict(tm: TextModel, texts: readonly string[], batchSize?: number): tf.Tensor2D;
 /** Either modality ({@link TransferModel}): texts for a text model, a tensor for an image model. */
-export function predict(model: TransferModel, inputs: tf.Tensor | readonly string[], batchSize?: number): tf.Tensor2D;
+export function predict<M extends TransferModel>(model: M & UnnarrowedModel<M>, inputs: tf.Tensor | readonly string[], batchSize?: number): tf.Tensor2D;
 export function predict(pm: TransferModel, xs: tf.Tensor | readonly string[], batchSize = 32): tf.Tensor2D {
   requireBackend('predict');
   if (isTextModel(pm)) {
@@ -74,7 +74,7 @@ export async function evaluate(pm: PretrainedModel, data: LabeledData | EncoderD
 /** A text classifier on labelled texts: loss, accuracy and predicted classes (see {@link evaluateText}). */
 export async function evaluate(tm: TextModel, data: TextClassificationData, options?: TextEvaluateOptions): Promise<TextEvaluation>;
 /** Either modality ({@link TransferModel}); data of the other modality is refused (`E_DATA`). */
-export async function evaluate(model: TransferModel, data: LabeledData | EncoderData | TextClassificationData, options?: number | EvaluateOptions | TextEvaluateOptions): Promise<EvaluateResult | TextEvaluation>;
+export async function evaluate<M extends TransferModel>(model: M & UnnarrowedModel<M>, data: LabeledData | EncoderData | TextClassificationData, options?: number | EvaluateOptions | TextEvaluateOptions): Promise<EvaluateResult | TextEvaluation>;
 export async function evaluate(pm: TransferModel, data: LabeledData | EncoderData | TextClassificationData, options: number | EvaluateOptions | TextEvaluateOptions = 32): Promise<EvaluateResult | TextEvaluation> {
   checkModality('evaluate', pm, data);
   if (isTextModel(pm)) return evaluateText(pm, data as TextClassificationData, typeof options === 'number' ? { batchSize: options } : (options as TextEvaluateOptions));

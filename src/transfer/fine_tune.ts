@@ -57,7 +57,7 @@ import type { BatchNormMode } from '../layers/batch_norm.js';
 import type { Callback, TrainingLog } from '../callbacks/callback.js';
 import { runLoop, type TrainingTask } from '../train/loop.js';
 import { isTextModel, type TextModel } from '../models/text/text_model.js';
-import { checkModality, type TransferModel } from '../models/transfer_model.js';
+import { checkModality, type TransferModel, type UnnarrowedModel } from '../models/transfer_model.js';
 import type { TextClassificationData } from '../train/evaluate_text.js';
 import { fineTuneText, type FineTuneTextOptions, type FineTuneTextResult } from './fine_tune_text.js';
 import { progressReporter, type ProgressOption } from '../callbacks/progress.js';
@@ -510,7 +510,7 @@ export async function fineTune(tm: TextModel, train: TextClassificationData, opt
  * Either modality, as {@link TransferModel} (e.g. from `loadPretrained(path, { modality: 'auto' })`):
  * dispatches to the two signatures above; data of the other modality is refused (`E_DATA`).
  */
-export async function fineTune(model: TransferModel, train: TrainData | EncoderData | TextClassificationData, options?: FineTuneOptions | FineTuneTextOptions): Promise<FineTuneResult | FineTuneTextResult>;
+export async function fineTune<M extends TransferModel>(model: M & UnnarrowedModel<M>, train: TrainData | EncoderData | TextClassificationData, options?: FineTuneOptions | FineTuneTextOptions): Promise<FineTuneResult | FineTuneTextResult>;
 export async function fineTune(pm: TransferModel, train: TrainData | EncoderData | TextClassificationData, options: FineTuneOptions | FineTuneTextOptions = {}): Promise<FineTuneResult | FineTuneTextResult> {
   checkModality('fineTune', pm, train);
   if (isTextModel(pm)) return fineTuneText(pm, train as TextClassificationData, options as FineTuneTextOptions);

@@ -13,7 +13,7 @@ import { requireBackend } from '../backends/backend.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 import { isTextModel, type TextModel } from '../models/text/text_model.js';
 import { buildTextModel } from '../models/text/build_text_model.js';
-import type { TransferModel } from '../models/transfer_model.js';
+import type { TransferModel, UnnarrowedModel } from '../models/transfer_model.js';
 
 /** Options of {@link replaceHead}. */
 export interface ReplaceHeadOptions {
@@ -182,7 +182,7 @@ export function replaceHead(base: TextModel, headOptions: TextHeadOptions): Text
  * Either modality ({@link TransferModel}): a model of the same modality with the new head. Options
  * only one modality knows are refused by name on the other.
  */
-export function replaceHead(base: TransferModel | FrozenEncoder, headOptions: ReplaceHeadOptions | TextHeadOptions): TransferModel;
+export function replaceHead<M extends TransferModel>(base: M & UnnarrowedModel<M>, headOptions: ReplaceHeadOptions | TextHeadOptions): TransferModel;
 export function replaceHead(base: TransferModel | FrozenEncoder, headOptions: ReplaceHeadOptions | TextHeadOptions): TransferModel {
   if (isTextModel(base)) return textHead(base, headOptions as TextHeadOptions);
   return imageHead(base, headOptions as ReplaceHeadOptions);

@@ -1,9 +1,10 @@
 /**
  * Runs a TypeScript test fixture in its own Node process (for settings fixed per process, such as
- * the wasm thread count) and parses the last JSON line it prints.
+ * the wasm thread count, or work that would block the test worker) and parses the last JSON line
+ * it prints.
  */
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { runAsync } from './run.js';
 
 export interface ChildResult<T> {
   code: number | null;
@@ -11,18 +12,8 @@ export interface ChildResult<T> {
   stderr: string;
 }
 
-export function runTsChild<T>(script: string, env: Record<string, string>): Promise<ChildResult<T>> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-      resolve({ code, out: line ? (JSON.parse(line) as T) : null, stderr });
-    });
-  });
+export async function runTsChild<T>(script: string, env: Record<string, string>, timeout = 280_000): Promise<ChildResult<T>> {
+  const r = await runAsync(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '../..'), env: { ...process.env, ...env }, timeout });
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  return { code: r.status, out: line ? (JSON.parse(line) as T) : null, stderr: r.stderr };
 }

@@ -70,7 +70,7 @@ export class TestRedis {
     const p = this.proc;
     if (p === null || p.exitCode !== null) return;
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
-    spawnSync('redis-cli', ['-p', String(this.port), 'shutdown'], { encoding: 'utf8' });
+    spawnSync('redis-cli', ['-p', String(this.port), 'shutdown'], { encoding: 'utf8', timeout: 10_000 });
     await exited;
     this.proc = null;
   }

@@ -33,7 +33,7 @@ export async function torchAvailable(): Promise<boolean> {
 /** Runs `script` with JSON `input` on stdin and parses its stdout as JSON. */
 export async function runPython<T>(script: string, input: unknown): Promise<T> {
   const r = await runAsync(PYTHON, ['-c', script], { input: JSON.stringify(input) });
-  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`python failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
 

@@ -6,16 +6,18 @@
  */
 import { afterAll, afterEach, beforeEach } from 'vitest';
 
-// Captured now: a test that installs fake timers must not stop the watch (or hang its hooks).
+// Captured now: a test that installs fake timers (which fake Date too) must not stop the watch,
+// skew it, or hang its hooks.
 const { setInterval, setTimeout } = globalThis;
+const now = Date.now;
 const PERIOD_MS = 500;
 const WARN_MS = 10_000;
-let last = Date.now();
+let last = now();
 let longest = 0;
 setInterval(() => {
-  const now = Date.now();
-  longest = Math.max(longest, now - last - PERIOD_MS);
-  last = now;
+  const t = now();
+  longest = Math.max(longest, t - last - PERIOD_MS);
+  last = t;
 }, PERIOD_MS).unref();
 
 /** Warns when the loop was blocked since the last check, then starts a new window. */
@@ -29,5 +31,5 @@ async function check(where: string): Promise<void> {
 }
 
 beforeEach((ctx) => check(`loading the file or a hook before "${ctx.task.name}"`));
-afterEach((ctx) => check(`"${ctx.task.name}"`));
+afterEach((ctx) => check(`"${ctx.task.name}" (the test or its beforeEach/afterEach hooks)`));
 afterAll(() => check('an afterAll hook'));

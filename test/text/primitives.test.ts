@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, unfreeze, useBackend, type EncoderData, type LabeledData, type TextClassificationData, type TextModel, type TransferModel } from '../../src/index.js';
+import { DomainAdapter, evaluate, fineTune, freeze, isTextModel, loadPretrained, predict, replaceHead, saveModel, summary, unfreeze, useBackend, type EncoderData, type LabeledData, type TextClassificationData, type PretrainedModel, type TextModel, type TransferModel } from '../../src/index.js';
 import { fileSystem } from '../../src/entries/io.js';
 import { quadrantImages, tinyConvNet } from '../helpers/tiny_model.js';
 import { buildTextModel, TextTokenizer } from '../../src/entries/text.js';
@@ -137,25 +137,42 @@ describe('the primitives on a BERT model', () => {
     expect(image.saved).toEqual(expect.arrayContaining(['model.json']));
     for (const r of [text, image]) expect(Number.isFinite(r.loss)).toBe(true);
 
+    // Compile time (tsc checks this file): a model of a known kind keeps its own overload, so data
+    // of the other kind is a type error; only an unnarrowed TransferModel is checked at run time.
+    const typeChecks = (pm: PretrainedModel, tm: TextModel): void => {
+      // @ts-expect-error texts for an image model
+      void fineTune(pm, sentences);
+      // @ts-expect-error tensors for a text model
+      void fineTune(tm, images);
+      // @ts-expect-error tensors for a text model
+      void evaluate(tm, images);
+      // @ts-expect-error a tensor for a text model
+      predict(tm, images.xs);
+      // @ts-expect-error an image-head option on a text model
+      replaceHead(tm, { numClasses: 2, pooling: 'max' });
+    };
+    void typeChecks;
+
     // Data of the other modality is refused by name before any work.
     await expect(fineTune(text.model, images)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/text model \(bert\).*\{ texts, labels \}.*\{ xs, labels, classNames \}/) });
     await expect(evaluate(image.model, sentences)).rejects.toMatchObject({ code: 'E_DATA', message: expect.stringMatching(/image model.*texts go with a text model/) });
     expect(() => predict(text.model, images.xs)).toThrow(/pass an array of texts/);
     await expect(new DomainAdapter({ method: 'dann', progress: false }).fit(image.model, { source: sentences, target: { texts: sentences.texts } } as never)).rejects.toMatchObject({ code: 'E_DATA' });
 
-    // The rules: an 'org/name' that is no folder is a Hub id (offline here: the Hub loader says so);
-    // a folder holding neither file is named.
-    const prevOffline = process.env.TRANSFERKIT_OFFLINE;
-    process.env.TRANSFERKIT_OFFLINE = '1';
-    try {
-      await expect(loadPretrained('no-such-org/no-such-model', { modality: 'auto' })).rejects.toThrow(/no-such-org\/no-such-model/);
-    } finally {
-      if (prevOffline === undefined) delete process.env.TRANSFERKIT_OFFLINE;
-      else process.env.TRANSFERKIT_OFFLINE = prevOffline;
+    // The rules: an 'org/name' or a bare name that is neither a folder nor close to a zoo id goes to
+    // the Hub (downloads off here: the Hub loader says which file it wanted); a missing path, a
+    // .json path and a near-miss of a zoo id go to the image loader, which names them.
+    const offline = { download: { offline: true, cacheDir: tmp() } };
+    for (const hubId of ['no-such-org/no-such-model', 'bert-base-uncased']) {
+      await expect(loadPretrained(hubId, { modality: 'auto', ...offline })).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND', message: expect.stringMatching(new RegExp(`config\\.json is not in the cache .*huggingface\\.co/${hubId}/resolve/main/config\\.json`)) });
     }
+    await expect(loadPretrained('./no/such/folder', { modality: 'auto', ...offline })).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND', message: expect.stringContaining('No model at ./no/such/folder') });
+    await expect(loadPretrained('out/model.json', { modality: 'auto', ...offline })).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND', message: expect.stringContaining('No model at out/model.json') });
+    await expect(loadPretrained('resnet5', { modality: 'auto', ...offline })).rejects.toMatchObject({ message: expect.stringMatching(/not a zoo id either \(close: .*resnet50/) });
+    await expect(loadPretrained('onnx:some/encoder', { modality: 'auto' })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('frozen encoder') });
+    await expect(loadPretrained(baseDir, { modality: 'auto', task: 'base' } as never)).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/'task' is an option of one modality.*modality: 'text'/) });
     const empty = tmp();
     await expect(loadPretrained(empty, { modality: 'auto' })).rejects.toMatchObject({ code: 'E_IO_NOT_FOUND', message: expect.stringContaining('neither model.json') });
-    await expect(loadPretrained(baseDir, { modality: 'auto', task: 'base' } as never)).rejects.toThrow(/task/);
     images.xs.dispose();
     for (const r of [text, image]) r.model.model.dispose();
   });
