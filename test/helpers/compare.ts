@@ -34,3 +34,18 @@ export function worstGradError(ref: Float32Array[], got: Float32Array[]): number
   });
   return worst;
 }
+
+/**
+ * Index of the first element where `a` and `b` differ bit for bit (-1: identical, same length and
+ * type). A byte comparison: vitest's deep `toEqual` on arrays of millions of numbers blocks the
+ * worker for seconds per tensor (see test/helpers/run.ts for why that matters).
+ */
+export function firstBitDifference(a: ArrayBufferView & ArrayLike<unknown>, b: ArrayBufferView & ArrayLike<unknown>): number {
+  if (a.constructor !== b.constructor || a.length !== b.length) return 0;
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (x.equals(y)) return -1;
+  const width = a.byteLength / Math.max(1, a.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / width);
+  return 0;
+}

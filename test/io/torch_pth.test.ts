@@ -13,6 +13,7 @@ import { loadTorchStateDict, readSafetensors, readTorchCheckpoint } from '../../
 import { buildZooModel } from '../../src/entries/models.js';
 import { setInferenceFolding } from '../../src/layers/fold_batch_norm.js';
 import { PYTHON, pythonImports, runPythonScript, torchAvailable } from '../helpers/torch.js';
+import { firstBitDifference } from '../helpers/compare.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tk-pth-'));
 let fixtures: string | null = null;
@@ -102,7 +103,11 @@ describe('torchvision .pth weights in the zoo', () => {
       for (const f of [`${name}.pth`, `${name}_legacy.pth`]) {
         const sd = readTorchCheckpoint(path.join(dir, f));
         expect([...sd.keys()].sort(), f).toEqual([...ref.keys()].sort());
-        for (const [k, t] of ref) expect(Array.from(sd.get(k)?.data ?? []), `${f} ${k}`).toEqual(Array.from(t.data));
+        for (const [k, t] of ref) {
+          const got = sd.get(k);
+          expect(got?.shape, `${f} ${k}`).toEqual(t.shape);
+          expect(firstBitDifference(got!.data, t.data), `${f} ${k}: first differing element`).toBe(-1);
+        }
       }
     }
     // A 10-class torchvision checkpoint serves the 1000-class architecture without its top: `fc` is
