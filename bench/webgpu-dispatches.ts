@@ -12,9 +12,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { preloadWebgpu } from './_webgpu_preload.js';
-import { countGpuDispatches } from '../src/backends/webgpu/dispatch_counter.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({ options: { arch: { type: 'string', default: 'mobilenet_v2' }, size: { type: 'string', default: '224' }, batch: { type: 'string', default: '32' }, model: { type: 'string' } } });
@@ -23,30 +21,14 @@ const MODEL = values.model ?? path.join(process.env.TRANSFERKIT_ASSETS ?? path.r
 async function main(): Promise<void> {
   await preloadWebgpu();
   const tk = await import('../src/index.js');
-  const { Adam } = await import('../src/entries/optimizers.js');
-  const { trainStepAsync } = await import('../src/train/train_step.js');
+  const { countStepDispatches } = await import('./_dispatch_step.js');
   const info = await tk.useBackend('webgpu');
   const size = Number(values.size);
   const batch = Number(values.batch);
   const pm = values.arch === 'resnet50' ? await tk.loadPretrained('resnet50', { weights: null, seed: 1, inputShape: [size, size, 3] }) : await tk.loadPretrained(MODEL, { inputShape: [size, size, 3], cutAt: 'out_relu' });
-  const m = tk.replaceHead(pm, { numClasses: 10, dropout: 0, seed: 1 });
-  tk.unfreeze(m, 'all');
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
-  const vars = m.model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const opt = new Adam(vars, { learningRate: 1e-4 });
-  const step = () => trainStepAsync({ model: m.model, from: 0, x, y, vars, optimizer: opt });
-  await step(); // creates the optimizer's slots
-  const train = (await countGpuDispatches(step)).counts;
-  const infer = (
-    await countGpuDispatches(async () => {
-      const out = tf.tidy(() => tf.sum(m.model.apply(x, { training: false }) as tf.Tensor));
-      await out.data();
-      out.dispose();
-    })
-  ).counts;
+  const { variables, train, infer } = await countStepDispatches(pm, size, batch);
   const top = (c: typeof train, n = 30) => Object.fromEntries(c.byKernel.slice(0, n));
-  console.log(JSON.stringify({ arch: values.arch, size, batch, variables: vars.length, device: info.gpuAdapter?.device, trainDispatches: train.dispatches, inferDispatches: infer.dispatches, bindGroups: train.bindGroups, uniformWrites: train.uniformWrites, trainByKernel: top(train), inferByKernel: top(infer, 12) }));
+  console.log(JSON.stringify({ arch: values.arch, size, batch, variables, device: info.gpuAdapter?.device, trainDispatches: train.dispatches, inferDispatches: infer.dispatches, bindGroups: train.bindGroups, uniformWrites: train.uniformWrites, trainByKernel: top(train), inferByKernel: top(infer, 12) }));
 }
 
 void main().then(() => process.exit(0));

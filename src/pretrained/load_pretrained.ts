@@ -8,7 +8,7 @@ import { TransferKitError } from '../errors.js';
 import { flattenTopology } from '../io/flatten_topology.js';
 import { httpLoader } from '../io/http.js';
 import { prepareModel } from '../layers/prepare_model.js';
-import { buildZooModel, pretrainedConfig, zooIds, type PretrainedConfig } from '../models/vision/registry.js';
+import { buildZooModel, closeZooIds, pretrainedConfig, type PretrainedConfig } from '../models/vision/registry.js';
 import { IMAGENET_CLASSES } from '../models/vision/imagenet_classes.js';
 import type { DownloadOptions } from '../io/download.js';
 import { parseJsonFile } from '../utils/json.js';
@@ -96,7 +96,7 @@ async function resolveSource(source: string): Promise<SourceHandle> {
   if (!fs.existsSync(local)) {
     // A bare name that is no folder was probably meant as a zoo id: name the close ones.
     const bare = !/[/\\]/.test(source);
-    const near = bare ? zooIds().filter((id) => id.split('.')[0].startsWith(source.replace(/\d+$/, '').slice(0, 6))).slice(0, 6) : [];
+    const near = bare ? closeZooIds(source).slice(0, 6) : [];
     const zooHint = bare ? ` '${source}' is not a zoo id either${near.length > 0 ? ` (close: ${near.join(', ')})` : ''}; \`npx transferkit models\` lists them all.` : '';
     throw new TransferKitError('E_IO_NOT_FOUND', `No model at ${local}. Pass a zoo id (e.g. mobilenet_v2_1.0_224, resnet50), a TF.js layers model folder (holding model.json), a model.json path or an http(s) URL.${zooHint}`);
   }

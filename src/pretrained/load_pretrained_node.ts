@@ -10,7 +10,7 @@ import { loadOnnxEncoder, type OnnxEncoderOptions } from '../encoders/onnx_encod
 import { loadTextModel, type LoadTextModelOptions } from '../models/text/load_text_model.js';
 import type { TextModel } from '../models/text/text_model.js';
 import type { TransferModel } from '../models/transfer_model.js';
-import { pretrainedConfig, zooIds } from '../models/vision/registry.js';
+import { closeZooIds, pretrainedConfig } from '../models/vision/registry.js';
 import { TransferKitError } from '../errors.js';
 import { checkOptionKeys, optionNames } from '../utils/option_keys.js';
 
@@ -47,9 +47,12 @@ export async function loadPretrained(source: string, options: LoadTextModelOptio
 /**
  * `{ modality: 'auto' }`: the modality told from the source, for code that takes any model path
  * (a CLI, an app's settings) and hands it to the primitives as one {@link TransferModel}. A folder
- * with `config.json` and no `model.json` is a Hugging Face text model, as is an `org/name` Hub id
- * that is not a local path; folders with `model.json`, `.json` files, http(s) URLs and zoo ids are
- * image models. Narrow with {@link isTextModel} where one modality is needed.
+ * with `config.json` and no `model.json` is a Hugging Face text model, as is a Hub id that is not
+ * a local path (`org/name`, or a bare name not close to a zoo id, e.g. `bert-base-uncased`);
+ * folders with `model.json`, `.json` paths, http(s) URLs and zoo ids are image models, and so are
+ * missing local paths and near-misses of zoo ids (the image loader names them). `'onnx:'` sources
+ * are refused (frozen encoders: load them without a modality). Narrow with {@link isTextModel}
+ * where one modality is needed.
  * @example
  * ```ts
  * const model = replaceHead(await loadPretrained(userPath, { modality: 'auto' }), { numClasses: 2 });
@@ -121,6 +124,5 @@ async function detectModality(source: string): Promise<'image' | 'text'> {
   if (HUB_REPO.test(source)) return 'text';
   // A bare name that is no zoo id: a close zoo id means a typo (the image loader lists them);
   // otherwise a legacy Hub id without an organisation (bert-base-uncased, roberta-base).
-  const stem = source.replace(/\d+$/, '').slice(0, 6);
-  return /^[\w.-]+$/.test(source) && !zooIds().some((id) => id.split('.')[0].startsWith(stem)) ? 'text' : 'image';
+  return /^[\w.-]+$/.test(source) && closeZooIds(source).length === 0 ? 'text' : 'image';
 }

@@ -19,7 +19,7 @@ import { webgpuForTests } from '../helpers/webgpu.js';
 const webgpu = webgpuForTests();
 
 interface Counts { dispatches: number; bindGroups: number; uniformWrites: number; byProgram: Array<[string, number]>; byKernel: Array<[string, number]> }
-interface ChildCounts { skip?: string; vars: number; train: Counts; infer: Counts; tensorsBefore: number; tensorsAfter: number }
+interface ChildCounts { skip?: string; variables: number; train: Counts; infer: Counts; tensorsBefore: number; tensorsAfter: number }
 
 /** Dispatches of one warm training step (Adam, every layer trained) and one inference batch, counted in a child process (see the child for why). */
 async function countModel(env: Record<string, string>): Promise<ChildCounts> {
@@ -69,9 +69,9 @@ describe('webgpu dispatches per step (llvmpipe in CI)', () => {
     if (webgpu.info === null || dir === null) return ctx.skip();
     const r = await countModel({ MODEL: 'mobilenet_v2', DIR: dir });
     expect(r.skip, 'this process started webgpu, the child could not').toBeUndefined();
-    console.log(`[dispatches] MobileNetV2 1.0 train step (${r.vars} variables): ${show(r.train)}`);
+    console.log(`[dispatches] MobileNetV2 1.0 train step (${r.variables} variables): ${show(r.train)}`);
     console.log(`[dispatches] MobileNetV2 1.0 inference batch: ${show(r.infer)}`);
-    expect(r.vars).toBe(158);
+    expect(r.variables).toBe(158);
     expect(r.train.dispatches).toBeLessThanOrEqual(600);
     expect(r.infer.dispatches).toBeLessThanOrEqual(140);
     // The optimizer is one dispatch per parameter; training BatchNorm 2 forward and 2 backward
@@ -93,7 +93,7 @@ describe('webgpu dispatches per step (llvmpipe in CI)', () => {
     if (webgpu.info === null) return ctx.skip();
     const r = await countModel({ MODEL: 'resnet50' });
     expect(r.skip, 'this process started webgpu, the child could not').toBeUndefined();
-    console.log(`[dispatches] ResNet50 train step (${r.vars} variables): ${show(r.train)}`);
+    console.log(`[dispatches] ResNet50 train step (${r.variables} variables): ${show(r.train)}`);
     console.log(`[dispatches] ResNet50 inference batch: ${show(r.infer)}`);
     expect(r.train.dispatches).toBeLessThanOrEqual(850);
     expect(r.infer.dispatches).toBeLessThanOrEqual(160);

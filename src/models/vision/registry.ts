@@ -136,6 +136,15 @@ export function zooIds(): string[] {
   return [...FIXED.map((c) => c.id), 'mobilenet_v2', ...ALPHAS.flatMap((al) => SIZES.map((s) => mobilenetConfig(al, s).id))];
 }
 
+/**
+ * Zoo ids close to `name` (its first six characters, trailing digits dropped, start an id's
+ * architecture part): what a typo of a zoo id was probably meant as.
+ */
+export function closeZooIds(name: string): string[] {
+  const stem = name.replace(/\d+$/, '').slice(0, 6);
+  return zooIds().filter((id) => id.split('.')[0].startsWith(stem));
+}
+
 /** The pretrained config of `id`, or null when `id` is not in the zoo. */
 export function pretrainedConfig(id: string): PretrainedConfig | null {
   if (id === 'mobilenet_v2') return mobilenetConfig(1.0, 224);
